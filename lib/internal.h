@@ -1,0 +1,56 @@
+/*
+ * internal.h - helpers shared inside libfresh; never installed.
+ *
+ * Allocation: every allocation in the library goes through fresh__malloc and
+ * friends, so that tests can make the N-th allocation fail (SQLite's
+ * pluggable allocator idea) and check that each failure path returns
+ * FRESH_ENOMEM and leaks nothing.
+ *
+ * Error messages: each object embeds a char errmsg[FRESH__ERRMSG_LEN] and sets
+ * it with fresh__set_err (printf-style, always NUL-terminated, truncated).
+ */
+#ifndef FRESH_INTERNAL_H
+#define FRESH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fresh/export.h"
+
+#define FRESH__ERRMSG_LEN 512
+
+#ifndef FRESH_VERSION_STRING
+#define FRESH_VERSION_STRING "0.0.0"
+#endif
+
+#if defined(__GNUC__)
+#define FRESH__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FRESH__PRINTF(a, b)
+#endif
+
+/* Writes a formatted message into buf (FRESH__ERRMSG_LEN bytes) and returns
+ * status, so that `return fresh__set_err(s->errmsg, FRESH_EINVAL, "...")`
+ * reads in one line. */
+int fresh__set_err(char *buf, int status, const char *fmt, ...) FRESH__PRINTF(3, 4);
+
+/* Allocation wrappers (see the top comment). */
+void *fresh__malloc(size_t n);
+void *fresh__calloc(size_t n, size_t size);
+void *fresh__realloc(void *p, size_t n);
+void fresh__free(void *p);
+char *fresh__strdup(const char *s);
+
+/* Test hook: after `countdown` more successful allocations, every allocation
+ * fails until the hook is reset with a negative countdown (the default, no
+ * failures). Returns how many allocations were made since the last call.
+ * Exported for the test suite only; not part of the public API. */
+FRESH_API long fresh__alloc_fail_after(long countdown);
+
+/* Maps a GSL status code to a fresh status. */
+int fresh__map_gsl(int gsl_status);
+
+/* Monotonic clock in seconds. */
+double fresh__now(void);
+
+#endif
