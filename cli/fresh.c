@@ -1,15 +1,107 @@
-/* fresh - command-line tool (placeholder until the subcommands land). */
+/*
+ * fresh.c - the command-line tool: dispatch, help and version.
+ *
+ *   fresh plan   print the Hyperband bracket table
+ *   fresh bench  run a study on a benchmark function
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "fresh/status.h"
+
+static const char usage[] =
+    "usage: fresh [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "Multi-fidelity hyperparameter optimization: Hyperband brackets + BOHB.\n"
+    "\n"
+    "commands:\n"
+    "  plan    print the Hyperband bracket table for a budget range\n"
+    "  bench   run a tuning study on a benchmark function (fresh bench list)\n"
+    "\n"
+    "`fresh COMMAND --help` describes each command.\n";
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "fresh %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'fresh %s --help')\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts)
+{
+    opterr = 0;
+    int prev = optind;
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c == '?' || c == ':') {
+        /* getopt_long has advanced optind past the offending word */
+        const char *arg = (optind - 1 >= prev && optind - 1 < argc) ? argv[optind - 1] : "?";
+        char shortname[3] = {'-', (char)optopt, 0};
+        if (arg[0] != '-' || arg[1] != '-')
+            arg = shortname; /* a short option: name it alone */
+        if (c == ':')
+            cli_usage_error(cmd, "option '%s' needs a value", arg);
+        else
+            cli_usage_error(cmd, "unknown option '%s'", arg);
+        return '?';
+    }
+    return c;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error(cmd, "option '--%s': '%s' is not a finite number", opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE) {
+        cli_usage_error(cmd, "option '--%s': '%s' is not an integer", opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("fresh %s\n", fresh_version());
         return 0;
     }
-    fprintf(stderr, "usage: fresh COMMAND ...\n");
-    return 2;
+    if (!strcmp(cmd, "plan"))
+        return cmd_plan(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "fresh: unknown command '%s' (see 'fresh --help')\n", cmd);
+    return CLI_EXIT_USAGE;
 }

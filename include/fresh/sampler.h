@@ -1,0 +1,92 @@
+/*
+ * fresh/sampler.h - samplers decide *which configuration* runs next.
+ *
+ * A sampler is a type table (as gsl_multimin_fminimizer_type): a name, the
+ * size of its state and function pointers. The study owns the state, feeds it
+ * every observation (final results and intermediate reports at rung budgets,
+ * from every budget) and asks it for new configurations. Samplers never call
+ * schedulers; they run on the study's owner thread only.
+ *
+ * Configurations are in value space (see fresh/space.h).
+ */
+#ifndef FRESH_SAMPLER_H
+#define FRESH_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "fresh/export.h"
+#include "fresh/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Settings of the model-based samplers (BOHB / TPE). Defaults as in
+ * Falkner et al. 2018 (fresh_sampler_params_default). */
+typedef struct fresh_sampler_params {
+    double random_fraction;     /* share of proposals drawn at random: 1/3 */
+    size_t num_samples;         /* candidates drawn per proposal: 64 */
+    double top_n_percent;       /* share of observations called good: 15 */
+    double bandwidth_factor;    /* widening of the good KDE when sampling: 3 */
+    double min_bandwidth;       /* lower bound on every bandwidth: 1e-3 */
+    size_t min_points_in_model; /* 0 means d + 1 */
+} fresh_sampler_params;
+
+/* Fills *p with the defaults above. Thread safety: any thread. */
+FRESH_API void fresh_sampler_params_default(fresh_sampler_params *p);
+
+/* One observation: configuration x (borrowed for the call; the sampler copies
+ * what it keeps) evaluated at budget with loss (+INFINITY for a failed job). */
+typedef struct fresh_observation {
+    uint64_t config_id;
+    const double *x;
+    double budget;
+    double loss;
+} fresh_observation;
+
+/* What the study knows when it asks for a configuration. */
+typedef struct fresh_propose_ctx {
+    double budget;                /* budget the configuration first runs at */
+    const double *const *pending; /* configurations queued or running now */
+    size_t n_pending;
+    /* 1 if x is already in the current bracket (do not propose it again) */
+    int (*is_duplicate)(void *arg, const double *x);
+    void *dup_arg;
+} fresh_propose_ctx;
+
+typedef struct fresh_sampler_type {
+    const char *name;
+    size_t state_size;
+    /* Prepares zeroed state (state_size bytes). space is borrowed and outlives
+     * the state. On error returns a negative status and writes a message into
+     * errmsg (512 bytes). */
+    int (*init)(void *state, const fresh_space *space, const fresh_sampler_params *p,
+                uint64_t seed, char *errmsg);
+    /* Frees what init and later calls allocated (not the state block). */
+    void (*destroy)(void *state);
+    /* Takes one observation into account. FRESH_OK or FRESH_ENOMEM. */
+    int (*observe)(void *state, const fresh_observation *obs);
+    /* Writes a new configuration into x (dim values, conditions applied, not
+     * forbidden). *model_based = 1 if the model chose it, 0 if random.
+     * FRESH_OK, FRESH_ENOSAMPLE or FRESH_ENOMEM. */
+    int (*propose)(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
+                   double *x, int *model_based);
+} fresh_sampler_type;
+
+/* Uniform random sampling (respects conditions and forbidden clauses; avoids
+ * duplicates within the bracket). */
+FRESH_API extern const fresh_sampler_type *const fresh_sampler_random;
+/* The BOHB model: a TPE over per-budget mixed-type KDEs (kde/). */
+FRESH_API extern const fresh_sampler_type *const fresh_sampler_bohb;
+
+/* Looks a sampler up by name ("random", "bohb", "tpe" = bohb); NULL if unknown.
+ * Thread safety: any thread. */
+FRESH_API const fresh_sampler_type *fresh_sampler_find(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
