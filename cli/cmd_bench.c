@@ -1,12 +1,233 @@
-/* cmd_bench.c - `fresh bench` (placeholder until the engine lands). */
+/* cmd_bench.c - `fresh bench`: a tuning study on a benchmark function. */
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "runner.h"
+
+static const char bench_usage[] =
+    "usage: fresh bench list\n"
+    "       fresh bench FUNCTION [--sampler random|bohb|tpe] [--scheduler hyperband|sh|none]\n"
+    "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
+    "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
+    "                   [--no-early-stopping]\n"
+    "\n"
+    "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
+    "(best observed loss at the largest budget reached) and its regret (true loss\n"
+    "minus the known optimum). Budgets are max-budget equivalents (MBE): the sum\n"
+    "of budgets run, continuation counted once, divided by the maximum budget.\n"
+    "\n"
+    "  --sampler S          configuration sampler (default bohb)\n"
+    "  --scheduler S        hyperband (default), sh (successive halving) or\n"
+    "                       none (every configuration at the maximum budget)\n"
+    "  --budget MBE         stop launching jobs once MBE spent (default 100)\n"
+    "  --brackets N         stop after N brackets (default: off)\n"
+    "  --workers W          worker threads, >= 1 (default: online CPUs)\n"
+    "  --seed S             seed of the optimizer and of the benchmark noise (default 0)\n"
+    "  --seeds K            run seeds S .. S+K-1 and print the median (default 1)\n"
+    "  --json               one JSON object per seed, then one with the medians\n"
+    "  --trajectory F.csv   one row per finished job (with --seeds: F.csv gets the seed\n"
+    "                       as a suffix, F-SEED.csv)\n"
+    "  --sleep-per-budget MS  sleep MS milliseconds per unit of budget (to measure\n"
+    "                       worker utilization with a controlled objective)\n"
+    "  --no-early-stopping  let every job of a stage run to its budget\n";
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int list(void)
+{
+    printf("%-14s %-8s %-10s %s\n", "name", "dims", "budgets", "description");
+    for (size_t i = 0; i < fresh_bench_count(); i++) {
+        const fresh_benchmark *b = fresh_bench_at(i);
+        printf("%-14s %-8zu %g..%-6g %s\n", b->name, b->dim, b->min_budget, b->max_budget,
+               b->description);
+    }
+    return 0;
+}
+
+static json_t *num_or_null(int ok, double v)
+{
+    return ok && isfinite(v) ? json_real(v) : json_null();
+}
 
 int cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "fresh bench: not available yet\n");
-    return CLI_EXIT_FAIL;
+    fresh_bench_opts o;
+    fresh_bench_opts_default(&o);
+    long seeds = 1, workers = -1;
+    double sleep_ms = 0;
+    int json = 0;
+    const char *traj = NULL;
+    static const struct option opts[] = {
+        {"sampler", required_argument, NULL, 's'},   {"scheduler", required_argument, NULL, 'S'},
+        {"budget", required_argument, NULL, 'b'},    {"brackets", required_argument, NULL, 'B'},
+        {"workers", required_argument, NULL, 'w'},   {"seed", required_argument, NULL, 'r'},
+        {"seeds", required_argument, NULL, 'k'},     {"json", no_argument, NULL, 'j'},
+        {"trajectory", required_argument, NULL, 't'},
+        {"sleep-per-budget", required_argument, NULL, 'z'},
+        {"no-early-stopping", no_argument, NULL, 'E'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    long seed = 0;
+    optind = 1;
+    while ((c = cli_getopt("bench", argc, argv, ":h", opts)) != -1) {
+        switch (c) {
+        case 's': o.sampler = optarg; break;
+        case 'S': o.scheduler = optarg; break;
+        case 'b': if (cli_parse_double("bench", "budget", optarg, &o.budget_mbe)) return CLI_EXIT_USAGE; break;
+        case 'B': if (cli_parse_long("bench", "brackets", optarg, &o.brackets)) return CLI_EXIT_USAGE; break;
+        case 'w': if (cli_parse_long("bench", "workers", optarg, &workers)) return CLI_EXIT_USAGE; break;
+        case 'r': if (cli_parse_long("bench", "seed", optarg, &seed)) return CLI_EXIT_USAGE; break;
+        case 'k': if (cli_parse_long("bench", "seeds", optarg, &seeds)) return CLI_EXIT_USAGE; break;
+        case 'j': json = 1; break;
+        case 't': traj = optarg; break;
+        case 'z': if (cli_parse_double("bench", "sleep-per-budget", optarg, &sleep_ms)) return CLI_EXIT_USAGE; break;
+        case 'E': o.early_stopping = 0; break;
+        case 'h': fputs(bench_usage, stdout); return 0;
+        default: return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("bench", "missing FUNCTION (or 'list')");
+    const char *name = argv[optind];
+    if (optind + 1 < argc)
+        return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
+    if (!strcmp(name, "list"))
+        return list();
+    const fresh_benchmark *b = fresh_bench_find(name);
+    if (!b)
+        return cli_usage_error("bench", "unknown function '%s' (see 'fresh bench list')", name);
+    if (!fresh_sampler_find(o.sampler))
+        return cli_usage_error("bench", "option '--sampler': unknown sampler '%s'", o.sampler);
+    if (!fresh_scheduler_find(o.scheduler))
+        return cli_usage_error("bench", "option '--scheduler': unknown scheduler '%s'", o.scheduler);
+    if (o.budget_mbe < 0)
+        return cli_usage_error("bench", "option '--budget': must be >= 0, got %g", o.budget_mbe);
+    if (o.brackets < 0)
+        return cli_usage_error("bench", "option '--brackets': must be >= 0, got %ld", o.brackets);
+    if (o.budget_mbe == 0 && o.brackets == 0)
+        return cli_usage_error("bench", "no stopping criterion: give --budget or --brackets");
+    if (workers == 0 || workers < -1 || workers > 4096)
+        return cli_usage_error("bench", "option '--workers': must be in 1..4096, got %ld", workers);
+    if (seed < 0)
+        return cli_usage_error("bench", "option '--seed': must be >= 0, got %ld", seed);
+    if (seeds < 1 || seeds > 100000)
+        return cli_usage_error("bench", "option '--seeds': must be >= 1, got %ld", seeds);
+    if (sleep_ms < 0)
+        return cli_usage_error("bench", "option '--sleep-per-budget': must be >= 0, got %g", sleep_ms);
+    o.workers = workers > 0 ? (size_t)workers : 0;
+    o.sleep_per_budget = sleep_ms / 1000.0;
+    o.progress = isatty(STDERR_FILENO);
+
+    double *regrets = calloc((size_t)seeds, sizeof *regrets);
+    double *used = calloc((size_t)seeds, sizeof *used);
+    double *walls = calloc((size_t)seeds, sizeof *walls);
+    if (!regrets || !used || !walls) {
+        free(regrets); free(used); free(walls);
+        fprintf(stderr, "fresh bench: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    size_t n_reg = 0;
+    int exit_code = 0;
+    for (long k = 0; k < seeds; k++) {
+        char path[4096];
+        o.seed = (uint64_t)(seed + k);
+        o.trajectory = NULL;
+        if (traj) {
+            if (seeds == 1)
+                snprintf(path, sizeof path, "%s", traj);
+            else {
+                const char *dot = strrchr(traj, '.');
+                int stem = dot ? (int)(dot - traj) : (int)strlen(traj);
+                snprintf(path, sizeof path, "%.*s-%ld%s", stem, traj, seed + k, dot ? dot : "");
+            }
+            o.trajectory = path;
+        }
+        fresh_bench_result r;
+        char err[512] = "";
+        int rc = fresh_bench_run(b, &o, &r, err);
+        if (rc != FRESH_OK) {
+            fprintf(stderr, "fresh bench: %s\n", err);
+            exit_code = CLI_EXIT_FAIL;
+            break;
+        }
+        if (r.has_incumbent)
+            regrets[n_reg++] = r.regret;
+        used[k] = r.used_mbe;
+        walls[k] = r.wall_s;
+        double model_frac = r.configs ? (double)r.model_based / (double)r.configs : 0;
+        if (json) {
+            json_t *inc = r.has_incumbent ? json_pack("{s:o,s:f,s:f,s:f,s:I}",
+                              "params", json_loads(r.inc_json, 0, NULL), "loss", r.inc_loss,
+                              "budget", r.inc_budget, "true_loss", r.inc_true,
+                              "config_id", (json_int_t)r.inc_config)
+                                          : json_null();
+            json_t *obj = json_pack(
+                "{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:f,s:f,s:f,s:f,s:s}",
+                "function", b->name, "sampler", o.sampler, "scheduler", o.scheduler,
+                "seed", (json_int_t)o.seed, "workers", (json_int_t)(o.workers ? o.workers : 0),
+                "budget_mbe", o.budget_mbe, "used_mbe", r.used_mbe,
+                "evaluations", (json_int_t)r.evaluations, "configs", (json_int_t)r.configs,
+                "failed", (json_int_t)r.failed, "stopped", (json_int_t)r.stopped,
+                "brackets", (json_int_t)r.brackets, "incumbent", inc,
+                "regret", num_or_null(r.has_incumbent, r.regret), "model_based_fraction", model_frac,
+                "wall_s", r.wall_s, "overhead_s", r.overhead_s, "utilization", r.utilization,
+                "status", fresh_status_name(r.status));
+            char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+            printf("%s\n", line ? line : "{}");
+            free(line);
+            json_decref(obj);
+        } else {
+            printf("%s seed %llu: ", b->name, (unsigned long long)o.seed);
+            if (r.has_incumbent)
+                printf("regret %.6g (loss %.6g at budget %g) with %s\n", r.regret, r.inc_loss,
+                       r.inc_budget, r.inc_params);
+            else
+                printf("no incumbent (no job reached the maximum budget)\n");
+            printf("  %s + %s: %.2f MBE used, %zu jobs (%zu stopped early, %zu failed), "
+                   "%zu configs (%.0f%% model-based), %.3f s wall, %.3f s overhead, "
+                   "utilization %.2f\n",
+                   o.sampler, o.scheduler, r.used_mbe, r.evaluations, r.stopped, r.failed,
+                   r.configs, 100 * model_frac, r.wall_s, r.overhead_s, r.utilization);
+        }
+        fflush(stdout);
+    }
+    if (exit_code == 0 && seeds > 1) {
+        double mr = median(regrets, n_reg), mu = median(used, (size_t)seeds),
+               mw = median(walls, (size_t)seeds);
+        if (json) {
+            json_t *obj = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:f,s:f}", "function", b->name,
+                                    "sampler", o.sampler, "scheduler", o.scheduler,
+                                    "seeds", (json_int_t)seeds, "with_incumbent", (json_int_t)n_reg,
+                                    "median_regret", num_or_null(n_reg > 0, mr),
+                                    "median_used_mbe", mu, "median_wall_s", mw);
+            char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+            printf("%s\n", line ? line : "{}");
+            free(line);
+            json_decref(obj);
+        } else {
+            printf("median over %ld seeds: regret %.6g (%zu with an incumbent), %.2f MBE used, "
+                   "%.3f s wall\n", seeds, mr, n_reg, mu, mw);
+        }
+    }
+    free(regrets);
+    free(used);
+    free(walls);
+    return exit_code;
 }

@@ -1,0 +1,187 @@
+/*
+ * runner.c - one study on a benchmark function (BENCHMARKS.md harness rules):
+ * the configuration's key is its id, the run seed seeds both the noise and
+ * the optimizer, reports at every rung budget (every epoch for lc_mixed),
+ * resume semantics (a continued job costs budget - resume_from), the BOHB
+ * incumbent (best observed loss at the largest budget) scored by its true
+ * loss.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "runner.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fresh/rng.h"
+
+typedef struct bench_ctx {
+    const fresh_benchmark *b;
+    double rungs[16];
+    int n_rungs;
+    double sleep_per_budget;
+} bench_ctx;
+
+void fresh_bench_opts_default(fresh_bench_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->sampler = "bohb";
+    o->scheduler = "hyperband";
+    o->budget_mbe = 100;
+    o->seed = 0;
+    o->early_stopping = 1;
+}
+
+static void nap(double seconds)
+{
+    if (seconds <= 0)
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static int objective(fresh_trial *t, void *user)
+{
+    const bench_ctx *c = user;
+    const double *x = fresh_trial_values(t);
+    double budget = fresh_trial_budget(t), from = fresh_trial_resume_from(t);
+    uint64_t key = fresh_trial_config_id(t), seed = fresh_trial_seed(t);
+    double prev = from;
+    if (c->b->report_every_epoch) {
+        for (double e = floor(from) + 1; e <= budget + 1e-9; e += 1) {
+            nap((e - prev) * c->sleep_per_budget);
+            prev = e;
+            if (!fresh_trial_report(t, e, c->b->observed(x, e, seed, key)))
+                return 0;
+        }
+    } else {
+        for (int k = 0; k < c->n_rungs; k++) {
+            double r = c->rungs[k];
+            if (r <= from || r > budget * (1 + 1e-12))
+                continue;
+            nap((r - prev) * c->sleep_per_budget);
+            prev = r;
+            if (!fresh_trial_report(t, r, c->b->observed(x, r, seed, key)))
+                return 0;
+        }
+    }
+    return 0;
+}
+
+int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_bench_result *res,
+                    char *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc;
+    fresh_space *space = fresh_space_create();
+    fresh_study *study = NULL;
+    FILE *traj = NULL;
+    if (!space) {
+        snprintf(err, 512, "out of memory");
+        return FRESH_ENOMEM;
+    }
+    rc = b->build_space(space);
+    if (rc != FRESH_OK) {
+        snprintf(err, 512, "space of %s: %s", b->name, fresh_space_errmsg(space));
+        goto done;
+    }
+    fresh_study_params p;
+    fresh_study_params_default(&p);
+    p.min_budget = b->min_budget;
+    p.max_budget = b->max_budget;
+    p.eta = (double)b->eta;
+    p.sampler = fresh_sampler_find(o->sampler);
+    p.scheduler = fresh_scheduler_find(o->scheduler);
+    if (!p.sampler || !p.scheduler) {
+        rc = FRESH_EINVAL;
+        snprintf(err, 512, "unknown %s '%s'", p.sampler ? "scheduler" : "sampler",
+                 p.sampler ? o->scheduler : o->sampler);
+        goto done;
+    }
+    p.workers = o->workers;
+    p.seed = o->seed;
+    p.max_total_budget = o->budget_mbe;
+    p.max_brackets = o->brackets;
+    p.early_stopping = o->early_stopping;
+    char msg[512];
+    study = fresh_study_create(space, &p, &rc, msg, sizeof msg);
+    if (!study) {
+        snprintf(err, 512, "%s", msg);
+        goto done;
+    }
+    bench_ctx ctx = {.b = b, .sleep_per_budget = o->sleep_per_budget};
+    ctx.n_rungs = fresh_plan_s_max(fresh_study_plan(study)) + 1;
+    fresh_plan_rungs(fresh_study_plan(study), ctx.rungs);
+
+    res->status = fresh_study_optimize(study, objective, &ctx);
+    if (res->status < 0) {
+        rc = res->status;
+        snprintf(err, 512, "%s", fresh_study_errmsg(study));
+        goto done;
+    }
+    const double *x;
+    if (fresh_study_incumbent(study, &res->inc_config, &res->inc_loss, &res->inc_budget, &x) ==
+        FRESH_OK) {
+        res->has_incumbent = 1;
+        res->inc_true = b->truth(x);
+        res->regret = res->inc_true - b->f_opt;
+        fresh_space_format(space, x, res->inc_params, sizeof res->inc_params);
+        char *js = NULL;
+        if (fresh_space_config_to_json(space, x, &js) == FRESH_OK) {
+            snprintf(res->inc_json, sizeof res->inc_json, "%s", js);
+            free(js);
+        }
+    }
+    fresh_study_stats st;
+    fresh_study_get_stats(study, &st);
+    res->used_mbe = st.used_mbe;
+    res->wall_s = st.wall_time;
+    res->overhead_s = st.overhead_time;
+    res->utilization = st.utilization;
+    res->evaluations = st.jobs_finished;
+    res->configs = st.configs;
+    res->failed = st.jobs_failed;
+    res->stopped = st.jobs_stopped;
+    res->model_based = st.proposals_model;
+    res->random_based = st.proposals_random;
+    res->brackets = st.brackets_finished;
+
+    if (o->trajectory) {
+        traj = fopen(o->trajectory, "w");
+        if (!traj) {
+            rc = FRESH_EIO;
+            snprintf(err, 512, "cannot write '%s'", o->trajectory);
+            goto done;
+        }
+        fprintf(traj, "job,config_id,budget,resume_from,cum_mbe,loss,true_loss,incumbent_regret,wall_s\n");
+        size_t n = fresh_study_n_trajectory(study);
+        for (size_t i = 0; i < n; i++) {
+            fresh_traj_point pt;
+            fresh_job_info ji;
+            fresh_study_trajectory(study, i, &pt);
+            fresh_study_job(study, (size_t)pt.job_id, &ji);
+            const double *cx = fresh_study_config(study, ji.config_id);
+            fprintf(traj, "%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,",
+                    (unsigned long long)ji.job_id, (unsigned long long)ji.config_id, ji.budget,
+                    ji.resume_from, pt.used_mbe, ji.loss, b->truth(cx));
+            if (pt.has_incumbent)
+                fprintf(traj, "%.17g", b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt);
+            fprintf(traj, ",%.6f\n", pt.wall_time);
+        }
+        if (fclose(traj) != 0) {
+            rc = FRESH_EIO;
+            snprintf(err, 512, "error writing '%s'", o->trajectory);
+        }
+        traj = NULL;
+    }
+    rc = FRESH_OK;
+done:
+    fresh_study_destroy(study);
+    fresh_space_destroy(space);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * runner.h - runs one tuning study on a benchmark function; shared by
+ * `fresh bench`, the tests and the comparison scripts.
+ */
+#ifndef FRESH_BENCH_RUNNER_H
+#define FRESH_BENCH_RUNNER_H
+
+#include <stdio.h>
+
+#include "fresh/study.h"
+#include "functions.h"
+
+typedef struct fresh_bench_opts {
+    const char *sampler;    /* "random", "bohb", "tpe" */
+    const char *scheduler;  /* "hyperband", "sh", "none" */
+    double budget_mbe;      /* total budget in max-budget equivalents; 0 = off */
+    long brackets;          /* brackets to complete; 0 = off */
+    size_t workers;         /* 0 = online CPUs */
+    uint64_t seed;
+    double sleep_per_budget;/* seconds of sleep per unit of budget run (0 = none) */
+    int early_stopping;
+    int progress;           /* print a progress line to stderr */
+    const char *trajectory; /* CSV path or NULL */
+} fresh_bench_opts;
+
+typedef struct fresh_bench_result {
+    int status;             /* the optimize() return */
+    int has_incumbent;
+    double inc_loss, inc_budget, inc_true, regret;
+    uint64_t inc_config;
+    char inc_params[1024];
+    char inc_json[2048];
+    double used_mbe, wall_s, overhead_s, utilization;
+    size_t evaluations, configs, failed, stopped, model_based, random_based;
+    long brackets;
+} fresh_bench_result;
+
+void fresh_bench_opts_default(fresh_bench_opts *o);
+
+/* Runs the study; fills *res. Returns FRESH_OK or a negative status, with a
+ * message in err (512 bytes). */
+int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_bench_result *res,
+                    char *err);
+
+#endif

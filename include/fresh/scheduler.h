@@ -1,0 +1,75 @@
+/*
+ * fresh/scheduler.h - schedulers decide *when* and *at what budget*.
+ *
+ * A scheduler is a type table (as gsl_multimin_fminimizer_type). It owns the
+ * bracket and stage state and knows configurations only by id; the study
+ * draws new configurations from the sampler when the scheduler asks for one.
+ * Schedulers never call samplers. Everything runs on the owner thread.
+ *
+ * Built in (all on the Hyperband plan of fresh/plan.h):
+ *   hyperband  brackets k = 0, 1, ..., s_max, 0, 1, ... (Li et al. 2018)
+ *   sh         successive halving: every bracket is the most exploratory one
+ *   none       every configuration runs once at the maximum budget (s = 0
+ *              brackets): plain sampler, full-budget Bayesian optimization
+ */
+#ifndef FRESH_SCHEDULER_H
+#define FRESH_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fresh/export.h"
+#include "fresh/plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* config_id of a job whose configuration the study must draw anew. */
+#define FRESH_SCHED_NEW UINT64_MAX
+
+typedef struct fresh_sched_job {
+    uint64_t config_id;  /* FRESH_SCHED_NEW, or the configuration promoted */
+    long bracket;        /* bracket number, 0, 1, ... in the order opened */
+    int stage;           /* stage within the bracket */
+    size_t slot;         /* position within the stage */
+    double budget;       /* budget to train up to */
+    double resume_from;  /* budget this configuration already reached (0 if new) */
+    long quota;          /* how many of this stage are promoted (0: last stage) */
+    long stage_size;     /* how many jobs the stage has */
+} fresh_sched_job;
+
+typedef struct fresh_scheduler_type {
+    const char *name;
+    size_t state_size;
+    /* Prepares zeroed state. plan is borrowed and outlives the state. */
+    int (*init)(void *state, const fresh_plan *plan, char *errmsg);
+    void (*destroy)(void *state);
+    /* The next job: FRESH_OK (job filled), or FRESH_WAIT when every open
+     * bracket waits at a stage barrier and open_new is 0 (FRESH_DONE when no
+     * bracket is open either). With open_new = 1 a new bracket is opened
+     * rather than waiting. FRESH_ENOMEM. */
+    int (*next)(void *state, int open_new, fresh_sched_job *job);
+    /* Binds the configuration drawn for a FRESH_SCHED_NEW job. */
+    int (*bind)(void *state, const fresh_sched_job *job, uint64_t config_id);
+    /* A job ended. loss: +INFINITY for failed; completed: 1 if it reached its
+     * budget, 0 if stopped early (it then ranks after every completed job).
+     * When a stage is complete its best (completed, loss, config id) are
+     * promoted; failed ones never are, so a stage may shrink. */
+    int (*finish)(void *state, const fresh_sched_job *job, double loss, int completed);
+    /* Brackets opened so far and brackets finished. */
+    long (*n_opened)(const void *state);
+    long (*n_finished)(const void *state);
+} fresh_scheduler_type;
+
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_hyperband;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_sh;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_none;
+
+/* By name: "hyperband", "sh", "none"; NULL if unknown. Thread safety: any. */
+FRESH_API const fresh_scheduler_type *fresh_scheduler_find(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+/*
+ * fresh/study.h - a tuning study: Hyperband brackets decide budgets, a
+ * sampler decides configurations, a thread pool runs the objective.
+ *
+ * Two ways to drive it, built on the same code:
+ *  - fresh_study_optimize(): runs the objective on a pthread pool until a
+ *    stopping criterion holds;
+ *  - fresh_study_ask() / fresh_study_tell(): the caller runs jobs itself
+ *    (its own workers, another process, another machine). optimize() is ask
+ *    and tell around a pool, so with one worker both give the same results.
+ *
+ * Reproducibility: every random draw comes from a stream derived from
+ * (seed, config id, purpose) (fresh/rng.h); with one worker and a fixed seed
+ * two runs give bit-identical results.
+ *
+ * Threads: the study (scheduler, sampler, RNG, bookkeeping) lives on its
+ * owner thread. Workers run the objective only. fresh_study_force_stop() may
+ * be called from any thread.
+ */
+#ifndef FRESH_STUDY_H
+#define FRESH_STUDY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fresh/export.h"
+#include "fresh/plan.h"
+#include "fresh/sampler.h"
+#include "fresh/scheduler.h"
+#include "fresh/space.h"
+#include "fresh/status.h"
+#include "fresh/trial.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fresh_study fresh_study;
+
+typedef struct fresh_study_params {
+    /* Hyperband */
+    double min_budget, max_budget;   /* default 1, 81 */
+    double eta;                      /* integer >= 2; default 3 */
+    fresh_bracket_formula bracket_formula;   /* default FRESH_BRACKETS_PAPER */
+    const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_hyperband */
+    const fresh_sampler_type *sampler;       /* default fresh_sampler_bohb */
+    fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
+    size_t workers;                  /* 0: number of online CPUs (default) */
+    uint64_t seed;                   /* default FRESH_DEFAULT_SEED */
+    int early_stopping;              /* stop hopeless jobs inside a stage; default 1 */
+    double job_time_limit;           /* seconds per job, 0 = none (default) */
+    /* stopping criteria, any combination; 0 (NaN for target) = off */
+    long max_brackets;               /* brackets to complete */
+    double max_total_budget;         /* in max-budget equivalents (MBE) */
+    double max_wall_time;            /* seconds */
+    double target_loss;              /* stop once the incumbent is <= this; NaN = off */
+} fresh_study_params;
+
+/* Fills *p with the defaults above. Thread safety: any thread. */
+FRESH_API void fresh_study_params_default(fresh_study_params *p);
+
+/* Creates a study over `space` (borrowed: it must outlive the study) with a
+ * copy of *params (NULL = defaults). Invalid parameters (eta <= 1, min budget
+ * > max budget, NaN target, ...) are reported through *status and, when
+ * errmsg is not NULL, a message of up to errlen bytes naming the parameter;
+ * the result is then NULL. Statuses: FRESH_OK, FRESH_EINVAL, FRESH_ENOMEM.
+ * Thread safety: any thread. */
+FRESH_API fresh_study *fresh_study_create(const fresh_space *space,
+                                          const fresh_study_params *params,
+                                          int *status, char *errmsg, size_t errlen);
+
+/* Frees the study and everything it owns; NULL is a no-op. Must not run
+ * while optimize() runs. Thread safety: owner thread. */
+FRESH_API void fresh_study_destroy(fresh_study *study);
+
+/* Message of the last failed call ("" if none). Thread safety: owner. */
+FRESH_API const char *fresh_study_errmsg(const fresh_study *study);
+
+/* The study's plan (brackets). Thread safety: owner thread. */
+FRESH_API const fresh_plan *fresh_study_plan(const fresh_study *study);
+
+/* ---- driving ---- */
+
+/* Runs objective(trial, user) on the worker pool until a stopping criterion
+ * holds, then waits for running jobs (asked to stop when the criterion is
+ * wall time, target or force_stop). Returns the positive reason
+ * (FRESH_BUDGET_REACHED, FRESH_BRACKETS_DONE, FRESH_TIME_REACHED,
+ * FRESH_TARGET_REACHED, FRESH_STOPPED) or a negative error (FRESH_ETHREAD,
+ * FRESH_ENOMEM, FRESH_ENOSAMPLE, FRESH_ESTATE if jobs from ask() are still
+ * out). Failed jobs do not stop the study. May be called again to continue
+ * with new criteria. Thread safety: owner thread. */
+FRESH_API int fresh_study_optimize(fresh_study *study, fresh_objective objective, void *user);
+
+/* Next job for a caller-run worker: FRESH_OK and *trial (owned by the study,
+ * valid until tell), FRESH_WAIT when nothing can start until a running job
+ * is told, a positive ending when a stopping criterion holds (no new job),
+ * or a negative error. Thread safety: owner thread. */
+FRESH_API int fresh_study_ask(fresh_study *study, fresh_trial **trial);
+
+/* Records the outcome of a trial from ask() (its loss, reports, failure) and
+ * hands the trial back: it is invalid afterwards. FRESH_OK, FRESH_EINVAL
+ * (not an outstanding trial of this study), FRESH_ENOMEM.
+ * Thread safety: owner thread. */
+FRESH_API int fresh_study_tell(fresh_study *study, fresh_trial *trial);
+
+/* Asks optimize() to stop: no new jobs; running ones are asked to stop.
+ * Thread safety: any thread (async-signal-safe: sets atomic flags). */
+FRESH_API void fresh_study_force_stop(fresh_study *study);
+
+/* ---- results ---- */
+
+/* The incumbent as BOHB defines it: the best loss among completed jobs at
+ * the largest budget any job completed. FRESH_OK, or FRESH_ENOTFOUND before
+ * any job completed. Any pointer may be NULL; *x stays valid until the study
+ * is destroyed. Thread safety: owner thread. */
+FRESH_API int fresh_study_incumbent(const fresh_study *study, uint64_t *config_id,
+                                    double *loss, double *budget, const double **x);
+
+typedef enum fresh_job_status {
+    FRESH_JOB_PENDING = 0,  /* queued or running */
+    FRESH_JOB_COMPLETED,    /* reached its budget */
+    FRESH_JOB_STOPPED,      /* stopped early (early stopping or study stop) */
+    FRESH_JOB_FAILED        /* error, NaN/inf loss, no loss, time limit */
+} fresh_job_status;
+
+typedef struct fresh_job_info {
+    uint64_t job_id, config_id;
+    long bracket;
+    int stage;
+    double budget, resume_from;
+    double reached;         /* budget actually reached */
+    double cost;            /* reached - resume_from (full budget - resume for a
+                               failure without reports) */
+    double loss;            /* final loss (+inf when failed) */
+    fresh_job_status status;
+    int error;              /* for FAILED: FRESH_EOBJECTIVE or FRESH_ETIMEDOUT */
+    const char *message;    /* for FAILED: why; "" otherwise */
+    size_t n_reports;
+    const double *report_steps, *report_losses;
+    double start_time, end_time; /* seconds since the study was created */
+    int worker;             /* worker index; -1 for ask/tell */
+    int model_based;        /* config chosen by the model (first job of a config) */
+} fresh_job_info;
+
+/* Number of jobs created so far, and job i (i < count, in creation order).
+ * Pointers in *info stay valid until the study changes. FRESH_EINVAL for i
+ * out of range. Thread safety: owner thread. */
+FRESH_API size_t fresh_study_n_jobs(const fresh_study *study);
+FRESH_API int fresh_study_job(const fresh_study *study, size_t i, fresh_job_info *info);
+
+/* Number of configurations and configuration id's values (dim doubles).
+ * NULL for an unknown id. Thread safety: owner thread. */
+FRESH_API size_t fresh_study_n_configs(const fresh_study *study);
+FRESH_API const double *fresh_study_config(const fresh_study *study, uint64_t config_id);
+
+typedef struct fresh_study_stats {
+    size_t jobs_finished, jobs_completed, jobs_stopped, jobs_failed;
+    size_t configs, proposals_model, proposals_random;
+    long brackets_opened, brackets_finished;
+    double used_budget;      /* sum of job costs, in budget units */
+    double used_mbe;         /* used_budget / max_budget */
+    double wall_time;        /* seconds in optimize() (or since the first ask) */
+    double busy_time;        /* sum over jobs of their run time */
+    double overhead_time;    /* owner-thread time in ask/tell (sampler, scheduler) */
+    double utilization;      /* busy / (workers x wall time) in optimize() */
+    size_t workers;
+} fresh_study_stats;
+
+/* Fills *stats. Thread safety: owner thread. */
+FRESH_API void fresh_study_get_stats(const fresh_study *study, fresh_study_stats *stats);
+
+/* One point of the incumbent trajectory, recorded after each finished job. */
+typedef struct fresh_traj_point {
+    uint64_t job_id;
+    double used_mbe, wall_time;
+    int has_incumbent;
+    uint64_t config_id;
+    double loss, budget;
+} fresh_traj_point;
+
+/* Trajectory length and point i. Thread safety: owner thread. */
+FRESH_API size_t fresh_study_n_trajectory(const fresh_study *study);
+FRESH_API int fresh_study_trajectory(const fresh_study *study, size_t i, fresh_traj_point *pt);
+
+typedef enum fresh_export_format { FRESH_EXPORT_CSV = 0, FRESH_EXPORT_JSONL = 1 } fresh_export_format;
+
+/* Writes every job (id, config id, params, bracket, stage, budget,
+ * resume_from, reached, cost, loss, status, message, reports, times, worker)
+ * to path as CSV or JSON Lines. FRESH_OK, FRESH_EIO (message names the
+ * file), FRESH_EINVAL. Thread safety: owner thread. */
+FRESH_API int fresh_study_export(const fresh_study *study, const char *path,
+                                 fresh_export_format format);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

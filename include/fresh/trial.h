@@ -1,0 +1,124 @@
+/*
+ * fresh/trial.h - what an objective sees: one job of a study.
+ *
+ * The objective has the signature
+ *     int objective(fresh_trial *t, void *user);
+ * It reads its configuration by name, trains up to fresh_trial_budget(t)
+ * (continuing from fresh_trial_resume_from(t), with the checkpoint saved by
+ * the previous job of the same configuration), reports intermediate losses
+ * with fresh_trial_report() and stops when that returns 0. The job's loss is
+ * the one given to fresh_trial_set_loss(), else the last report. A non-zero
+ * return, a NaN or infinite loss, or no loss at all records the job as
+ * failed, with a message; the study goes on.
+ *
+ * A trial is owned by the study. It is valid from fresh_study_ask() (or the
+ * call of the objective) until fresh_study_tell() (or the objective's return).
+ * Functions marked "inside the objective" may be called from the worker
+ * thread that runs it; the trial is not meant to be shared between threads,
+ * except fresh_trial_should_stop() and fresh_trial_request_stop(), which are
+ * atomic.
+ */
+#ifndef FRESH_TRIAL_H
+#define FRESH_TRIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fresh/export.h"
+#include "fresh/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fresh_trial fresh_trial;
+
+/* The objective: returns 0 on success, anything else marks the job failed. */
+typedef int (*fresh_objective)(fresh_trial *trial, void *user);
+
+/* ---- the configuration ---- */
+
+/* Value of a float or int parameter (ints as exact doubles). NaN when the
+ * name is unknown or the parameter is inactive. Thread safety: inside the
+ * objective. */
+FRESH_API double fresh_trial_float(const fresh_trial *t, const char *name);
+
+/* Value of an int parameter; 0 when unknown or inactive (check with
+ * fresh_trial_is_active). Thread safety: inside the objective. */
+FRESH_API long fresh_trial_int(const fresh_trial *t, const char *name);
+
+/* Label of a categorical or ordinal parameter (static for the trial's life);
+ * NULL when unknown or inactive. Thread safety: inside the objective. */
+FRESH_API const char *fresh_trial_categorical(const fresh_trial *t, const char *name);
+
+/* Index of a categorical/ordinal level; FRESH_ENOTFOUND (negative) when
+ * unknown or inactive. Thread safety: inside the objective. */
+FRESH_API int fresh_trial_categorical_index(const fresh_trial *t, const char *name);
+
+/* 1 if the parameter exists and is active in this configuration, else 0.
+ * Thread safety: inside the objective. */
+FRESH_API int fresh_trial_is_active(const fresh_trial *t, const char *name);
+
+/* The whole configuration in value space (fresh/space.h); dim values,
+ * valid for the trial's life. Thread safety: inside the objective. */
+FRESH_API const double *fresh_trial_values(const fresh_trial *t);
+
+/* ---- the job ---- */
+
+/* Budget to train up to. Thread safety: inside the objective. */
+FRESH_API double fresh_trial_budget(const fresh_trial *t);
+
+/* Budget this configuration already reached in an earlier job (0 for a new
+ * configuration): continue from here with fresh_trial_checkpoint().
+ * Thread safety: inside the objective. */
+FRESH_API double fresh_trial_resume_from(const fresh_trial *t);
+
+/* Identifiers: configuration id (0, 1, ... in creation order) and job id.
+ * Thread safety: inside the objective. */
+FRESH_API uint64_t fresh_trial_config_id(const fresh_trial *t);
+FRESH_API uint64_t fresh_trial_job_id(const fresh_trial *t);
+
+/* The study's seed, for objectives that need their own randomness
+ * (combine it with the config id for a reproducible stream).
+ * Thread safety: inside the objective. */
+FRESH_API uint64_t fresh_trial_seed(const fresh_trial *t);
+
+/* ---- reporting ---- */
+
+/* Records the loss reached at `step` (a budget between resume_from and
+ * budget, e.g. the epoch) and returns 1 to go on or 0 to stop: the job was
+ * stopped early (it cannot reach its stage's promotion quota), hit its time
+ * limit, or the study is stopping. A NaN or infinite loss marks the job
+ * failed and returns 0. Returns 0 also on out-of-memory (job failed).
+ * Thread safety: inside the objective. */
+FRESH_API int fresh_trial_report(fresh_trial *t, double step, double loss);
+
+/* 1 if the job has been asked to stop (early stopping, time limit, study
+ * stopping). Atomic. Thread safety: any thread. */
+FRESH_API int fresh_trial_should_stop(const fresh_trial *t);
+
+/* Sets the job's final loss (overrides the last report). NaN or infinite
+ * marks it failed. Thread safety: inside the objective. */
+FRESH_API void fresh_trial_set_loss(fresh_trial *t, double loss);
+
+/* Marks the job failed with a message (copied, truncated to 255 bytes).
+ * Thread safety: inside the objective. */
+FRESH_API void fresh_trial_fail(fresh_trial *t, const char *message);
+
+/* ---- checkpoints ---- */
+
+/* Stores an opaque blob (copied) for this configuration, replacing any
+ * earlier one when the job ends; the next job of the configuration reads it
+ * back with fresh_trial_checkpoint(). FRESH_OK, FRESH_EINVAL (NULL with
+ * len > 0), FRESH_ENOMEM. Thread safety: inside the objective. */
+FRESH_API int fresh_trial_save_checkpoint(fresh_trial *t, const void *buf, size_t len);
+
+/* The checkpoint saved by the previous job of this configuration, or NULL
+ * (and *len = 0) if none. Owned by the study; valid for the trial's life.
+ * Thread safety: inside the objective. */
+FRESH_API const void *fresh_trial_checkpoint(const fresh_trial *t, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

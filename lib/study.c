@@ -1,0 +1,981 @@
+/*
+ * study.c - the study: connects the scheduler (when, what budget), the
+ * sampler (which configuration) and the worker pool (who runs it).
+ *
+ * DESIGN
+ * Everything here runs on the owner thread. ask() checks the stopping
+ * criteria, takes the next job from the scheduler and, for a new slot, draws
+ * a configuration from the sampler with a generator re-seeded to stream
+ * (seed, config id, FRESH_RNG_SAMPLE). tell() turns the trial's outcome into
+ * a job record (completed, stopped early or failed; cost = budget actually
+ * run), feeds the scheduler (promotions) and the sampler (the final loss and
+ * every report at a rung budget, once per configuration and budget), updates
+ * the incumbent and the trajectory. optimize() is ask and tell around the
+ * pool: it asks only while a worker is free, so the scheduler opens a new
+ * bracket only when every open one waits at its barrier and a worker would
+ * otherwise idle.
+ *
+ * Memory: configurations, jobs and reports live until the study is
+ * destroyed; trials are allocated by ask() and freed by tell(), their
+ * reports moved into the job record.
+ */
+#include "study_internal.h"
+
+#include <gsl/gsl_rng.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fresh/rng.h"
+
+typedef struct config_rec {
+    double *x;
+    long bracket;
+    void *ckpt;
+    size_t ckpt_len;
+    uint64_t observed_rungs; /* bit j: observation at rung j given to the sampler */
+    int model_based;
+} config_rec;
+
+typedef struct job_rec {
+    fresh_sched_job sj;
+    uint64_t config_id;
+    double reached, cost, loss;
+    fresh_job_status status;
+    int error;
+    char *message;
+    double *steps, *losses;
+    size_t n_rep;
+    double start, end;
+    int worker;
+} job_rec;
+
+struct fresh_study {
+    const fresh_space *space;
+    size_t dim;
+    fresh_study_params p;
+    fresh_plan *plan;
+    double rungs[FRESH_PLAN_MAX_STAGES];
+    int n_rungs;
+    void *sched;
+    void *samp;
+    gsl_rng *rng;
+
+    config_rec *configs;
+    size_t n_configs, cap_configs;
+    job_rec *jobs;
+    size_t n_jobs, cap_jobs;
+    fresh_trial **out; /* outstanding trials */
+    size_t n_out, cap_out;
+    const double **pending; /* scratch for the sampler: x of outstanding trials */
+    size_t cap_pending;
+    stage_table **tables;
+    size_t n_tables, cap_tables;
+    uint64_t *dup;      /* open-addressing set of config ids, keyed by (bracket, x) */
+    size_t cap_dup, n_dup;
+
+    int has_inc;
+    uint64_t inc_config;
+    double inc_loss, inc_budget;
+    fresh_traj_point *traj;
+    size_t n_traj, cap_traj;
+
+    size_t finished, completed, stopped, failed, prop_model, prop_random;
+    double used_budget, busy, overhead, wall, t0, run_start;
+    int running; /* inside optimize */
+    size_t workers;
+    atomic_int force_stop;
+    fresh_pool *_Atomic pool;
+    char errmsg[FRESH__ERRMSG_LEN];
+};
+
+/* ---------------------------------------------------------------- params */
+
+void fresh_study_params_default(fresh_study_params *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->min_budget = 1;
+    p->max_budget = 81;
+    p->eta = 3;
+    p->bracket_formula = FRESH_BRACKETS_PAPER;
+    p->scheduler = fresh_scheduler_hyperband;
+    p->sampler = fresh_sampler_bohb;
+    fresh_sampler_params_default(&p->sampler_params);
+    p->workers = 0;
+    p->seed = FRESH_DEFAULT_SEED;
+    p->early_stopping = 1;
+    p->target_loss = NAN;
+}
+
+static int check_params(const fresh_study_params *p, char *err)
+{
+    if (!p->scheduler)
+        return fresh__set_err(err, FRESH_EINVAL, "scheduler: NULL");
+    if (!p->sampler)
+        return fresh__set_err(err, FRESH_EINVAL, "sampler: NULL");
+    if (p->workers > 4096)
+        return fresh__set_err(err, FRESH_EINVAL, "workers: at most 4096, got %zu", p->workers);
+    if (!(p->job_time_limit >= 0) || isinf(p->job_time_limit))
+        return fresh__set_err(err, FRESH_EINVAL, "job_time_limit: must be >= 0 and finite, got %g",
+                              p->job_time_limit);
+    if (p->max_brackets < 0)
+        return fresh__set_err(err, FRESH_EINVAL, "max_brackets: must be >= 0, got %ld",
+                              p->max_brackets);
+    if (!(p->max_total_budget >= 0) || isinf(p->max_total_budget))
+        return fresh__set_err(err, FRESH_EINVAL,
+                              "max_total_budget: must be >= 0 and finite, got %g",
+                              p->max_total_budget);
+    if (!(p->max_wall_time >= 0) || isinf(p->max_wall_time))
+        return fresh__set_err(err, FRESH_EINVAL, "max_wall_time: must be >= 0 and finite, got %g",
+                              p->max_wall_time);
+    if (isinf(p->target_loss))
+        return fresh__set_err(err, FRESH_EINVAL, "target_loss: must be finite or NaN (off), got %g",
+                              p->target_loss);
+    const fresh_sampler_params *sp = &p->sampler_params;
+    if (!(sp->random_fraction >= 0 && sp->random_fraction <= 1))
+        return fresh__set_err(err, FRESH_EINVAL, "random_fraction: must be in [0, 1], got %g",
+                              sp->random_fraction);
+    if (sp->num_samples < 1)
+        return fresh__set_err(err, FRESH_EINVAL, "num_samples: must be >= 1, got %zu",
+                              sp->num_samples);
+    if (!(sp->top_n_percent > 0 && sp->top_n_percent < 100))
+        return fresh__set_err(err, FRESH_EINVAL, "top_n_percent: must be in (0, 100), got %g",
+                              sp->top_n_percent);
+    if (!(sp->bandwidth_factor > 0) || isinf(sp->bandwidth_factor))
+        return fresh__set_err(err, FRESH_EINVAL, "bandwidth_factor: must be > 0, got %g",
+                              sp->bandwidth_factor);
+    if (!(sp->min_bandwidth > 0) || isinf(sp->min_bandwidth))
+        return fresh__set_err(err, FRESH_EINVAL, "min_bandwidth: must be > 0, got %g",
+                              sp->min_bandwidth);
+    return FRESH_OK;
+}
+
+/* -------------------------------------------------------------- creation */
+
+static size_t online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_params *params,
+                                int *status, char *errmsg, size_t errlen)
+{
+    char err[FRESH__ERRMSG_LEN] = "";
+    int rc = FRESH_OK;
+    fresh_study *s = NULL;
+    fresh_init();
+    fresh_study_params p;
+    if (params)
+        p = *params;
+    else
+        fresh_study_params_default(&p);
+
+    if (!space) {
+        rc = fresh__set_err(err, FRESH_EINVAL, "space: NULL");
+        goto fail;
+    }
+    if (fresh_space_dim(space) == 0) {
+        rc = fresh__set_err(err, FRESH_EINVAL, "space: has no parameters");
+        goto fail;
+    }
+    rc = check_params(&p, err);
+    if (rc != FRESH_OK)
+        goto fail;
+
+    s = fresh__calloc(1, sizeof *s);
+    if (!s) {
+        rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    s->space = space;
+    s->dim = fresh_space_dim(space);
+    s->p = p;
+    s->workers = p.workers ? p.workers : online_cpus();
+    atomic_init(&s->force_stop, 0);
+    s->plan = fresh_plan_create();
+    if (!s->plan) {
+        rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = fresh_plan_compute(s->plan, p.min_budget, p.max_budget, p.eta, p.bracket_formula);
+    if (rc != FRESH_OK) {
+        fresh__set_err(err, rc, "%s", fresh_plan_errmsg(s->plan));
+        goto fail;
+    }
+    s->n_rungs = fresh_plan_s_max(s->plan) + 1;
+    fresh_plan_rungs(s->plan, s->rungs);
+    s->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    s->sched = fresh__calloc(1, p.scheduler->state_size);
+    s->samp = fresh__calloc(1, p.sampler->state_size);
+    if (!s->rng || !s->sched || !s->samp) {
+        rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = p.scheduler->init(s->sched, s->plan, err);
+    if (rc != FRESH_OK) {
+        fresh__free(s->sched);
+        s->sched = NULL;
+        goto fail;
+    }
+    rc = p.sampler->init(s->samp, space, &p.sampler_params, p.seed, err);
+    if (rc != FRESH_OK) {
+        fresh__free(s->samp);
+        s->samp = NULL;
+        goto fail;
+    }
+    s->t0 = fresh__now();
+    if (status)
+        *status = FRESH_OK;
+    return s;
+fail:
+    fresh_study_destroy(s);
+    if (status)
+        *status = rc;
+    if (errmsg && errlen)
+        snprintf(errmsg, errlen, "%s", err);
+    return NULL;
+}
+
+void fresh_study_destroy(fresh_study *s)
+{
+    if (!s)
+        return;
+    if (s->sched)
+        s->p.scheduler->destroy(s->sched);
+    if (s->samp)
+        s->p.sampler->destroy(s->samp);
+    fresh__free(s->sched);
+    fresh__free(s->samp);
+    if (s->rng)
+        gsl_rng_free(s->rng);
+    fresh_plan_destroy(s->plan);
+    for (size_t i = 0; i < s->n_configs; i++) {
+        fresh__free(s->configs[i].x);
+        fresh__free(s->configs[i].ckpt);
+    }
+    fresh__free(s->configs);
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        fresh__free(s->jobs[i].message);
+        fresh__free(s->jobs[i].steps);
+        fresh__free(s->jobs[i].losses);
+    }
+    fresh__free(s->jobs);
+    for (size_t i = 0; i < s->n_out; i++)
+        fresh__trial_release(s->out[i]);
+    fresh__free(s->out);
+    fresh__free(s->pending);
+    for (size_t i = 0; i < s->n_tables; i++)
+        fresh__stage_table_destroy(s->tables[i]);
+    fresh__free(s->tables);
+    fresh__free(s->dup);
+    fresh__free(s->traj);
+    fresh__free(s);
+}
+
+const char *fresh_study_errmsg(const fresh_study *s) { return s ? s->errmsg : ""; }
+const fresh_plan *fresh_study_plan(const fresh_study *s) { return s ? s->plan : NULL; }
+
+/* ------------------------------------------------------------- helpers */
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return FRESH_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *n = fresh__realloc(*arr, c * elem);
+    if (!n)
+        return FRESH_ENOMEM;
+    *arr = n;
+    *cap = c;
+    return FRESH_OK;
+}
+
+static uint64_t dup_key(const fresh_study *s, long bracket, const double *x)
+{
+    return fresh_space_hash(s->space, x) ^ fresh_splitmix64((uint64_t)bracket + 0x51ed27u);
+}
+
+/* 1 if x is already a configuration of `bracket`. */
+static int dup_find(const fresh_study *s, long bracket, const double *x)
+{
+    if (!s->cap_dup)
+        return 0;
+    size_t mask = s->cap_dup - 1;
+    for (size_t i = dup_key(s, bracket, x) & mask;; i = (i + 1) & mask) {
+        uint64_t id = s->dup[i];
+        if (id == UINT64_MAX)
+            return 0;
+        const config_rec *c = &s->configs[id];
+        if (c->bracket == bracket && fresh_space_equal(s->space, c->x, x))
+            return 1;
+    }
+}
+
+static int dup_insert(fresh_study *s, uint64_t id)
+{
+    if (2 * (s->n_dup + 1) > s->cap_dup) {
+        size_t cap = s->cap_dup ? 2 * s->cap_dup : 64;
+        uint64_t *t = fresh__malloc(cap * sizeof *t);
+        if (!t)
+            return FRESH_ENOMEM;
+        for (size_t i = 0; i < cap; i++)
+            t[i] = UINT64_MAX;
+        uint64_t *old = s->dup;
+        size_t oldcap = s->cap_dup;
+        s->dup = t;
+        s->cap_dup = cap;
+        s->n_dup = 0;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i] != UINT64_MAX)
+                dup_insert(s, old[i]); /* cannot fail: capacity suffices */
+        fresh__free(old);
+    }
+    const config_rec *c = &s->configs[id];
+    size_t mask = s->cap_dup - 1;
+    size_t i = dup_key(s, c->bracket, c->x) & mask;
+    while (s->dup[i] != UINT64_MAX)
+        i = (i + 1) & mask;
+    s->dup[i] = id;
+    s->n_dup++;
+    return FRESH_OK;
+}
+
+struct dup_ctx {
+    const fresh_study *s;
+    long bracket;
+};
+
+static int is_dup_cb(void *arg, const double *x)
+{
+    const struct dup_ctx *d = arg;
+    return dup_find(d->s, d->bracket, x);
+}
+
+static int rung_index(const fresh_study *s, double budget)
+{
+    for (int j = 0; j < s->n_rungs; j++)
+        if (fabs(s->rungs[j] - budget) <= 1e-9 * s->rungs[j])
+            return j;
+    return -1;
+}
+
+static stage_table *get_table(fresh_study *s, const fresh_sched_job *sj)
+{
+    for (size_t i = s->n_tables; i-- > 0;)
+        if (s->tables[i]->bracket == sj->bracket && s->tables[i]->stage == sj->stage)
+            return s->tables[i];
+    if (grow((void **)&s->tables, &s->cap_tables, s->n_tables + 1, sizeof *s->tables))
+        return NULL;
+    stage_table *t = fresh__stage_table_create(sj->bracket, sj->stage, sj->quota);
+    if (t)
+        s->tables[s->n_tables++] = t;
+    return t;
+}
+
+/* The ending that holds now, or 0. */
+static int ending(fresh_study *s)
+{
+    if (atomic_load(&s->force_stop))
+        return FRESH_STOPPED;
+    if (!isnan(s->p.target_loss) && s->has_inc && s->inc_loss <= s->p.target_loss)
+        return FRESH_TARGET_REACHED;
+    if (s->p.max_wall_time > 0 && s->running && fresh__now() - s->run_start >= s->p.max_wall_time)
+        return FRESH_TIME_REACHED;
+    if (s->p.max_total_budget > 0 &&
+        s->used_budget / s->p.max_budget >= s->p.max_total_budget * (1 - 1e-12))
+        return FRESH_BUDGET_REACHED;
+    if (s->p.max_brackets > 0 && s->p.scheduler->n_finished(s->sched) >= s->p.max_brackets)
+        return FRESH_BRACKETS_DONE;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ ask */
+
+static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_out)
+{
+    int rc = grow((void **)&s->configs, &s->cap_configs, s->n_configs + 1, sizeof *s->configs);
+    if (rc)
+        return rc;
+    rc = grow((void **)&s->pending, &s->cap_pending, s->n_out + 1, sizeof *s->pending);
+    if (rc)
+        return rc;
+    double *x = fresh__malloc(s->dim * sizeof *x);
+    if (!x)
+        return FRESH_ENOMEM;
+    uint64_t id = s->n_configs;
+    for (size_t i = 0; i < s->n_out; i++)
+        s->pending[i] = s->out[i]->x;
+    struct dup_ctx dc = {s, sj->bracket};
+    fresh_propose_ctx ctx = {sj->budget, s->pending, s->n_out, is_dup_cb, &dc};
+    fresh_rng_stream_reset(s->rng, s->p.seed, id, FRESH_RNG_SAMPLE);
+    int model_based = 0;
+    rc = s->p.sampler->propose(s->samp, &ctx, s->rng, x, &model_based);
+    if (rc != FRESH_OK) {
+        fresh__free(x);
+        return fresh__set_err(s->errmsg, rc, "sampler '%s': %s", s->p.sampler->name,
+                              fresh_strerror(rc));
+    }
+    config_rec *c = &s->configs[s->n_configs];
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->bracket = sj->bracket;
+    c->model_based = model_based;
+    s->n_configs++;
+    if (dup_insert(s, id) != FRESH_OK) {
+        s->n_configs--;
+        fresh__free(x);
+        return FRESH_ENOMEM;
+    }
+    if (model_based)
+        s->prop_model++;
+    else
+        s->prop_random++;
+    *id_out = id;
+    return FRESH_OK;
+}
+
+int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
+{
+    if (!s || !trial_out)
+        return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
+    double t_in = fresh__now();
+    *trial_out = NULL;
+    int rc = ending(s);
+    if (rc)
+        return rc;
+    /* reserve every buffer before the scheduler commits a slot */
+    if (grow((void **)&s->jobs, &s->cap_jobs, s->n_jobs + 1, sizeof *s->jobs) ||
+        grow((void **)&s->out, &s->cap_out, s->n_out + 1, sizeof *s->out))
+        return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    fresh_trial *t = fresh__malloc(sizeof *t);
+    if (!t)
+        return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    fresh__trial_init(t);
+
+    int open_new = s->p.max_brackets == 0 || s->p.scheduler->n_opened(s->sched) < s->p.max_brackets;
+    fresh_sched_job sj;
+    rc = s->p.scheduler->next(s->sched, open_new, &sj);
+    if (rc != FRESH_OK) {
+        fresh__free(t);
+        if (rc == FRESH_DONE)
+            return FRESH_BRACKETS_DONE;
+        if (rc < 0)
+            fresh__set_err(s->errmsg, rc, "scheduler '%s': %s", s->p.scheduler->name,
+                           fresh_strerror(rc));
+        return rc;
+    }
+    if (sj.config_id == FRESH_SCHED_NEW) {
+        uint64_t id = 0;
+        rc = new_config(s, &sj, &id);
+        if (rc == FRESH_OK)
+            rc = s->p.scheduler->bind(s->sched, &sj, id);
+        if (rc != FRESH_OK) {
+            /* the slot stays taken: the study cannot continue consistently */
+            fresh__free(t);
+            atomic_store(&s->force_stop, 1);
+            return rc;
+        }
+        sj.config_id = id;
+    }
+    stage_table *table = NULL;
+    if (s->p.early_stopping && sj.quota > 0 && sj.quota < sj.stage_size) {
+        table = get_table(s, &sj);
+        if (!table) {
+            fresh__free(t);
+            atomic_store(&s->force_stop, 1);
+            return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+        }
+    }
+    config_rec *c = &s->configs[sj.config_id];
+    job_rec *j = &s->jobs[s->n_jobs];
+    memset(j, 0, sizeof *j);
+    j->sj = sj;
+    j->config_id = sj.config_id;
+    j->status = FRESH_JOB_PENDING;
+    j->worker = -1;
+    j->loss = NAN;
+
+    t->study = s;
+    t->space = s->space;
+    t->job_index = s->n_jobs;
+    t->job_id = s->n_jobs;
+    t->config_id = sj.config_id;
+    t->seed = s->p.seed;
+    t->x = c->x;
+    t->budget = sj.budget;
+    t->resume_from = sj.resume_from;
+    t->ckpt_in = c->ckpt;
+    t->ckpt_in_len = c->ckpt_len;
+    t->study_stop = &s->force_stop;
+    t->job_time_limit = s->p.job_time_limit;
+    t->table = table;
+    s->n_jobs++;
+    s->out[s->n_out++] = t;
+    j->start = fresh__now() - s->t0;
+    fresh__trial_start_clock(t);
+    *trial_out = t;
+    s->overhead += fresh__now() - t_in;
+    return FRESH_OK;
+}
+
+/* ----------------------------------------------------------------- tell */
+
+static int observe(fresh_study *s, uint64_t cid, double budget, double loss)
+{
+    int r = rung_index(s, budget);
+    config_rec *c = &s->configs[cid];
+    if (r >= 0) {
+        if (c->observed_rungs & (1ull << r))
+            return FRESH_OK;
+        c->observed_rungs |= 1ull << r;
+    }
+    fresh_observation o = {cid, c->x, budget, loss};
+    return s->p.sampler->observe(s->samp, &o);
+}
+
+int fresh_study_tell(fresh_study *s, fresh_trial *t)
+{
+    if (!s || !t)
+        return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
+    size_t k = 0;
+    while (k < s->n_out && s->out[k] != t)
+        k++;
+    if (k == s->n_out)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "trial: not an outstanding trial of this study");
+    double t_in = fresh__now();
+    if (grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
+        return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    job_rec *j = &s->jobs[t->job_index];
+    const fresh_sched_job *sj = &j->sj;
+    unsigned flags = atomic_load(&t->stop);
+    double last_step = t->n_rep ? t->rep_steps[t->n_rep - 1] : sj->resume_from;
+    double last_loss = t->n_rep ? t->rep_losses[t->n_rep - 1] : NAN;
+    char msg[300] = "";
+    int error = 0;
+    fresh_job_status st;
+    double loss;
+
+    if (t->rc != 0) {
+        error = FRESH_EOBJECTIVE;
+        snprintf(msg, sizeof msg, "objective returned %d%s%s", t->rc, t->failed ? ": " : "",
+                 t->failed ? t->message : "");
+    } else if (t->failed) {
+        error = FRESH_EOBJECTIVE;
+        snprintf(msg, sizeof msg, "%s", t->message);
+    } else if (flags & STOP_TIMEOUT) {
+        error = FRESH_ETIMEDOUT;
+        snprintf(msg, sizeof msg, "job exceeded its time limit of %g s", s->p.job_time_limit);
+    }
+    loss = t->has_loss ? t->loss : last_loss;
+    if (!error) {
+        if (t->has_loss ? !isfinite(t->loss) : t->n_rep == 0 && !(flags & STOP_STUDY)) {
+            error = FRESH_EOBJECTIVE;
+            if (!t->has_loss)
+                snprintf(msg, sizeof msg, "objective gave no loss (no report, no set_loss)");
+            else
+                snprintf(msg, sizeof msg, "loss is %s", isnan(t->loss) ? "NaN" : "infinite");
+        }
+    }
+    int early = (flags & (STOP_EARLY | STOP_STUDY)) && last_step < sj->budget && !t->has_loss;
+    if (error) {
+        st = FRESH_JOB_FAILED;
+        loss = INFINITY;
+        j->reached = last_step;
+        j->cost = t->n_rep ? fmax(0, last_step - sj->resume_from) : sj->budget - sj->resume_from;
+    } else if (early) {
+        st = FRESH_JOB_STOPPED;
+        if (!t->n_rep)
+            loss = INFINITY; /* stopped by the study before any report */
+        j->reached = last_step;
+        j->cost = fmax(0, last_step - sj->resume_from);
+    } else {
+        st = FRESH_JOB_COMPLETED;
+        j->reached = sj->budget;
+        j->cost = sj->budget - sj->resume_from;
+    }
+    j->status = st;
+    j->error = error;
+    j->loss = loss;
+    j->end = fresh__now() - s->t0;
+    if (t->pjob.work) {
+        j->start = t->pjob.start_time - s->t0;
+        j->end = t->pjob.end_time - s->t0;
+        j->worker = t->pjob.worker;
+        s->busy += t->pjob.end_time - t->pjob.start_time;
+    } else {
+        s->busy += j->end - j->start;
+    }
+    if (msg[0]) {
+        j->message = fresh__strdup(msg);
+        if (!j->message)
+            return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    }
+    /* reports move into the job record */
+    j->steps = t->rep_steps;
+    j->losses = t->rep_losses;
+    j->n_rep = t->n_rep;
+    t->rep_steps = t->rep_losses = NULL;
+
+    config_rec *c = &s->configs[j->config_id];
+    if (t->ckpt_saved) {
+        fresh__free(c->ckpt);
+        c->ckpt = t->ckpt_out;
+        c->ckpt_len = t->ckpt_out_len;
+        t->ckpt_out = NULL;
+    }
+    int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED);
+    /* the sampler learns from every finite report at a rung budget below the
+     * job's budget, and from the final result */
+    for (size_t i = 0; rc == FRESH_OK && i < j->n_rep; i++)
+        if (j->steps[i] > sj->resume_from && j->steps[i] < sj->budget &&
+            isfinite(j->losses[i]) && rung_index(s, j->steps[i]) >= 0)
+            rc = observe(s, j->config_id, j->steps[i], j->losses[i]);
+    if (rc == FRESH_OK && st != FRESH_JOB_STOPPED)
+        rc = observe(s, j->config_id, sj->budget, loss);
+    if (rc != FRESH_OK)
+        fresh__set_err(s->errmsg, rc, "recording job %zu: %s", t->job_index, fresh_strerror(rc));
+
+    s->finished++;
+    if (st == FRESH_JOB_COMPLETED) {
+        s->completed++;
+        if (!s->has_inc || sj->budget > s->inc_budget ||
+            (sj->budget == s->inc_budget && loss < s->inc_loss)) {
+            s->has_inc = 1;
+            s->inc_budget = sj->budget;
+            s->inc_loss = loss;
+            s->inc_config = j->config_id;
+        }
+    } else if (st == FRESH_JOB_STOPPED) {
+        s->stopped++;
+    } else {
+        s->failed++;
+    }
+    s->used_budget += j->cost;
+    fresh_traj_point *pt = &s->traj[s->n_traj++];
+    pt->job_id = t->job_id;
+    pt->used_mbe = s->used_budget / s->p.max_budget;
+    pt->wall_time = j->end;
+    pt->has_incumbent = s->has_inc;
+    pt->config_id = s->inc_config;
+    pt->loss = s->has_inc ? s->inc_loss : NAN;
+    pt->budget = s->has_inc ? s->inc_budget : NAN;
+
+    s->out[k] = s->out[--s->n_out];
+    fresh__trial_release(t);
+    s->overhead += fresh__now() - t_in;
+    return rc;
+}
+
+void fresh_study_force_stop(fresh_study *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->force_stop, 1);
+    fresh_pool *p = atomic_load(&s->pool);
+    if (p)
+        fresh__pool_wakeup(p);
+}
+
+/* ------------------------------------------------------------- optimize */
+
+static void run_job(fresh_pool_job *pj)
+{
+    fresh_trial *t = pj->data;
+    fresh__trial_start_clock(t);
+    t->rc = t->fn(t, t->user);
+}
+
+static void stop_running(fresh_study *s)
+{
+    for (size_t i = 0; i < s->n_out; i++)
+        atomic_fetch_or(&s->out[i]->stop, STOP_STUDY);
+}
+
+int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    if (!objective)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
+    if (s->n_out)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "%zu jobs from fresh_study_ask() are not told yet", s->n_out);
+    if (s->running)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE, "optimize is already running");
+    fresh_pool *pool = NULL;
+    int rc = fresh__pool_create(&pool, s->workers);
+    if (rc != FRESH_OK)
+        return fresh__set_err(s->errmsg, rc, "worker pool: %s", fresh_strerror(rc));
+    atomic_store(&s->pool, pool);
+    s->running = 1;
+    s->run_start = fresh__now();
+    int end = 0;
+    for (;;) {
+        while (!end && fresh__pool_outstanding(pool) < s->workers) {
+            fresh_trial *t = NULL;
+            int r = fresh_study_ask(s, &t);
+            if (r == FRESH_OK) {
+                t->fn = objective;
+                t->user = user;
+                t->pjob.work = run_job;
+                t->pjob.data = t;
+                r = fresh__pool_submit(pool, &t->pjob);
+                if (r != FRESH_OK) { /* cannot happen with a live pool; record as failed */
+                    t->rc = -1;
+                    t->pjob.work = NULL;
+                    fresh_study_tell(s, t);
+                    end = r;
+                }
+                continue;
+            }
+            if (r == FRESH_WAIT)
+                break;
+            end = r;
+            if (r != FRESH_BUDGET_REACHED && r != FRESH_BRACKETS_DONE)
+                stop_running(s);
+        }
+        if (fresh__pool_outstanding(pool) == 0)
+            break;
+        double timeout = -1;
+        if (s->p.max_wall_time > 0 && !end)
+            timeout = fmax(0.001, s->p.max_wall_time - (fresh__now() - s->run_start));
+        fresh_pool_job *done = NULL;
+        int r = fresh__pool_next(pool, timeout, &done);
+        if (r == FRESH_OK) {
+            int tr = fresh_study_tell(s, done->data);
+            if (tr < 0 && !end) {
+                end = tr;
+                stop_running(s);
+            }
+        } else if (r == FRESH_WAIT) {
+            if (atomic_load(&s->force_stop) && !end) {
+                end = FRESH_STOPPED;
+                stop_running(s);
+            }
+        }
+    }
+    atomic_store(&s->pool, NULL);
+    s->wall += fresh__now() - s->run_start;
+    s->running = 0;
+    fresh__pool_destroy(pool);
+    if (!end)
+        end = FRESH_BRACKETS_DONE;
+    if (end < 0 && !s->errmsg[0])
+        fresh__set_err(s->errmsg, end, "%s", fresh_strerror(end));
+    return end;
+}
+
+/* -------------------------------------------------------------- results */
+
+int fresh_study_incumbent(const fresh_study *s, uint64_t *config_id, double *loss, double *budget,
+                          const double **x)
+{
+    if (!s || !s->has_inc)
+        return FRESH_ENOTFOUND;
+    if (config_id)
+        *config_id = s->inc_config;
+    if (loss)
+        *loss = s->inc_loss;
+    if (budget)
+        *budget = s->inc_budget;
+    if (x)
+        *x = s->configs[s->inc_config].x;
+    return FRESH_OK;
+}
+
+size_t fresh_study_n_jobs(const fresh_study *s) { return s ? s->n_jobs : 0; }
+
+int fresh_study_job(const fresh_study *s, size_t i, fresh_job_info *info)
+{
+    if (!s || !info || i >= s->n_jobs)
+        return FRESH_EINVAL;
+    const job_rec *j = &s->jobs[i];
+    memset(info, 0, sizeof *info);
+    info->job_id = i;
+    info->config_id = j->config_id;
+    info->bracket = j->sj.bracket;
+    info->stage = j->sj.stage;
+    info->budget = j->sj.budget;
+    info->resume_from = j->sj.resume_from;
+    info->reached = j->reached;
+    info->cost = j->cost;
+    info->loss = j->loss;
+    info->status = j->status;
+    info->error = j->error;
+    info->message = j->message ? j->message : "";
+    info->n_reports = j->n_rep;
+    info->report_steps = j->steps;
+    info->report_losses = j->losses;
+    info->start_time = j->start;
+    info->end_time = j->end;
+    info->worker = j->worker;
+    info->model_based = j->sj.stage == 0 && j->sj.resume_from == 0 &&
+                        s->configs[j->config_id].model_based;
+    return FRESH_OK;
+}
+
+size_t fresh_study_n_configs(const fresh_study *s) { return s ? s->n_configs : 0; }
+
+const double *fresh_study_config(const fresh_study *s, uint64_t id)
+{
+    return (s && id < s->n_configs) ? s->configs[id].x : NULL;
+}
+
+void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
+{
+    if (!s || !st)
+        return;
+    memset(st, 0, sizeof *st);
+    st->jobs_finished = s->finished;
+    st->jobs_completed = s->completed;
+    st->jobs_stopped = s->stopped;
+    st->jobs_failed = s->failed;
+    st->configs = s->n_configs;
+    st->proposals_model = s->prop_model;
+    st->proposals_random = s->prop_random;
+    st->brackets_opened = s->p.scheduler->n_opened(s->sched);
+    st->brackets_finished = s->p.scheduler->n_finished(s->sched);
+    st->used_budget = s->used_budget;
+    st->used_mbe = s->used_budget / s->p.max_budget;
+    st->wall_time = s->wall + (s->running ? fresh__now() - s->run_start : 0);
+    st->busy_time = s->busy;
+    st->overhead_time = s->overhead;
+    st->workers = s->workers;
+    st->utilization = st->wall_time > 0 ? s->busy / ((double)s->workers * st->wall_time) : 0;
+}
+
+size_t fresh_study_n_trajectory(const fresh_study *s) { return s ? s->n_traj : 0; }
+
+int fresh_study_trajectory(const fresh_study *s, size_t i, fresh_traj_point *pt)
+{
+    if (!s || !pt || i >= s->n_traj)
+        return FRESH_EINVAL;
+    *pt = s->traj[i];
+    return FRESH_OK;
+}
+
+/* --------------------------------------------------------------- export */
+
+static const char *status_word(fresh_job_status st)
+{
+    switch (st) {
+    case FRESH_JOB_COMPLETED: return "completed";
+    case FRESH_JOB_STOPPED: return "stopped";
+    case FRESH_JOB_FAILED: return "failed";
+    default: return "pending";
+    }
+}
+
+static void csv_string(FILE *f, const char *str)
+{
+    fputc('"', f);
+    for (; *str; str++) {
+        if (*str == '"')
+            fputc('"', f);
+        fputc(*str, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_value(FILE *f, const fresh_space *space, size_t i, double v)
+{
+    if (isnan(v))
+        return; /* inactive: empty field */
+    fresh_param_info info;
+    fresh_space_param(space, i, &info);
+    if (info.labels && info.type == FRESH_PARAM_CATEGORICAL)
+        csv_string(f, info.labels[(size_t)v]);
+    else if (info.type == FRESH_PARAM_ORDINAL && info.ordinal_values)
+        fprintf(f, "%.17g", info.ordinal_values[(size_t)v]);
+    else if (info.type == FRESH_PARAM_ORDINAL && info.labels)
+        csv_string(f, info.labels[(size_t)v]);
+    else
+        fprintf(f, "%.17g", v);
+}
+
+int fresh_study_export(const fresh_study *s, const char *path, fresh_export_format format)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    fresh_study *ms = (fresh_study *)s; /* errmsg only */
+    if (!path)
+        return fresh__set_err(ms->errmsg, FRESH_EINVAL, "path: NULL");
+    if (format != FRESH_EXPORT_CSV && format != FRESH_EXPORT_JSONL)
+        return fresh__set_err(ms->errmsg, FRESH_EINVAL, "format: unknown value %d", (int)format);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return fresh__set_err(ms->errmsg, FRESH_EIO, "cannot write '%s'", path);
+    int rc = FRESH_OK;
+    if (format == FRESH_EXPORT_CSV) {
+        fprintf(f, "job,config_id,bracket,stage,budget,resume_from,reached,cost,loss,status,"
+                   "message,start_s,end_s,worker,model_based");
+        for (size_t i = 0; i < s->dim; i++) {
+            fresh_param_info info;
+            fresh_space_param(s->space, i, &info);
+            fputc(',', f);
+            csv_string(f, info.name);
+        }
+        fputc('\n', f);
+        for (size_t n = 0; n < s->n_jobs; n++) {
+            fresh_job_info ji;
+            fresh_study_job(s, n, &ji);
+            fprintf(f, "%" PRIu64 ",%" PRIu64 ",%ld,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%s,", ji.job_id,
+                    ji.config_id, ji.bracket, ji.stage, ji.budget, ji.resume_from, ji.reached,
+                    ji.cost, ji.loss, status_word(ji.status));
+            csv_string(f, ji.message);
+            fprintf(f, ",%.6f,%.6f,%d,%d", ji.start_time, ji.end_time, ji.worker, ji.model_based);
+            const double *x = s->configs[ji.config_id].x;
+            for (size_t i = 0; i < s->dim; i++) {
+                fputc(',', f);
+                csv_value(f, s->space, i, x[i]);
+            }
+            fputc('\n', f);
+        }
+    } else {
+        for (size_t n = 0; n < s->n_jobs && rc == FRESH_OK; n++) {
+            fresh_job_info ji;
+            fresh_study_job(s, n, &ji);
+            char *cfg = NULL;
+            if (fresh_space_config_to_json(s->space, s->configs[ji.config_id].x, &cfg) != FRESH_OK) {
+                rc = FRESH_ENOMEM;
+                break;
+            }
+            json_t *params = json_loads(cfg, 0, NULL);
+            free(cfg);
+            json_t *reps = json_array();
+            for (size_t r = 0; r < ji.n_reports; r++)
+                json_array_append_new(reps, json_pack("[f,o]", ji.report_steps[r],
+                                                      isfinite(ji.report_losses[r]) ? json_real(ji.report_losses[r]) : json_null()));
+            json_t *o = json_pack("{s:I,s:I,s:I,s:i,s:f,s:f,s:f,s:f,s:o,s:s,s:s,s:f,s:f,s:i,s:b,s:o,s:o}",
+                                  "job", (json_int_t)ji.job_id, "config_id", (json_int_t)ji.config_id,
+                                  "bracket", (json_int_t)ji.bracket, "stage", ji.stage,
+                                  "budget", ji.budget, "resume_from", ji.resume_from,
+                                  "reached", ji.reached, "cost", ji.cost,
+                                  "loss", isfinite(ji.loss) ? json_real(ji.loss) : json_null(),
+                                  "status", status_word(ji.status), "message", ji.message,
+                                  "start_s", ji.start_time, "end_s", ji.end_time,
+                                  "worker", ji.worker, "model_based", ji.model_based,
+                                  "params", params ? params : json_object(), "reports", reps);
+            char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+            if (!line)
+                rc = FRESH_ENOMEM;
+            else
+                fprintf(f, "%s\n", line);
+            free(line);
+            json_decref(o);
+        }
+    }
+    if (fclose(f) != 0 && rc == FRESH_OK)
+        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s'", path);
+    return rc;
+}
