@@ -1,0 +1,558 @@
+/*
+ * sampler_bohb.c - the BOHB sampler ("bohb", also found as "tpe"): a
+ * tree-structured Parzen estimator over per-budget mixed-type KDEs
+ * (Falkner, Klein & Hutter, "BOHB: Robust and Efficient Hyperparameter
+ * Optimization at Scale", ICML 2018, Algorithm 2; Bergstra et al. 2011 for
+ * TPE), with the faults of HpBandSter's implementation removed.
+ *
+ * DESIGN.
+ * Observations. Every observation is kept, per budget, from every budget,
+ * whatever budgets already have models (HpBandSter drops results on smaller
+ * budgets once a larger one has a model). A non-finite loss (a failed job:
+ * +inf, NaN, or -inf) is stored as +inf, so it ranks worst and lands in the
+ * bad set. The same configuration (id and value) observed again at the same
+ * budget replaces its loss: the last report wins.
+ *
+ * Model budget and split (fresh__bohb_split). With m = min_points_in_model
+ * (default d + 1) and N observations on a budget:
+ *     n_good = clip(max(m, ceil(top_n_percent/100 * N)), m, N - m)
+ *     n_bad  = N - n_good
+ * and a budget can carry a model when N >= 2 m. Both sets then have at least
+ * m > d rows, are disjoint (HpBandSter's floor rule lets them overlap when
+ * N < 2 m) and together use every observation. The first model thus appears
+ * at 2d + 2 points on one budget, as in HpBandSter. The model used is the one
+ * of the largest budget that qualifies; smaller budgets are the fallback.
+ * Ties in loss are broken by arrival order (stable, reproducible).
+ *
+ * Proposal. With probability random_fraction, or when no budget qualifies,
+ * a uniform random configuration (fresh__sampler_random_draw). Otherwise
+ * num_samples candidates are drawn from the good KDE with its continuous
+ * bandwidths times bandwidth_factor, each decoded to value space
+ * (fresh_space_decode: ints rounded to their grid, levels to indices,
+ * conditions applied) and re-encoded, so that the candidate is scored as the
+ * configuration that would really run; forbidden candidates and those that
+ * ctx->is_duplicate rejects are skipped. The candidate that maximises
+ * log l(x) - log g(x) wins (the expected-improvement argument of TPE). If no
+ * candidate survives, the proposal falls back to random (*model_based = 0).
+ *
+ * Constant liar. The pending configurations of ctx (queued or running) are
+ * added to the bad set for this proposal, so that parallel workers do not
+ * all receive the same mode of l/g (the remedy for HpBandSter issues 20/41).
+ *
+ * Costs. Both KDEs are refitted only when the model budget's observations
+ * change (g also when pending points come or go): O(N log N + N d). One
+ * proposal is O(num_samples (n_good + n_bad + n_pending) d) with no
+ * allocation in the candidate loop: candidate buffers are allocated in init,
+ * observation buffers grow geometrically, KDE buffers only grow.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fresh/sampler.h"
+#include "fresh/space.h"
+#include "fresh/status.h"
+#include "internal.h"
+#include "kde.h"
+#include "sampler_internal.h"
+
+/* Observations at one budget. */
+typedef struct obs_set {
+    double budget;
+    size_t n, cap;
+    double *u;         /* n x d, unit encoding */
+    double *loss;      /* n; failed = +inf */
+    uint64_t *id;      /* n */
+    unsigned long version; /* the state's change counter at the last change */
+} obs_set;
+
+typedef struct rank_item {
+    double loss;
+    size_t idx;
+} rank_item;
+
+typedef struct bohb_state {
+    const fresh_space *space;
+    size_t d;
+    fresh_sampler_params p;
+    size_t min_points;
+    obs_set *sets; /* ascending budget */
+    size_t n_sets, cap_sets;
+    unsigned long changes;
+    fresh__kde *good, *bad;
+    /* the fitted model */
+    int fit_valid;
+    double fit_budget;
+    unsigned long fit_version;
+    size_t fit_pending; /* pending rows in the bad KDE */
+    size_t n_good, n_bad;
+    double last_score;
+    /* scratch */
+    rank_item *rank;
+    size_t rank_cap;
+    double *rows; /* staging for fits */
+    size_t rows_cap; /* in rows */
+    double *x_cand, *u_cand, *x_best, *u_obs; /* d each */
+} bohb_state;
+
+/* ---- the split rule ---- */
+
+int fresh__bohb_split(size_t n_obs, double top_n_percent, size_t min_points, size_t *n_good,
+                      size_t *n_bad)
+{
+    size_t g = 0, b = 0;
+    int ok = min_points > 0 && n_obs >= 2 * min_points;
+    if (ok) {
+        /* the 1e-9 keeps 15% of 100 at 15 despite rounding */
+        double want = ceil(top_n_percent / 100.0 * (double)n_obs - 1e-9);
+        g = want > (double)n_obs ? n_obs : (want < 0.0 ? 0 : (size_t)want);
+        if (g < min_points)
+            g = min_points;
+        if (g > n_obs - min_points)
+            g = n_obs - min_points;
+        b = n_obs - g;
+    }
+    if (n_good)
+        *n_good = g;
+    if (n_bad)
+        *n_bad = b;
+    return ok;
+}
+
+/* ---- init / destroy ---- */
+
+static void bohb_destroy(void *state)
+{
+    bohb_state *s = state;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_sets; i++) {
+        fresh__free(s->sets[i].u);
+        fresh__free(s->sets[i].loss);
+        fresh__free(s->sets[i].id);
+    }
+    fresh__free(s->sets);
+    fresh__kde_destroy(s->good);
+    fresh__kde_destroy(s->bad);
+    fresh__free(s->rank);
+    fresh__free(s->rows);
+    fresh__free(s->x_cand);
+    fresh__free(s->u_cand);
+    fresh__free(s->x_best);
+    fresh__free(s->u_obs);
+    memset(s, 0, sizeof *s);
+}
+
+static int init_err(char *errmsg, int status, const char *what, double value)
+{
+    if (errmsg)
+        fresh__set_err(errmsg, status, "sampler 'bohb': %s, got %g", what, value);
+    return status;
+}
+
+static int bohb_init(void *state, const fresh_space *space, const fresh_sampler_params *p,
+                     uint64_t seed, char *errmsg)
+{
+    (void)seed; /* every random draw comes from the rng handed to propose */
+    bohb_state *s = state;
+    fresh_sampler_params def;
+    fresh_sampler_params_default(&def);
+    if (!p)
+        p = &def;
+    if (!s || !space) {
+        if (errmsg)
+            fresh__set_err(errmsg, FRESH_EINVAL, "sampler 'bohb': %s is NULL",
+                           s ? "space" : "state");
+        return FRESH_EINVAL;
+    }
+    size_t d = fresh_space_dim(space);
+    if (d == 0) {
+        if (errmsg)
+            fresh__set_err(errmsg, FRESH_EINVAL, "sampler 'bohb': the space has no parameters");
+        return FRESH_EINVAL;
+    }
+    if (!(p->random_fraction >= 0.0 && p->random_fraction <= 1.0))
+        return init_err(errmsg, FRESH_EINVAL, "random_fraction must lie in [0, 1]",
+                        p->random_fraction);
+    if (p->num_samples == 0)
+        return init_err(errmsg, FRESH_EINVAL, "num_samples must be >= 1", 0.0);
+    if (!(p->top_n_percent > 0.0 && p->top_n_percent < 100.0))
+        return init_err(errmsg, FRESH_EINVAL, "top_n_percent must lie in (0, 100)",
+                        p->top_n_percent);
+    if (!(p->bandwidth_factor > 0.0) || !isfinite(p->bandwidth_factor))
+        return init_err(errmsg, FRESH_EINVAL, "bandwidth_factor must be finite and > 0",
+                        p->bandwidth_factor);
+    if (!(p->min_bandwidth > 0.0) || !isfinite(p->min_bandwidth))
+        return init_err(errmsg, FRESH_EINVAL, "min_bandwidth must be finite and > 0",
+                        p->min_bandwidth);
+
+    memset(s, 0, sizeof *s);
+    s->space = space;
+    s->d = d;
+    s->p = *p;
+    s->min_points = p->min_points_in_model ? p->min_points_in_model : d + 1;
+    s->last_score = NAN;
+
+    int rc = FRESH_ENOMEM;
+    fresh__kde_dim *dims = fresh__malloc(d * sizeof *dims);
+    if (!dims)
+        goto fail;
+    for (size_t j = 0; j < d; j++) {
+        fresh_param_info info;
+        if (fresh_space_param(space, j, &info) != FRESH_OK) {
+            rc = FRESH_EINVAL;
+            goto fail;
+        }
+        switch (info.type) {
+        case FRESH_PARAM_CATEGORICAL:
+            dims[j].kind = FRESH__KDE_CAT;
+            dims[j].n_levels = info.n_levels;
+            break;
+        case FRESH_PARAM_ORDINAL:
+            dims[j].kind = FRESH__KDE_ORD;
+            dims[j].n_levels = info.n_levels;
+            break;
+        default: /* float, int: continuous in [0, 1] */
+            dims[j].kind = FRESH__KDE_CONT;
+            dims[j].n_levels = 0;
+            break;
+        }
+    }
+    if ((rc = fresh__kde_create(d, dims, &s->good)) != FRESH_OK ||
+        (rc = fresh__kde_create(d, dims, &s->bad)) != FRESH_OK)
+        goto fail;
+    rc = FRESH_ENOMEM;
+    s->x_cand = fresh__malloc(d * sizeof(double));
+    s->u_cand = fresh__malloc(d * sizeof(double));
+    s->x_best = fresh__malloc(d * sizeof(double));
+    s->u_obs = fresh__malloc(d * sizeof(double));
+    if (!s->x_cand || !s->u_cand || !s->x_best || !s->u_obs)
+        goto fail;
+    fresh__free(dims);
+    return FRESH_OK;
+
+fail:
+    fresh__free(dims);
+    bohb_destroy(s);
+    if (errmsg)
+        fresh__set_err(errmsg, rc, "sampler 'bohb': %s",
+                       rc == FRESH_ENOMEM ? "out of memory" : "cannot read the space");
+    return rc;
+}
+
+/* ---- observations ---- */
+
+static int same_budget(double a, double b)
+{
+    return a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+/* Index of the set with this budget, or where it would be inserted (*found 0). */
+static size_t find_set(const bohb_state *s, double budget, int *found)
+{
+    size_t i = 0;
+    for (; i < s->n_sets; i++) {
+        if (same_budget(s->sets[i].budget, budget)) {
+            *found = 1;
+            return i;
+        }
+        if (s->sets[i].budget > budget)
+            break;
+    }
+    *found = 0;
+    return i;
+}
+
+/* Equal encodings, NaN (inactive) equal to NaN. */
+static int unit_equal(const double *a, const double *b, size_t d)
+{
+    for (size_t j = 0; j < d; j++)
+        if (!(a[j] == b[j] || (isnan(a[j]) && isnan(b[j]))))
+            return 0;
+    return 1;
+}
+
+static int grow_set(obs_set *o, size_t d)
+{
+    if (o->n < o->cap)
+        return FRESH_OK;
+    size_t cap = o->cap ? 2 * o->cap : 16;
+    double *u = fresh__realloc(o->u, cap * d * sizeof *u);
+    if (!u)
+        return FRESH_ENOMEM;
+    o->u = u;
+    double *loss = fresh__realloc(o->loss, cap * sizeof *loss);
+    if (!loss)
+        return FRESH_ENOMEM;
+    o->loss = loss;
+    uint64_t *id = fresh__realloc(o->id, cap * sizeof *id);
+    if (!id)
+        return FRESH_ENOMEM;
+    o->id = id;
+    o->cap = cap;
+    return FRESH_OK;
+}
+
+static int bohb_observe(void *state, const fresh_observation *obs)
+{
+    bohb_state *s = state;
+    if (!s || !s->space || !obs || !obs->x || !isfinite(obs->budget))
+        return FRESH_EINVAL;
+    size_t d = s->d;
+    double loss = isfinite(obs->loss) ? obs->loss : INFINITY;
+    fresh_space_encode(s->space, obs->x, s->u_obs);
+
+    int found;
+    size_t i = find_set(s, obs->budget, &found);
+    if (found) {
+        obs_set *o = &s->sets[i];
+        for (size_t r = 0; r < o->n; r++) {
+            if (o->id[r] != obs->config_id)
+                continue;
+            if (unit_equal(o->u + r * d, s->u_obs, d)) {
+                o->loss[r] = loss; /* a repeated report: the last one wins */
+                o->version = ++s->changes;
+                return FRESH_OK;
+            }
+        }
+    } else {
+        if (s->n_sets == s->cap_sets) {
+            size_t cap = s->cap_sets ? 2 * s->cap_sets : 8;
+            obs_set *p = fresh__realloc(s->sets, cap * sizeof *p);
+            if (!p)
+                return FRESH_ENOMEM;
+            s->sets = p;
+            s->cap_sets = cap;
+        }
+        obs_set fresh_set;
+        memset(&fresh_set, 0, sizeof fresh_set);
+        fresh_set.budget = obs->budget;
+        if (grow_set(&fresh_set, d) != FRESH_OK) {
+            fresh__free(fresh_set.u);
+            fresh__free(fresh_set.loss);
+            fresh__free(fresh_set.id);
+            return FRESH_ENOMEM;
+        }
+        memmove(s->sets + i + 1, s->sets + i, (s->n_sets - i) * sizeof *s->sets);
+        s->sets[i] = fresh_set;
+        s->n_sets++;
+    }
+    obs_set *o = &s->sets[i];
+    if (grow_set(o, d) != FRESH_OK)
+        return FRESH_ENOMEM;
+    memcpy(o->u + o->n * d, s->u_obs, d * sizeof(double));
+    o->loss[o->n] = loss;
+    o->id[o->n] = obs->config_id;
+    o->n++;
+    o->version = ++s->changes;
+    return FRESH_OK;
+}
+
+size_t fresh__bohb_count(const void *state, double budget)
+{
+    const bohb_state *s = state;
+    if (!s)
+        return 0;
+    int found;
+    size_t i = find_set(s, budget, &found);
+    return found ? s->sets[i].n : 0;
+}
+
+/* ---- the model ---- */
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const rank_item *x = a, *y = b;
+    if (x->loss < y->loss)
+        return -1;
+    if (x->loss > y->loss)
+        return 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int grow_rows(bohb_state *s, size_t n)
+{
+    if (n <= s->rows_cap)
+        return FRESH_OK;
+    size_t cap = s->rows_cap ? s->rows_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    double *p = fresh__realloc(s->rows, cap * s->d * sizeof *p);
+    if (!p)
+        return FRESH_ENOMEM;
+    s->rows = p;
+    s->rows_cap = cap;
+    return FRESH_OK;
+}
+
+/* Refits the bad KDE from the ranked set and the pending points. */
+static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx)
+{
+    size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0;
+    if (n_pending && !ctx->pending)
+        return FRESH_EINVAL;
+    int rc = grow_rows(s, s->n_bad + n_pending);
+    if (rc != FRESH_OK)
+        return rc;
+    for (size_t r = 0; r < s->n_bad; r++)
+        memcpy(s->rows + r * d, o->u + s->rank[s->n_good + r].idx * d, d * sizeof(double));
+    for (size_t q = 0; q < n_pending; q++)
+        fresh_space_encode(s->space, ctx->pending[q], s->rows + (s->n_bad + q) * d);
+    rc = fresh__kde_fit(s->bad, s->rows, s->n_bad + n_pending, s->p.min_bandwidth);
+    if (rc != FRESH_OK)
+        return rc;
+    s->fit_pending = n_pending;
+    return FRESH_OK;
+}
+
+/* Chooses the model budget and makes sure both KDEs fit it (and the pending
+ * points of ctx). *model = NULL when no budget has enough points. */
+static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **model)
+{
+    *model = NULL;
+    const obs_set *o = NULL;
+    size_t n_good = 0, n_bad = 0;
+    for (size_t i = s->n_sets; i-- > 0;) {
+        if (fresh__bohb_split(s->sets[i].n, s->p.top_n_percent, s->min_points, &n_good,
+                              &n_bad)) {
+            o = &s->sets[i];
+            break;
+        }
+    }
+    if (!o)
+        return FRESH_OK;
+    size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0;
+    int rc;
+    if (!(s->fit_valid && s->fit_budget == o->budget && s->fit_version == o->version)) {
+        s->fit_valid = 0;
+        if (o->n > s->rank_cap) {
+            size_t cap = s->rank_cap ? s->rank_cap : 64;
+            while (cap < o->n)
+                cap *= 2;
+            rank_item *p = fresh__realloc(s->rank, cap * sizeof *p);
+            if (!p)
+                return FRESH_ENOMEM;
+            s->rank = p;
+            s->rank_cap = cap;
+        }
+        for (size_t r = 0; r < o->n; r++) {
+            s->rank[r].loss = o->loss[r];
+            s->rank[r].idx = r;
+        }
+        qsort(s->rank, o->n, sizeof *s->rank, cmp_rank);
+        s->n_good = n_good;
+        s->n_bad = n_bad;
+        if ((rc = grow_rows(s, n_good)) != FRESH_OK)
+            return rc;
+        for (size_t r = 0; r < n_good; r++)
+            memcpy(s->rows + r * d, o->u + s->rank[r].idx * d, d * sizeof(double));
+        if ((rc = fresh__kde_fit(s->good, s->rows, n_good, s->p.min_bandwidth)) != FRESH_OK)
+            return rc;
+        if ((rc = fit_bad(s, o, ctx)) != FRESH_OK)
+            return rc;
+        s->fit_valid = 1;
+        s->fit_budget = o->budget;
+        s->fit_version = o->version;
+    } else if (n_pending > 0 || s->fit_pending > 0) {
+        if ((rc = fit_bad(s, o, ctx)) != FRESH_OK) {
+            s->fit_valid = 0;
+            return rc;
+        }
+    }
+    *model = o;
+    return FRESH_OK;
+}
+
+int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_model *info)
+{
+    bohb_state *s = state;
+    if (!s || !s->space || !info)
+        return FRESH_EINVAL;
+    memset(info, 0, sizeof *info);
+    info->min_points = s->min_points;
+    info->last_score = s->last_score;
+    const obs_set *o;
+    int rc = prepare(s, ctx, &o);
+    if (rc != FRESH_OK || !o)
+        return rc;
+    info->available = 1;
+    info->budget = o->budget;
+    info->n_obs = o->n;
+    info->n_good = s->n_good;
+    info->n_bad = s->n_bad;
+    info->n_pending = s->fit_pending;
+    info->good_max_loss = s->rank[s->n_good - 1].loss;
+    info->bad_min_loss = s->rank[s->n_good].loss;
+    info->bad_max_loss = s->rank[o->n - 1].loss;
+    return FRESH_OK;
+}
+
+int fresh__bohb_densities(void *state, const double *x, double *log_l, double *log_g)
+{
+    bohb_state *s = state;
+    if (!s || !s->space || !x || !log_l || !log_g)
+        return FRESH_EINVAL;
+    if (!s->fit_valid)
+        return FRESH_ESTATE;
+    fresh_space_encode(s->space, x, s->u_cand);
+    *log_l = fresh__kde_logpdf(s->good, s->u_cand);
+    *log_g = fresh__kde_logpdf(s->bad, s->u_cand);
+    return FRESH_OK;
+}
+
+/* ---- proposals ---- */
+
+static int bohb_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng, double *x,
+                        int *model_based)
+{
+    bohb_state *s = state;
+    if (model_based)
+        *model_based = 0;
+    if (!s || !s->space || !rng || !x)
+        return FRESH_EINVAL;
+    /* one draw decides random vs model, whether or not a model exists, so
+     * that the stream is consumed the same way in both cases */
+    double coin = gsl_rng_uniform(rng);
+    const obs_set *o;
+    int rc = prepare(s, ctx, &o);
+    if (rc != FRESH_OK)
+        return rc;
+    if (!o || coin < s->p.random_fraction)
+        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+
+    size_t d = s->d;
+    int found = 0;
+    double best = -INFINITY;
+    for (size_t c = 0; c < s->p.num_samples; c++) {
+        rc = fresh__kde_sample(s->good, rng, s->p.bandwidth_factor, s->u_cand);
+        if (rc != FRESH_OK)
+            return rc;
+        fresh_space_decode(s->space, s->u_cand, s->x_cand);
+        if (fresh_space_is_forbidden(s->space, s->x_cand))
+            continue;
+        if (ctx && ctx->is_duplicate && ctx->is_duplicate(ctx->dup_arg, s->x_cand))
+            continue;
+        fresh_space_encode(s->space, s->x_cand, s->u_cand);
+        double score = fresh__kde_logpdf(s->good, s->u_cand) - fresh__kde_logpdf(s->bad, s->u_cand);
+        if (isnan(score))
+            continue;
+        if (!found || score > best) {
+            found = 1;
+            best = score;
+            memcpy(s->x_best, s->x_cand, d * sizeof(double));
+        }
+    }
+    if (!found)
+        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    memcpy(x, s->x_best, d * sizeof(double));
+    s->last_score = best;
+    if (model_based)
+        *model_based = 1;
+    return FRESH_OK;
+}
+
+static const fresh_sampler_type bohb_type = {
+    "bohb", sizeof(bohb_state), bohb_init, bohb_destroy, bohb_observe, bohb_propose,
+};
+
+const fresh_sampler_type *const fresh_sampler_bohb = &bohb_type;

@@ -1,0 +1,54 @@
+/*
+ * sampler_internal.h - what the samplers in kde/ share, and the hooks the
+ * unit tests use to look inside the BOHB sampler; never installed.
+ */
+#ifndef FRESH_SAMPLER_INTERNAL_H
+#define FRESH_SAMPLER_INTERNAL_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "fresh/sampler.h"
+
+/* Tries to find a configuration that is not a duplicate: up to
+ * FRESH__DUPLICATE_TRIES uniform draws (fresh_space_sample), stopping at the
+ * first that ctx->is_duplicate rejects not (ctx or is_duplicate may be NULL).
+ * When every draw is a duplicate the last one is kept: the space is then
+ * nearly exhausted within the bracket, and re-running a configuration is
+ * better than stopping the study. FRESH_OK, or fresh_space_sample's error. */
+#define FRESH__DUPLICATE_TRIES 100
+int fresh__sampler_random_draw(const fresh_space *space, const fresh_propose_ctx *ctx,
+                               gsl_rng *rng, double *x);
+
+/* The BOHB good/bad split (see sampler_bohb.c): with N observations on one
+ * budget, returns 1 and the set sizes when the budget can carry a model
+ * (N >= 2 * min_points), else 0 and zero sizes. */
+int fresh__bohb_split(size_t n_obs, double top_n_percent, size_t min_points, size_t *n_good,
+                      size_t *n_bad);
+
+/* The model the BOHB sampler would use for a proposal with this ctx (it is
+ * fitted, as propose would): test and diagnostics hook. */
+typedef struct fresh__bohb_model {
+    int available;        /* 0: no budget has enough points (random search) */
+    double budget;        /* the model budget */
+    size_t n_obs;         /* observations on that budget */
+    size_t n_good, n_bad; /* split; n_bad excludes the pending points */
+    size_t n_pending;     /* constant-liar points added to the bad KDE */
+    double good_max_loss; /* worst loss in the good set */
+    double bad_min_loss;  /* best loss in the bad set */
+    double bad_max_loss;  /* worst loss in the bad set (+inf if one failed) */
+    double last_score;    /* log l - log g of the last model-based proposal (NaN if none) */
+    size_t min_points;    /* min_points_in_model in force */
+} fresh__bohb_model;
+
+int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_model *info);
+
+/* Observations stored at this budget (0 if the budget is unknown). */
+size_t fresh__bohb_count(const void *state, double budget);
+
+/* The good (l) and bad (g) densities at x (value space) of the model the
+ * last inspect or propose fitted. FRESH_ESTATE when there is none. */
+int fresh__bohb_densities(void *state, const double *x, double *log_l, double *log_g);
+
+#endif
