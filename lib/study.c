@@ -721,6 +721,9 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
     s->run_start = fresh__now();
     int end = 0;
     for (;;) {
+        if (!end && (end = ending(s)) != 0 && end != FRESH_BUDGET_REACHED &&
+            end != FRESH_BRACKETS_DONE)
+            stop_running(s); /* wall time, target, force stop: running jobs stop too */
         while (!end && fresh__pool_outstanding(pool) < s->workers) {
             fresh_trial *t = NULL;
             int r = fresh_study_ask(s, &t);
@@ -750,16 +753,11 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
         if (s->p.max_wall_time > 0 && !end)
             timeout = fmax(0.001, s->p.max_wall_time - (fresh__now() - s->run_start));
         fresh_pool_job *done = NULL;
-        int r = fresh__pool_next(pool, timeout, &done);
-        if (r == FRESH_OK) {
+        /* FRESH_WAIT (timeout or force_stop's wakeup): the loop checks the criteria */
+        if (fresh__pool_next(pool, timeout, &done) == FRESH_OK) {
             int tr = fresh_study_tell(s, done->data);
             if (tr < 0 && !end) {
                 end = tr;
-                stop_running(s);
-            }
-        } else if (r == FRESH_WAIT) {
-            if (atomic_load(&s->force_stop) && !end) {
-                end = FRESH_STOPPED;
                 stop_running(s);
             }
         }

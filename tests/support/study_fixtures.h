@@ -1,0 +1,47 @@
+/* Shared fixtures for study tests: a 2-D space and simple objectives. */
+#ifndef FRESH_TEST_STUDY_FIXTURES_H
+#define FRESH_TEST_STUDY_FIXTURES_H
+
+#include <math.h>
+#include <string.h>
+
+#include "fresh/study.h"
+
+static inline fresh_space *fx_space(void)
+{
+    fresh_space *s = fresh_space_create();
+    fresh_space_add_float(s, "x", 0, 1, 0);
+    fresh_space_add_float(s, "y", 0, 1, 0);
+    return s;
+}
+
+static inline double fx_base(const fresh_trial *t)
+{
+    double x = fresh_trial_float(t, "x"), y = fresh_trial_float(t, "y");
+    return (x - 0.3) * (x - 0.3) + (y - 0.7) * (y - 0.7);
+}
+
+/* Reports base + 1/step after every integer step from resume_from + 1. */
+static inline int fx_curve(fresh_trial *t, void *user)
+{
+    (void)user;
+    double b = fresh_trial_budget(t);
+    for (double e = fresh_trial_resume_from(t) + 1; e <= b; e += 1)
+        if (!fresh_trial_report(t, e, fx_base(t) + 1.0 / e))
+            break;
+    return 0;
+}
+
+static inline fresh_study_params fx_params(void)
+{
+    fresh_study_params p;
+    fresh_study_params_default(&p);
+    p.min_budget = 1;
+    p.max_budget = 9;
+    p.eta = 3;
+    p.workers = 1;
+    p.seed = 42;
+    return p;
+}
+
+#endif
