@@ -12,7 +12,10 @@
  *
  * Models work in the *unit encoding* (fresh_space_encode): float and int in
  * [0, 1] (after log where asked), categorical and ordinal as their index,
- * inactive as NaN.
+ * inactive as NaN. A float maps low -> 0 and high -> 1. Each integer k owns
+ * the interval [k - 1/2, k + 1/2): u = (k - (low - 1/2)) / (high - low + 1),
+ * or the same on logs, so decoding a uniform u gives a uniform integer (the
+ * ConfigSpace / HpBandSter convention).
  *
  * Conditions: a child parameter is active only when its condition holds. A
  * condition is a disjunction (OR) of groups; each group is a conjunction (AND)
@@ -29,8 +32,8 @@
  *
  * Thread safety: a space is built on one thread. Once built, the const
  * functions (sample, encode, decode, hash, format, ...) may be called from
- * several threads at once on the same space; the errmsg of concurrent failing
- * calls is then unspecified.
+ * several threads at once on the same space: they never write the errmsg
+ * (they report through their return value, and check through its msg).
  */
 #ifndef FRESH_SPACE_H
 #define FRESH_SPACE_H
@@ -65,8 +68,10 @@ typedef struct fresh_param_info {
     double low, high;            /* float/int bounds (inclusive); for categorical
                                     and ordinal: 0 and n_levels-1 */
     size_t n_levels;             /* categorical/ordinal: number of levels, else 0 */
-    const char *const *labels;   /* categorical/ordinal: level labels (ordinal
-                                    numbers are printed with %.17g), else NULL */
+    const char *const *labels;   /* categorical/ordinal: level labels (numeric
+                                    ordinal levels printed with the shortest of
+                                    %.15g/%.16g/%.17g that reads back exactly),
+                                    else NULL */
     const double *ordinal_values;/* numeric ordinal: the values; else NULL */
     int has_default;
     double default_value;        /* in value space */
@@ -101,7 +106,8 @@ FRESH_API const char *fresh_space_errmsg(const fresh_space *space);
 FRESH_API int fresh_space_add_float(fresh_space *space, const char *name,
                                     double low, double high, int log_scale);
 
-/* Adds an integer in [low, high] (inclusive), low < high; log_scale needs
+/* Adds an integer in [low, high] (inclusive), low < high, both within
+ * +-2^40 (so that encode/decode round trips stay exact); log_scale needs
  * low >= 1. Returns as fresh_space_add_float. Thread safety: owner thread. */
 FRESH_API int fresh_space_add_int(fresh_space *space, const char *name,
                                   long low, long high, int log_scale);
@@ -194,9 +200,12 @@ FRESH_API int fresh_space_default_config(const fresh_space *space, double *x);
 FRESH_API void fresh_space_encode(const fresh_space *space, const double *x, double *u);
 
 /* Unit encoding -> value space: clamps to the range, rounds int to the grid
- * and categorical/ordinal to the nearest index, then applies conditions.
- * decode(encode(x)) == x exactly for int, categorical and ordinal, and to
- * within 4 ulp for float (floats are then clamped into [low, high]).
+ * and categorical/ordinal to the nearest index, then applies conditions in
+ * dependency order; a parameter that turns out active but whose u is NaN
+ * gets its default (see fresh_space_default_config), so a model may leave
+ * inactive dimensions NaN. decode(encode(x)) == x exactly for int,
+ * categorical and ordinal, and for float to within a few ulp of
+ * max(|low|, |high|) (u = 0 and u = 1 give low and high exactly).
  * Thread safety: any thread (built space). */
 FRESH_API void fresh_space_decode(const fresh_space *space, const double *u, double *x);
 
@@ -209,17 +218,25 @@ FRESH_API uint64_t fresh_space_hash(const fresh_space *space, const double *x);
 FRESH_API int fresh_space_equal(const fresh_space *space, const double *a, const double *b);
 
 /* Writes "name=value, name=value" (inactive parameters omitted, categorical
- * as label) into buf (len bytes, always NUL-terminated). Returns the length
- * the full text needs (as snprintf). Thread safety: any thread. */
+ * and ordinal as label, an invalid level as "?") into buf (len bytes, always
+ * NUL-terminated; buf may be NULL when len is 0). Returns the length the full
+ * text needs (as snprintf), or FRESH_EINVAL for a NULL space or x. Thread safety: any thread. */
 FRESH_API int fresh_space_format(const fresh_space *space, const double *x, char *buf, size_t len);
 
 /* ---- space files (JSON, see docs/space-format.md) ---- */
 
 /* Reads a space in fresh's JSON format from a file / a string into an
- * *empty* space. On error (FRESH_EIO, FRESH_EPARSE, FRESH_EINVAL,
- * FRESH_ENOMEM) the space is left empty and the errmsg reads
- * "FILE:LINE:COLUMN: parameter 'x': what is wrong". `source_name` labels the
- * string in messages (may be NULL: "<string>").
+ * *empty* space (FRESH_ESTATE otherwise, the space unchanged). On error the
+ * space is left empty and the errmsg reads
+ * "FILE:LINE:COLUMN: parameter 'x': what is wrong" (docs/space-format.md):
+ *   FRESH_EIO     the file cannot be read
+ *   FRESH_EPARSE  a syntax error, a value of the wrong JSON type, a missing
+ *                 or unknown key
+ *   FRESH_EINVAL  a bad value: bounds, duplicate names, unknown parents,
+ *                 cycles, a space without parameters, ...
+ *   FRESH_EUNSUPPORTED  (ConfigSpace) a feature fresh does not have
+ *   FRESH_ENOMEM
+ * `source_name` labels the string in messages (may be NULL: "<string>").
  * Thread safety: owner thread. */
 FRESH_API int fresh_space_read_json_file(fresh_space *space, const char *path);
 FRESH_API int fresh_space_read_json_string(fresh_space *space, const char *text,
@@ -238,13 +255,15 @@ FRESH_API int fresh_space_read_configspace_string(fresh_space *space, const char
 FRESH_API int fresh_space_read_file(fresh_space *space, const char *path);
 
 /* Writes the space in fresh's JSON format (canonical: same space, same
- * text) into a new string the caller frees with free(). Returns FRESH_OK or
- * FRESH_ENOMEM. Thread safety: any thread (built space). */
+ * text; one parameter per line) into a new string the caller frees with
+ * free(). Returns FRESH_OK, FRESH_EINVAL (NULL argument) or FRESH_ENOMEM. Thread safety: any thread (built space). */
 FRESH_API int fresh_space_write_json(const fresh_space *space, char **out);
 
 /* Writes configuration x as a JSON object {"name": value, ...} (inactive
- * omitted, categorical/ordinal-label as string) into a new string the caller
- * frees with free(). Thread safety: any thread (built space). */
+ * omitted, categorical/ordinal-label as string, numeric ordinal as its
+ * number) into a new string the caller frees with free(). Returns FRESH_OK,
+ * FRESH_EINVAL (NULL argument or an active value that is not a valid level
+ * or integer) or FRESH_ENOMEM; *out is NULL on error. Thread safety: any thread (built space). */
 FRESH_API int fresh_space_config_to_json(const fresh_space *space, const double *x, char **out);
 
 #ifdef __cplusplus
