@@ -34,7 +34,14 @@ static const char bench_usage[] =
     "                       as a suffix, F-SEED.csv)\n"
     "  --sleep-per-budget MS  sleep MS milliseconds per unit of budget (to measure\n"
     "                       worker utilization with a controlled objective)\n"
-    "  --no-early-stopping  let every job of a stage run to its budget\n";
+    "  --no-early-stopping  let every job of a stage run to its budget\n"
+    "model settings (BOHB/TPE), defaults of Falkner et al. 2018:\n"
+    "  --random-fraction F  share of random proposals (1/3)\n"
+    "  --num-samples N      candidates per proposal (64)\n"
+    "  --top-n-percent P    share of observations in the good set (15)\n"
+    "  --bandwidth-factor F widening of the good KDE when sampling (3)\n"
+    "  --min-bandwidth B    lower bound on bandwidths (1e-3)\n"
+    "  --min-points N       points each of good/bad needs (0 = dims + 1)\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -82,9 +89,12 @@ int cmd_bench(int argc, char **argv)
         {"trajectory", required_argument, NULL, 't'},
         {"sleep-per-budget", required_argument, NULL, 'z'},
         {"no-early-stopping", no_argument, NULL, 'E'}, {"help", no_argument, NULL, 'h'},
+        {"random-fraction", required_argument, NULL, 1}, {"num-samples", required_argument, NULL, 2},
+        {"top-n-percent", required_argument, NULL, 3}, {"bandwidth-factor", required_argument, NULL, 4},
+        {"min-bandwidth", required_argument, NULL, 5}, {"min-points", required_argument, NULL, 6},
         {NULL, 0, NULL, 0}};
     int c;
-    long seed = 0;
+    long seed = 0, lv = 0;
     optind = 1;
     while ((c = cli_getopt("bench", argc, argv, ":h", opts)) != -1) {
         switch (c) {
@@ -99,6 +109,12 @@ int cmd_bench(int argc, char **argv)
         case 't': traj = optarg; break;
         case 'z': if (cli_parse_double("bench", "sleep-per-budget", optarg, &sleep_ms)) return CLI_EXIT_USAGE; break;
         case 'E': o.early_stopping = 0; break;
+        case 1: if (cli_parse_double("bench", "random-fraction", optarg, &o.sp.random_fraction)) return CLI_EXIT_USAGE; break;
+        case 2: if (cli_parse_long("bench", "num-samples", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--num-samples': must be an integer >= 1"); o.sp.num_samples = (size_t)lv; break;
+        case 3: if (cli_parse_double("bench", "top-n-percent", optarg, &o.sp.top_n_percent)) return CLI_EXIT_USAGE; break;
+        case 4: if (cli_parse_double("bench", "bandwidth-factor", optarg, &o.sp.bandwidth_factor)) return CLI_EXIT_USAGE; break;
+        case 5: if (cli_parse_double("bench", "min-bandwidth", optarg, &o.sp.min_bandwidth)) return CLI_EXIT_USAGE; break;
+        case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
         case 'h': fputs(bench_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;
         }

@@ -32,6 +32,7 @@ void fresh_bench_opts_default(fresh_bench_opts *o)
     o->budget_mbe = 100;
     o->seed = 0;
     o->early_stopping = 1;
+    fresh_sampler_params_default(&o->sp);
 }
 
 static void nap(double seconds)
@@ -108,6 +109,7 @@ int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_b
     p.max_total_budget = o->budget_mbe;
     p.max_brackets = o->brackets;
     p.early_stopping = o->early_stopping;
+    p.sampler_params = o->sp;
     char msg[512];
     study = fresh_study_create(space, &p, &rc, msg, sizeof msg);
     if (!study) {

@@ -21,6 +21,7 @@ typedef struct fresh_bench_opts {
     int early_stopping;
     int progress;           /* print a progress line to stderr */
     const char *trajectory; /* CSV path or NULL */
+    fresh_sampler_params sp;/* model settings (fresh_sampler_params_default) */
 } fresh_bench_opts;
 
 typedef struct fresh_bench_result {
