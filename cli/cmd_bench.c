@@ -11,7 +11,7 @@
 
 static const char bench_usage[] =
     "usage: fresh bench list\n"
-    "       fresh bench FUNCTION [--sampler random|bohb|tpe] [--scheduler hyperband|sh|none]\n"
+    "       fresh bench FUNCTION [--sampler random|bohb|tpe] [--scheduler adaptive|hyperband|sh|none]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
     "                   [--no-early-stopping]\n"
@@ -22,8 +22,10 @@ static const char bench_usage[] =
     "of budgets run, continuation counted once, divided by the maximum budget.\n"
     "\n"
     "  --sampler S          configuration sampler (default bohb)\n"
-    "  --scheduler S        hyperband (default), sh (successive halving) or\n"
-    "                       none (every configuration at the maximum budget)\n"
+    "  --scheduler S        adaptive (default: Hyperband that skips brackets whose\n"
+    "                       first budget proved misleading), hyperband (Li et al.),\n"
+    "                       sh (successive halving) or none (every configuration at\n"
+    "                       the maximum budget)\n"
     "  --budget MBE         stop launching jobs once MBE spent (default 100)\n"
     "  --brackets N         stop after N brackets (default: off)\n"
     "  --workers W          worker threads, >= 1 (default: online CPUs)\n"
@@ -39,9 +41,10 @@ static const char bench_usage[] =
     "  --random-fraction F  share of random proposals (1/3)\n"
     "  --num-samples N      candidates per proposal (64)\n"
     "  --top-n-percent P    share of observations in the good set (15)\n"
-    "  --bandwidth-factor F widening of the good KDE when sampling (3)\n"
+    "  --bandwidth-factor F widening of the good KDE when sampling (1; paper: 3)\n"
     "  --min-bandwidth B    lower bound on bandwidths (1e-3)\n"
-    "  --min-points N       points each of good/bad needs (0 = dims + 1)\n";
+    "  --min-points N       points each of good/bad needs (0 = dims + 1)\n"
+    "  --bandwidth-floor F  continuous bandwidths >= F / min(100, n + 1) (1; 0 = off)\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -92,6 +95,7 @@ int cmd_bench(int argc, char **argv)
         {"random-fraction", required_argument, NULL, 1}, {"num-samples", required_argument, NULL, 2},
         {"top-n-percent", required_argument, NULL, 3}, {"bandwidth-factor", required_argument, NULL, 4},
         {"min-bandwidth", required_argument, NULL, 5}, {"min-points", required_argument, NULL, 6},
+        {"bandwidth-floor", required_argument, NULL, 7},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
@@ -114,6 +118,7 @@ int cmd_bench(int argc, char **argv)
         case 3: if (cli_parse_double("bench", "top-n-percent", optarg, &o.sp.top_n_percent)) return CLI_EXIT_USAGE; break;
         case 4: if (cli_parse_double("bench", "bandwidth-factor", optarg, &o.sp.bandwidth_factor)) return CLI_EXIT_USAGE; break;
         case 5: if (cli_parse_double("bench", "min-bandwidth", optarg, &o.sp.min_bandwidth)) return CLI_EXIT_USAGE; break;
+        case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
         case 'h': fputs(bench_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;

@@ -221,7 +221,7 @@ static double uniform_sd(const fresh__kde_dim *dim)
 
 /* The normal-reference bandwidth of column j (see kde.h), clipped. */
 static double column_bandwidth(const fresh__kde *k, size_t j, const double *rows, size_t n,
-                               double min_bw)
+                               double min_bw, double cont_floor)
 {
     const fresh__kde_dim *dim = &k->dims[j];
     size_t d = k->d;
@@ -252,6 +252,8 @@ static double column_bandwidth(const fresh__kde *k, size_t j, const double *rows
     double h = 1.06 * sd * pow((double)(m ? m : 1), -1.0 / (4.0 + (double)d));
     if (h < min_bw)
         h = min_bw;
+    if (dim->kind == FRESH__KDE_CONT && h < cont_floor)
+        h = cont_floor;
     if (dim->kind == FRESH__KDE_CAT) {
         double hi = (double)(dim->n_levels - 1) / (double)dim->n_levels;
         if (h > hi)
@@ -270,7 +272,7 @@ static double log_mass01(double mu, double h)
     return log(0.5 * (erf(mu * s) + erf((1.0 - mu) * s)));
 }
 
-int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw)
+int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, double cont_floor)
 {
     if (!k)
         return FRESH_EINVAL;
@@ -296,7 +298,7 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw)
 
     /* Nothing can fail from here on. */
     for (size_t j = 0; j < d; j++)
-        k->new_bw[j] = column_bandwidth(k, j, rows, n, min_bw);
+        k->new_bw[j] = column_bandwidth(k, j, rows, n, min_bw, cont_floor);
     memcpy(k->bw, k->new_bw, d * sizeof *k->bw);
 
     for (size_t j = 0; j < d; j++) {

@@ -85,10 +85,12 @@ void fresh__kde_destroy(fresh__kde *k);
 /* Fits the model to n >= 1 rows (row-major n x d, unit encoding; NaN marks an
  * inactive value; copied). CONT values must lie in [0, 1] (values within 1e-9
  * outside are clamped), CAT/ORD values must be level indices.
- * min_bw > 0 is the smallest bandwidth. Returns FRESH_OK, FRESH_EINVAL (the
+ * min_bw > 0 is the smallest bandwidth; CONT dimensions also get at least
+ * cont_floor (>= 0; the sampler passes a floor that shrinks with n, see
+ * docs/algorithms.md). Returns FRESH_OK, FRESH_EINVAL (the
  * model is unchanged; errmsg names the row and dimension) or FRESH_ENOMEM
  * (the previous fit stays usable). */
-int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw);
+int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, double cont_floor);
 
 /* log f(x) for x in the unit encoding (d values, NaN = inactive). -INFINITY
  * when x lies outside the support (CONT outside [0, 1], a level out of

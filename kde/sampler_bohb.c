@@ -185,6 +185,9 @@ static int bohb_init(void *state, const fresh_space *space, const fresh_sampler_
     if (!(p->min_bandwidth > 0.0) || !isfinite(p->min_bandwidth))
         return init_err(errmsg, FRESH_EINVAL, "min_bandwidth must be finite and > 0",
                         p->min_bandwidth);
+    if (!(p->bandwidth_floor >= 0.0) || !isfinite(p->bandwidth_floor))
+        return init_err(errmsg, FRESH_EINVAL, "bandwidth_floor must be finite and >= 0",
+                        p->bandwidth_floor);
 
     memset(s, 0, sizeof *s);
     s->space = space;
@@ -385,6 +388,15 @@ static int grow_rows(bohb_state *s, size_t n)
     return FRESH_OK;
 }
 
+/* The floor of continuous bandwidths for a KDE of n points: Optuna's "magic
+ * clip" (range / min(100, n + 1), here in the unit cube), scaled by
+ * bandwidth_floor. It keeps a good set that has collapsed onto one basin
+ * wide enough to move towards better points (docs/algorithms.md). */
+static double bw_floor(const bohb_state *s, size_t n)
+{
+    return s->p.bandwidth_floor / fmin(100.0, (double)n + 1.0);
+}
+
 /* Refits the bad KDE from the ranked set and the pending points. */
 static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx)
 {
@@ -398,7 +410,8 @@ static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx
         memcpy(s->rows + r * d, o->u + s->rank[s->n_good + r].idx * d, d * sizeof(double));
     for (size_t q = 0; q < n_pending; q++)
         fresh_space_encode(s->space, ctx->pending[q], s->rows + (s->n_bad + q) * d);
-    rc = fresh__kde_fit(s->bad, s->rows, s->n_bad + n_pending, s->p.min_bandwidth);
+    rc = fresh__kde_fit(s->bad, s->rows, s->n_bad + n_pending, s->p.min_bandwidth,
+                        bw_floor(s, s->n_bad + n_pending));
     if (rc != FRESH_OK)
         return rc;
     s->fit_pending = n_pending;
@@ -446,7 +459,8 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
             return rc;
         for (size_t r = 0; r < n_good; r++)
             memcpy(s->rows + r * d, o->u + s->rank[r].idx * d, d * sizeof(double));
-        if ((rc = fresh__kde_fit(s->good, s->rows, n_good, s->p.min_bandwidth)) != FRESH_OK)
+        if ((rc = fresh__kde_fit(s->good, s->rows, n_good, s->p.min_bandwidth,
+                                 bw_floor(s, n_good))) != FRESH_OK)
             return rc;
         if ((rc = fit_bad(s, o, ctx)) != FRESH_OK)
             return rc;

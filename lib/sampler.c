@@ -14,9 +14,10 @@ void fresh_sampler_params_default(fresh_sampler_params *p)
     p->random_fraction = 1.0 / 3.0;
     p->num_samples = 64;
     p->top_n_percent = 15.0;
-    p->bandwidth_factor = 3.0;
+    p->bandwidth_factor = 1.0;  /* paper: 3; see docs/algorithms.md */
     p->min_bandwidth = 1e-3;
     p->min_points_in_model = 0; /* d + 1 */
+    p->bandwidth_floor = 1.0;   /* fresh's addition: see docs/algorithms.md */
 }
 
 /* ASCII case-insensitive equality. */

@@ -104,7 +104,7 @@ void fresh_study_params_default(fresh_study_params *p)
     p->max_budget = 81;
     p->eta = 3;
     p->bracket_formula = FRESH_BRACKETS_PAPER;
-    p->scheduler = fresh_scheduler_hyperband;
+    p->scheduler = fresh_scheduler_adaptive;
     p->sampler = fresh_sampler_bohb;
     fresh_sampler_params_default(&p->sampler_params);
     p->workers = 0;
@@ -153,6 +153,9 @@ static int check_params(const fresh_study_params *p, char *err)
     if (!(sp->min_bandwidth > 0) || isinf(sp->min_bandwidth))
         return fresh__set_err(err, FRESH_EINVAL, "min_bandwidth: must be > 0, got %g",
                               sp->min_bandwidth);
+    if (!(sp->bandwidth_floor >= 0) || isinf(sp->bandwidth_floor))
+        return fresh__set_err(err, FRESH_EINVAL, "bandwidth_floor: must be >= 0, got %g",
+                              sp->bandwidth_floor);
     return FRESH_OK;
 }
 
@@ -633,7 +636,17 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         c->ckpt_len = t->ckpt_out_len;
         t->ckpt_out = NULL;
     }
-    int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED);
+    double rung_losses[FRESH_PLAN_MAX_STAGES];
+    for (int r = 0; r < s->n_rungs; r++)
+        rung_losses[r] = NAN;
+    for (size_t i = 0; i < j->n_rep; i++) {
+        int r = rung_index(s, j->steps[i]);
+        if (r >= 0 && j->steps[i] > sj->resume_from)
+            rung_losses[r] = j->losses[i];
+    }
+    if (st == FRESH_JOB_COMPLETED)
+        rung_losses[rung_index(s, sj->budget)] = loss;
+    int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED, rung_losses);
     /* the sampler learns from every finite report at a rung budget below the
      * job's budget, and from the final result */
     for (size_t i = 0; rc == FRESH_OK && i < j->n_rep; i++)

@@ -15,9 +15,14 @@
  * budget; failed ones are never promoted, so a stage shrinks instead of
  * stalling, and a bracket whose stage has no survivor ends.
  *
- * The three built-in types differ only in which bracket of the plan the j-th
+ * The built-in types differ only in which bracket of the plan the j-th
  * opened bracket is: hyperband cycles k = 0..s_max, sh always k = 0 (the most
- * exploratory), none always k = s_max (every configuration at max budget).
+ * exploratory), none always k = s_max (every configuration at max budget),
+ * adaptive cycles like hyperband but skips a bracket k < s_max whose first
+ * rung has ranked configurations unlike a higher rung (Kendall's tau below
+ * FRESH_ADAPTIVE_MIN_TAU over at least FRESH_ADAPTIVE_MIN_PAIRS unselected
+ * pairs: configurations that ran from scratch through both rungs in one job,
+ * so that no promotion chose them on the lower rung's loss).
  */
 #include "fresh/scheduler.h"
 #include "fresh/status.h"
@@ -27,7 +32,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum policy { POLICY_HYPERBAND, POLICY_SH, POLICY_NONE };
+enum policy { POLICY_HYPERBAND, POLICY_SH, POLICY_NONE, POLICY_ADAPTIVE };
+
+/* Unselected (rung loss, max-budget loss) pairs of one rung, for the
+ * adaptive policy: the most recent FRESH__PAIRS_KEEP. */
+#define FRESH__PAIRS_KEEP 128
+typedef struct rung_pairs {
+    double a[FRESH__PAIRS_KEEP], b[FRESH__PAIRS_KEEP];
+    size_t n, next;
+} rung_pairs;
 enum entry_state { E_UNSTARTED, E_RUNNING, E_DONE };
 
 typedef struct entry {
@@ -53,6 +66,9 @@ typedef struct hb_state {
     size_t n_brackets, cap_brackets;
     size_t first_open;    /* brackets before this index are all done */
     long n_done;
+    long cycle;           /* adaptive: position in the k cycle */
+    rung_pairs *pairs;    /* adaptive: [j * (s_max + 1) + t], rung j against rung t > j */
+    long skipped;         /* adaptive: brackets skipped */
 } hb_state;
 
 static int init_common(void *st, const fresh_plan *plan, char *errmsg, enum policy pol)
@@ -68,6 +84,20 @@ static int init_common(void *st, const fresh_plan *plan, char *errmsg, enum poli
 static int init_hb(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, POLICY_HYPERBAND); }
 static int init_sh(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, POLICY_SH); }
 static int init_none(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, POLICY_NONE); }
+static int init_adaptive(void *st, const fresh_plan *p, char *e)
+{
+    int rc = init_common(st, p, e, POLICY_ADAPTIVE);
+    if (rc != FRESH_OK)
+        return rc;
+    hb_state *h = st;
+    int s_max = fresh_plan_s_max(p);
+    if (s_max > 0) {
+        h->pairs = fresh__calloc((size_t)s_max * (size_t)(s_max + 1), sizeof *h->pairs);
+        if (!h->pairs)
+            return fresh__set_err(e, FRESH_ENOMEM, "out of memory");
+    }
+    return FRESH_OK;
+}
 
 static void destroy(void *st)
 {
@@ -75,14 +105,61 @@ static void destroy(void *st)
     for (size_t i = 0; i < h->n_brackets; i++)
         fresh__free(h->brackets[i].entries);
     fresh__free(h->brackets);
+    fresh__free(h->pairs);
 }
 
-static int plan_k(const hb_state *h, long number)
+/* Kendall's tau-b of n pairs (O(n^2); n <= FRESH__PAIRS_KEEP). */
+static double kendall_tau(const double *a, const double *b, size_t n)
+{
+    double conc = 0, disc = 0, ta = 0, tb = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double da = a[i] - a[j], db = b[i] - b[j];
+            if (da == 0 && db == 0)
+                continue;
+            if (da == 0)
+                ta++;
+            else if (db == 0)
+                tb++;
+            else if ((da > 0) == (db > 0))
+                conc++;
+            else
+                disc++;
+        }
+    double den = sqrt((conc + disc + ta) * (conc + disc + tb));
+    return den > 0 ? (conc - disc) / den : 0;
+}
+
+/* Adaptive policy: 1 if the rung that bracket k starts at has proven to rank
+ * configurations unlike higher budgets: Kendall's tau between rung k and the
+ * highest rung t > k with enough unselected pairs is below the threshold. */
+static int unreliable(const hb_state *h, int k)
+{
+    int s_max = fresh_plan_s_max(h->plan);
+    if (k >= s_max)
+        return 0;
+    for (int t = s_max; t > k; t--) {
+        const rung_pairs *rp = &h->pairs[(size_t)k * (size_t)(s_max + 1) + (size_t)t];
+        if (rp->n >= FRESH_ADAPTIVE_MIN_PAIRS) {
+            return kendall_tau(rp->a, rp->b, rp->n) < FRESH_ADAPTIVE_MIN_TAU;
+        }
+    }
+    return 0;
+}
+
+static int plan_k(hb_state *h, long number)
 {
     int s_max = fresh_plan_s_max(h->plan);
     switch (h->policy) {
     case POLICY_SH: return 0;
     case POLICY_NONE: return s_max;
+    case POLICY_ADAPTIVE:
+        for (;;) { /* the k = s_max bracket is never skipped: this ends */
+            int k = (int)(h->cycle++ % (s_max + 1));
+            if (!unreliable(h, k))
+                return k;
+            h->skipped++;
+        }
     default: return (int)(number % (s_max + 1));
     }
 }
@@ -237,7 +314,33 @@ static int promote(hb_state *h, bracket *b)
     return FRESH_OK;
 }
 
-static int finish(void *st, const fresh_sched_job *job, double loss, int completed)
+/* Adaptive policy: a job that ran from scratch (not promoted, so not
+ * selected on its earlier losses) to rung t gives one pair per lower rung it
+ * reported at. */
+static void record_pairs(hb_state *h, const fresh_sched_job *job, double loss,
+                         const double *rung_losses)
+{
+    int s_max = fresh_plan_s_max(h->plan);
+    if (!h->pairs || !rung_losses || job->resume_from != 0 || !isfinite(loss))
+        return;
+    int t = s_max;
+    double r;
+    while (t > 0 && (fresh_plan_stage(h->plan, t, 0, NULL, &r), r != job->budget))
+        t--; /* rung t is where bracket k = t starts */
+    for (int j = 0; j < t; j++) {
+        if (!isfinite(rung_losses[j]))
+            continue;
+        rung_pairs *rp = &h->pairs[(size_t)j * (size_t)(s_max + 1) + (size_t)t];
+        rp->a[rp->next] = rung_losses[j];
+        rp->b[rp->next] = loss;
+        rp->next = (rp->next + 1) % FRESH__PAIRS_KEEP;
+        if (rp->n < FRESH__PAIRS_KEEP)
+            rp->n++;
+    }
+}
+
+static int finish(void *st, const fresh_sched_job *job, double loss, int completed,
+                  const double *rung_losses)
 {
     hb_state *h = st;
     bracket *b = find(h, job);
@@ -247,6 +350,8 @@ static int finish(void *st, const fresh_sched_job *job, double loss, int complet
     e->state = E_DONE;
     e->loss = isnan(loss) ? INFINITY : loss;
     e->completed = completed && isfinite(e->loss);
+    if (e->completed)
+        record_pairs(h, job, e->loss, rung_losses);
     if (++b->n_finished == b->n_entries)
         return promote(h, b);
     return FRESH_OK;
@@ -263,13 +368,14 @@ static long n_finished(const void *st) { return ((const hb_state *)st)->n_done; 
 HB_TYPE(fresh_scheduler_hyperband, "hyperband", init_hb)
 HB_TYPE(fresh_scheduler_sh, "sh", init_sh)
 HB_TYPE(fresh_scheduler_none, "none", init_none)
+HB_TYPE(fresh_scheduler_adaptive, "adaptive", init_adaptive)
 
 const fresh_scheduler_type *fresh_scheduler_find(const char *name)
 {
     if (!name)
         return NULL;
     const fresh_scheduler_type *all[] = {fresh_scheduler_hyperband, fresh_scheduler_sh,
-                                         fresh_scheduler_none};
+                                         fresh_scheduler_none, fresh_scheduler_adaptive};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(all[i]->name, name))
             return all[i];

@@ -28,7 +28,7 @@ void fresh_bench_opts_default(fresh_bench_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->sampler = "bohb";
-    o->scheduler = "hyperband";
+    o->scheduler = "adaptive";
     o->budget_mbe = 100;
     o->seed = 0;
     o->early_stopping = 1;

@@ -25,14 +25,19 @@ extern "C" {
 #endif
 
 /* Settings of the model-based samplers (BOHB / TPE). Defaults as in
- * Falkner et al. 2018 (fresh_sampler_params_default). */
+ * Falkner et al. 2018 except bandwidth_factor and bandwidth_floor
+ * (fresh_sampler_params_default; docs/algorithms.md gives the measurements). */
 typedef struct fresh_sampler_params {
     double random_fraction;     /* share of proposals drawn at random: 1/3 */
     size_t num_samples;         /* candidates drawn per proposal: 64 */
     double top_n_percent;       /* share of observations called good: 15 */
-    double bandwidth_factor;    /* widening of the good KDE when sampling: 3 */
+    double bandwidth_factor;    /* widening of the good KDE when sampling: 1
+                                   (the paper's 3 predates bandwidth_floor) */
     double min_bandwidth;       /* lower bound on every bandwidth: 1e-3 */
     size_t min_points_in_model; /* 0 means d + 1 */
+    double bandwidth_floor;     /* continuous bandwidths >= this / min(100, n + 1)
+                                   for a KDE of n points (Optuna's "magic clip");
+                                   1 by default, 0 = off (HpBandSter) */
 } fresh_sampler_params;
 
 /* Fills *p with the defaults above. Thread safety: any thread. */

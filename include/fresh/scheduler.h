@@ -11,7 +11,19 @@
  *   sh         successive halving: every bracket is the most exploratory one
  *   none       every configuration runs once at the maximum budget (s = 0
  *              brackets): plain sampler, full-budget Bayesian optimization
+ *   adaptive   Hyperband that skips brackets whose first budget has proven
+ *              unreliable: before opening bracket k < s_max it measures
+ *              Kendall's tau between the losses at that bracket's first rung
+ *              and at the maximum budget, over configurations that ran from
+ *              scratch to the maximum budget and reported at the rung
+ *              (unselected pairs); with at least FRESH_ADAPTIVE_MIN_PAIRS
+ *              pairs and tau below FRESH_ADAPTIVE_MIN_TAU the bracket is
+ *              skipped. With benign fidelities it is Hyperband; with
+ *              misleading ones it moves toward full-budget search.
  */
+
+#define FRESH_ADAPTIVE_MIN_PAIRS 10
+#define FRESH_ADAPTIVE_MIN_TAU 0.8
 #ifndef FRESH_SCHEDULER_H
 #define FRESH_SCHEDULER_H
 
@@ -54,9 +66,12 @@ typedef struct fresh_scheduler_type {
     int (*bind)(void *state, const fresh_sched_job *job, uint64_t config_id);
     /* A job ended. loss: +INFINITY for failed; completed: 1 if it reached its
      * budget, 0 if stopped early (it then ranks after every completed job).
-     * When a stage is complete its best (completed, loss, config id) are
-     * promoted; failed ones never are, so a stage may shrink. */
-    int (*finish)(void *state, const fresh_sched_job *job, double loss, int completed);
+     * rung_losses (may be NULL): the job's reported loss at each rung budget
+     * of the plan (fresh_plan_rungs order, NaN where none), the final loss
+     * included. When a stage is complete its best (completed, loss, config
+     * id) are promoted; failed ones never are, so a stage may shrink. */
+    int (*finish)(void *state, const fresh_sched_job *job, double loss, int completed,
+                  const double *rung_losses);
     /* Brackets opened so far and brackets finished. */
     long (*n_opened)(const void *state);
     long (*n_finished)(const void *state);
@@ -65,8 +80,10 @@ typedef struct fresh_scheduler_type {
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_hyperband;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_sh;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_none;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_adaptive;
 
-/* By name: "hyperband", "sh", "none"; NULL if unknown. Thread safety: any. */
+/* By name: "hyperband", "sh", "none", "adaptive"; NULL if unknown.
+ * Thread safety: any thread. */
 FRESH_API const fresh_scheduler_type *fresh_scheduler_find(const char *name);
 
 #ifdef __cplusplus

@@ -42,7 +42,7 @@ typedef struct fresh_study_params {
     double min_budget, max_budget;   /* default 1, 81 */
     double eta;                      /* integer >= 2; default 3 */
     fresh_bracket_formula bracket_formula;   /* default FRESH_BRACKETS_PAPER */
-    const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_hyperband */
+    const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_adaptive */
     const fresh_sampler_type *sampler;       /* default fresh_sampler_bohb */
     fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
     size_t workers;                  /* 0: number of online CPUs (default) */

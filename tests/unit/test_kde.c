@@ -57,7 +57,7 @@ Test(kde, integrates_to_one_1d_points_at_edges)
 {
     fresh__kde *k = make_cont(1);
     double rows[] = {0.0, 0.01, 0.5, 0.98, 1.0};
-    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3, 0.0), FRESH_OK);
     double x[1];
     double s = integrate_1d(k, x, 0, 20000);
     cr_assert(fabs(s - 1.0) < 1e-8, "integral %.12f", s);
@@ -66,14 +66,14 @@ Test(kde, integrates_to_one_1d_points_at_edges)
     double narrow[40];
     for (int i = 0; i < 40; i++)
         narrow[i] = 0.0002 * i;
-    cr_assert_eq(fresh__kde_fit(k, narrow, 40, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, narrow, 40, 1e-3, 0.0), FRESH_OK);
     cr_assert_lt(fresh__kde_bandwidths(k)[0], 0.005);
     s = integrate_1d(k, x, 0, 40000);
     cr_assert(fabs(s - 1.0) < 1e-7, "integral %.12f", s);
 
     /* one point at the edge with the smallest bandwidth: half a Gaussian */
     double one[4] = {0.0, 0.0, 0.0, 0.0};
-    cr_assert_eq(fresh__kde_fit(k, one, 4, 0.2), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, one, 4, 0.2, 0.0), FRESH_OK);
     cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 0.2, 1e-15);
     s = integrate_1d(k, x, 0, 20000);
     cr_assert(fabs(s - 1.0) < 1e-9, "integral %.12f", s);
@@ -89,7 +89,7 @@ Test(kde, integrates_to_one_2d)
 {
     fresh__kde *k = make_cont(2);
     double rows[] = {0.0, 0.0, 0.02, 0.97, 1.0, 1.0, 0.5, 0.4, 0.99, 0.01, 0.3, 0.05};
-    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3, 0.0), FRESH_OK);
     size_t m = 800;
     double s = 0.0, x[2];
     for (size_t i = 0; i <= m; i++) {
@@ -108,7 +108,7 @@ Test(kde, mixed_cont_cat_ord_sums_to_one)
     fresh__kde_dim dims[3] = {CONT, {FRESH__KDE_CAT, 3}, {FRESH__KDE_ORD, 4}};
     fresh__kde *k = make(3, dims);
     double rows[] = {0.1, 0, 0, 0.9, 2, 3, 0.0, 0, 1, 0.5, 2, 3, 1.0, 0, 2};
-    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3, 0.0), FRESH_OK);
     double total = 0.0, x[3];
     for (int c = 0; c < 3; c++)
         for (int o = 0; o < 4; o++) {
@@ -129,7 +129,7 @@ Test(kde, conditional_space_total_mass_is_one)
     fresh__kde_dim dims[2] = {{FRESH__KDE_CAT, 2}, CONT};
     fresh__kde *k = make(2, dims);
     double rows[] = {0, NAN, 1, 0.2, 1, 0.9, 0, NAN, 1, 0.05, 0, NAN};
-    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3, 0.0), FRESH_OK);
     double x[2] = {0, NAN};
     double p0 = exp(fresh__kde_logpdf(k, x));
     x[0] = 1;
@@ -146,7 +146,7 @@ Test(kde, inactive_query_marginalises_inactive_row_is_uniform)
     fresh__kde_dim dims[3] = {CONT, CONT, {FRESH__KDE_CAT, 4}};
     fresh__kde *k = make(3, dims);
     double rows[] = {0.2, 0.3, 1, 0.8, NAN, 2, 0.5, 0.6, NAN, 0.1, 0.95, 3};
-    cr_assert_eq(fresh__kde_fit(k, rows, 4, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 4, 1e-3, 0.0), FRESH_OK);
 
     /* x1 inactive: equals the integral over x1 */
     double x[3] = {0.4, NAN, 2};
@@ -169,7 +169,7 @@ Test(kde, inactive_query_marginalises_inactive_row_is_uniform)
     /* a model where dimension 1 is inactive in every row: uniform there, so
      * logpdf does not depend on x1 */
     double rows2[] = {0.2, NAN, 1, 0.8, NAN, 2};
-    cr_assert_eq(fresh__kde_fit(k, rows2, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows2, 2, 1e-3, 0.0), FRESH_OK);
     double a[3] = {0.3, 0.0, 1}, b[3] = {0.3, 0.77, 1}, c[3] = {0.3, NAN, 1};
     cr_assert_float_eq(fresh__kde_logpdf(k, a), fresh__kde_logpdf(k, b), 1e-14);
     cr_assert_float_eq(fresh__kde_logpdf(k, a), fresh__kde_logpdf(k, c), 1e-14);
@@ -181,7 +181,7 @@ Test(kde, inactive_rows_do_not_enter_bandwidth)
 {
     fresh__kde *k = make_cont(2);
     double rows[] = {0.1, 0.1, 0.2, NAN, 0.3, 0.5, 0.4, NAN, 0.5, 0.9};
-    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3, 0.0), FRESH_OK);
     double v[3] = {0.1, 0.5, 0.9}, mean = 0.5, ss = 0.0;
     for (int i = 0; i < 3; i++)
         ss += (v[i] - mean) * (v[i] - mean);
@@ -231,7 +231,7 @@ Test(kde, samples_follow_density_ks_1d)
 {
     fresh__kde *k = make_cont(1);
     double rows[] = {0.0, 0.03, 0.4, 0.97, 1.0, 0.99};
-    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 6, 1e-3, 0.0), FRESH_OK);
     gsl_rng *rng = fresh_rng_stream_create(7, 1, FRESH_RNG_MODEL);
     /* 1.63 is the 1% critical value of sqrt(N) D */
     double ks1 = ks_stat(k, rows, 6, 1.0, rng, 20000);
@@ -240,7 +240,7 @@ Test(kde, samples_follow_density_ks_1d)
     cr_assert_lt(ks3, 1.63, "KS %.3f (factor 3)", ks3);
     /* a tiny bandwidth at the edges: samples stay in [0, 1] and near the rows */
     double edge[] = {0.0, 1.0};
-    cr_assert_eq(fresh__kde_fit(k, edge, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, edge, 2, 1e-3, 0.0), FRESH_OK);
     double mean_gap = 0.0;
     for (int i = 0; i < 2000; i++) {
         double v;
@@ -282,10 +282,10 @@ Test(kde, samples_follow_density_cat_ord)
     fresh__kde_dim cat = {FRESH__KDE_CAT, 5}, ord = {FRESH__KDE_ORD, 7};
     fresh__kde *kc = make(1, &cat), *ko = make(1, &ord);
     double rows[] = {0, 0, 1, 4, 4, 4, NAN, 2};
-    cr_assert_eq(fresh__kde_fit(kc, rows, 8, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(kc, rows, 8, 1e-3, 0.0), FRESH_OK);
     chisq_levels(kc, 5, rng);
     double orows[] = {0, 1, 1, 3, 6, NAN, 6};
-    cr_assert_eq(fresh__kde_fit(ko, orows, 7, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(ko, orows, 7, 1e-3, 0.0), FRESH_OK);
     chisq_levels(ko, 7, rng);
     gsl_rng_free(rng);
     fresh__kde_destroy(kc);
@@ -299,7 +299,7 @@ Test(kde, unseen_and_single_levels_stay_finite)
     fresh__kde_dim dims[2] = {{FRESH__KDE_CAT, 5}, {FRESH__KDE_ORD, 6}};
     fresh__kde *k = make(2, dims);
     double rows[] = {2, 3, 2, 3, 2, 3}; /* one level seen in each dimension */
-    cr_assert_eq(fresh__kde_fit(k, rows, 3, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 3, 1e-3, 0.0), FRESH_OK);
     double total = 0.0;
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 6; b++) {
@@ -313,7 +313,7 @@ Test(kde, unseen_and_single_levels_stay_finite)
     double seen[2] = {2, 3}, other[2] = {0, 3};
     cr_assert_gt(fresh__kde_logpdf(k, seen), fresh__kde_logpdf(k, other));
     /* single row */
-    cr_assert_eq(fresh__kde_fit(k, rows, 1, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 1, 1e-3, 0.0), FRESH_OK);
     cr_assert(isfinite(fresh__kde_logpdf(k, other)));
     fresh__kde_destroy(k);
 
@@ -321,7 +321,7 @@ Test(kde, unseen_and_single_levels_stay_finite)
     fresh__kde_dim one[2] = {{FRESH__KDE_CAT, 1}, {FRESH__KDE_ORD, 1}};
     k = make(2, one);
     double z[4] = {0, 0, 0, 0};
-    cr_assert_eq(fresh__kde_fit(k, z, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, z, 2, 1e-3, 0.0), FRESH_OK);
     cr_assert_float_eq(fresh__kde_logpdf(k, z), 0.0, 1e-15);
     double s[2];
     gsl_rng *rng = fresh_rng_stream_create(1, 1, FRESH_RNG_MODEL);
@@ -341,7 +341,7 @@ Test(kde, forty_dimensions_finite)
     static double rows[N * D];
     for (size_t i = 0; i < N * D; i++)
         rows[i] = 0.9 + 0.0001 * gsl_rng_uniform(rng); /* tight cluster: min_bw */
-    cr_assert_eq(fresh__kde_fit(k, rows, N, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, N, 1e-3, 0.0), FRESH_OK);
     double x[D];
     for (int j = 0; j < D; j++)
         x[j] = 0.0; /* 900 bandwidths away in each of 40 dimensions */
@@ -353,7 +353,7 @@ Test(kde, forty_dimensions_finite)
     }
     for (size_t i = 0; i < N * D; i++)
         rows[i] = gsl_rng_uniform(rng);
-    cr_assert_eq(fresh__kde_fit(k, rows, N, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, N, 1e-3, 0.0), FRESH_OK);
     for (int t = 0; t < 20; t++) {
         for (int j = 0; j < D; j++)
             x[j] = gsl_rng_uniform(rng);
@@ -369,24 +369,24 @@ Test(kde, bandwidth_rule_values)
 {
     fresh__kde *k = make_cont(1);
     double rows[] = {0.1, 0.2, 0.3, 0.4};
-    cr_assert_eq(fresh__kde_fit(k, rows, 4, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 4, 1e-3, 0.0), FRESH_OK);
     cr_assert_eq(fresh__kde_n(k), 4);
     cr_assert_eq(fresh__kde_ndim(k), 1);
     cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 1.06 * sqrt(0.0125) * pow(4.0, -0.2), 1e-14);
     /* at least min_bw */
-    cr_assert_eq(fresh__kde_fit(k, rows, 4, 0.5), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 4, 0.5, 0.0), FRESH_OK);
     cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 0.5, 0.0);
     /* zero spread: sd_u / sqrt(m) */
     double same[] = {0.5, 0.5, 0.5, 0.5};
-    cr_assert_eq(fresh__kde_fit(k, same, 4, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, same, 4, 1e-3, 0.0), FRESH_OK);
     cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 1.06 * sqrt(1.0 / 12.0) / 2.0 * pow(4.0, -0.2),
                        1e-14);
     /* one value */
-    cr_assert_eq(fresh__kde_fit(k, same, 1, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, same, 1, 1e-3, 0.0), FRESH_OK);
     cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 1.06 * sqrt(1.0 / 12.0), 1e-14);
     /* no active value at all */
     double none[] = {NAN, NAN};
-    cr_assert_eq(fresh__kde_fit(k, none, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, none, 2, 1e-3, 0.0), FRESH_OK);
     cr_assert(isfinite(fresh__kde_bandwidths(k)[0]));
     double x = 0.3;
     cr_assert_float_eq(fresh__kde_logpdf(k, &x), 0.0, 1e-15);
@@ -396,13 +396,13 @@ Test(kde, bandwidth_rule_values)
     fresh__kde_dim dims[3] = {CONT, {FRESH__KDE_CAT, 3}, {FRESH__KDE_ORD, 50}};
     k = make(3, dims);
     double r3[] = {0.1, 0, 0, 0.3, 2, 49};
-    cr_assert_eq(fresh__kde_fit(k, r3, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, r3, 2, 1e-3, 0.0), FRESH_OK);
     const double *bw = fresh__kde_bandwidths(k);
     cr_assert_float_eq(bw[0], 1.06 * 0.1 * pow(2.0, -1.0 / 7.0), 1e-14);
     cr_assert_float_eq(bw[1], 2.0 / 3.0, 1e-15);
     cr_assert_float_eq(bw[2], FRESH__KDE_WR_MAX, 0.0);
     double r4[] = {0.1, 0, 0, 0.3, 1, 1};
-    cr_assert_eq(fresh__kde_fit(k, r4, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, r4, 2, 1e-3, 0.0), FRESH_OK);
     cr_assert_float_eq(bw[1], 1.06 * 0.5 * pow(2.0, -1.0 / 7.0), 1e-14);
     cr_assert_float_eq(bw[2], 1.06 * 0.5 * pow(2.0, -1.0 / 7.0), 1e-14);
     fresh__kde_destroy(k);
@@ -420,17 +420,17 @@ Test(kde, refit_reuses_buffers_and_matches_fresh_fit)
         rows[i] = gsl_rng_uniform(rng);
     size_t sizes[] = {300, 10, 50, 300, 1};
     for (int t = 0; t < 5; t++) {
-        cr_assert_eq(fresh__kde_fit(k, rows, sizes[t], 1e-3), FRESH_OK);
+        cr_assert_eq(fresh__kde_fit(k, rows, sizes[t], 1e-3, 0.0), FRESH_OK);
         fresh__kde *f = make_cont(D);
-        cr_assert_eq(fresh__kde_fit(f, rows, sizes[t], 1e-3), FRESH_OK);
+        cr_assert_eq(fresh__kde_fit(f, rows, sizes[t], 1e-3, 0.0), FRESH_OK);
         double x[D] = {0.3, 0.6, 0.1};
         cr_assert_eq(fresh__kde_logpdf(k, x), fresh__kde_logpdf(f, x));
         fresh__kde_destroy(f);
     }
     /* refits after the first large one allocate nothing */
-    cr_assert_eq(fresh__kde_fit(k, rows, 300, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, rows, 300, 1e-3, 0.0), FRESH_OK);
     fresh__alloc_fail_after(0);
-    int rc = fresh__kde_fit(k, rows, 200, 1e-3);
+    int rc = fresh__kde_fit(k, rows, 200, 1e-3, 0.0);
     double x[D] = {0.5, 0.5, 0.5};
     double lp = fresh__kde_logpdf(k, x);
     long n_alloc = fresh__alloc_fail_after(-1);
@@ -464,7 +464,7 @@ Test(kde, allocation_failures)
     /* a failed growth keeps the previous fit usable */
     fresh__kde *k = make(2, dims);
     double small[] = {0.2, 1, 0.4, 2};
-    cr_assert_eq(fresh__kde_fit(k, small, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, small, 2, 1e-3, 0.0), FRESH_OK);
     double x[2] = {0.3, 1};
     double before = fresh__kde_logpdf(k, x);
     static double big[1000 * 2];
@@ -474,13 +474,13 @@ Test(kde, allocation_failures)
     }
     for (long c = 0; c < 4; c++) {
         fresh__alloc_fail_after(c);
-        int rc = fresh__kde_fit(k, big, 1000, 1e-3);
+        int rc = fresh__kde_fit(k, big, 1000, 1e-3, 0.0);
         fresh__alloc_fail_after(-1);
         cr_assert_eq(rc, FRESH_ENOMEM, "countdown %ld", c);
         cr_assert_eq(fresh__kde_n(k), 2);
         cr_assert_eq(fresh__kde_logpdf(k, x), before);
     }
-    cr_assert_eq(fresh__kde_fit(k, big, 1000, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, big, 1000, 1e-3, 0.0), FRESH_OK);
     fresh__kde_destroy(k);
 }
 
@@ -515,14 +515,14 @@ Test(kde, fit_logpdf_sample_errors)
     cr_assert(strstr(fresh__kde_errmsg(k), "not fitted"));
 
     double good[] = {0.5, 1, 1, 0.2, 2, 3};
-    cr_assert_eq(fresh__kde_fit(NULL, good, 2, 1e-3), FRESH_EINVAL);
-    cr_assert_eq(fresh__kde_fit(k, NULL, 2, 1e-3), FRESH_EINVAL);
-    cr_assert_eq(fresh__kde_fit(k, good, 0, 1e-3), FRESH_EINVAL);
-    cr_assert_eq(fresh__kde_fit(k, good, 2, 0.0), FRESH_EINVAL);
-    cr_assert_eq(fresh__kde_fit(k, good, 2, NAN), FRESH_EINVAL);
-    cr_assert_eq(fresh__kde_fit(k, good, 2, INFINITY), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(NULL, good, 2, 1e-3, 0.0), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(k, NULL, 2, 1e-3, 0.0), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(k, good, 0, 1e-3, 0.0), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(k, good, 2, 0.0, 0.0), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(k, good, 2, NAN, 0.0), FRESH_EINVAL);
+    cr_assert_eq(fresh__kde_fit(k, good, 2, INFINITY, 0.0), FRESH_EINVAL);
     cr_assert(strstr(fresh__kde_errmsg(k), "min_bandwidth"));
-    cr_assert_eq(fresh__kde_fit(k, good, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, good, 2, 1e-3, 0.0), FRESH_OK);
     double lp = fresh__kde_logpdf(k, x);
 
     double bad[][6] = {
@@ -535,7 +535,7 @@ Test(kde, fit_logpdf_sample_errors)
         {0.5, 1, 4, 0.2, 2, 3},      /* ORD out of range */
     };
     for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        cr_assert_eq(fresh__kde_fit(k, bad[t], 2, 1e-3), FRESH_EINVAL, "case %zu", t);
+        cr_assert_eq(fresh__kde_fit(k, bad[t], 2, 1e-3, 0.0), FRESH_EINVAL, "case %zu", t);
         cr_assert(strstr(fresh__kde_errmsg(k), "row"), "case %zu: %s", t, fresh__kde_errmsg(k));
         /* unchanged */
         cr_assert_eq(fresh__kde_logpdf(k, x), lp);
@@ -543,7 +543,7 @@ Test(kde, fit_logpdf_sample_errors)
     }
     /* slight excursions of CONT values are clamped */
     double slack[] = {1.0 + 1e-12, 1, 1, -1e-12, 2, 3};
-    cr_assert_eq(fresh__kde_fit(k, slack, 2, 1e-3), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(k, slack, 2, 1e-3, 0.0), FRESH_OK);
 
     /* outside the support: density 0 */
     double o1[3] = {1.2, 1, 1}, o2[3] = {0.5, 5, 1}, o3[3] = {0.5, 1, 1.5};
@@ -561,5 +561,26 @@ Test(kde, fit_logpdf_sample_errors)
     cr_assert_eq(fresh__kde_sample(k, rng, NAN, out), FRESH_EINVAL);
     cr_assert_eq(fresh__kde_sample(k, rng, 1.0, out), FRESH_OK);
     gsl_rng_free(rng);
+    fresh__kde_destroy(k);
+}
+
+Test(kde, continuous_bandwidth_floor)
+{
+    /* five identical points: the normal-reference bandwidth falls back to a
+     * small value; the floor lifts continuous dimensions only */
+    fresh__kde_dim dims[2] = {{FRESH__KDE_CONT, 0}, {FRESH__KDE_CAT, 4}};
+    fresh__kde *k = NULL;
+    cr_assert_eq(fresh__kde_create(2, dims, &k), FRESH_OK);
+    double rows[10];
+    for (int i = 0; i < 5; i++) {
+        rows[2 * i] = 0.4 + 1e-4 * i;
+        rows[2 * i + 1] = 1;
+    }
+    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3, 0.0), FRESH_OK);
+    double bw0 = fresh__kde_bandwidths(k)[0], lam0 = fresh__kde_bandwidths(k)[1];
+    cr_assert_lt(bw0, 0.01);
+    cr_assert_eq(fresh__kde_fit(k, rows, 5, 1e-3, 0.2), FRESH_OK);
+    cr_assert_float_eq(fresh__kde_bandwidths(k)[0], 0.2, 1e-15);
+    cr_assert_float_eq(fresh__kde_bandwidths(k)[1], lam0, 1e-15, "categorical untouched");
     fresh__kde_destroy(k);
 }

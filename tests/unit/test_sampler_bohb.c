@@ -96,7 +96,8 @@ Test(sampler_bohb, defaults_and_lookup)
     cr_assert_float_eq(p.random_fraction, 1.0 / 3.0, 1e-15);
     cr_assert_eq(p.num_samples, 64);
     cr_assert_float_eq(p.top_n_percent, 15.0, 0.0);
-    cr_assert_float_eq(p.bandwidth_factor, 3.0, 0.0);
+    cr_assert_float_eq(p.bandwidth_factor, 1.0, 0.0);
+    cr_assert_float_eq(p.bandwidth_floor, 1.0, 0.0);
     cr_assert_float_eq(p.min_bandwidth, 1e-3, 0.0);
     cr_assert_eq(p.min_points_in_model, 0);
     fresh_sampler_params_default(NULL);

@@ -96,7 +96,7 @@ Test(scheduler, full_hyperband_iteration_sequential)
             }
             for (long a = 0; a < n; a++) {
                 prev_stage_ids[a] = jobs[a].config_id;
-                cr_assert_eq(s.type->finish(s.state, &jobs[a], loss_of(jobs[a].config_id), 1),
+                cr_assert_eq(s.type->finish(s.state, &jobs[a], loss_of(jobs[a].config_id), 1, NULL),
                              FRESH_OK);
             }
             n_prev = (size_t)n;
@@ -133,7 +133,7 @@ Test(scheduler, concurrent_brackets)
     fresh_sched_job b1_first = j;
     /* finishing bracket 0's stage: its promotions come before bracket 1's slots */
     for (int i = 0; i < 9; i++)
-        cr_assert_eq(s.type->finish(s.state, &b0[i], (double)(9 - i), 1), FRESH_OK);
+        cr_assert_eq(s.type->finish(s.state, &b0[i], (double)(9 - i), 1, NULL), FRESH_OK);
     cr_assert_eq(next(&s, 0, &j), FRESH_OK);
     cr_assert_eq(j.bracket, 0);
     cr_assert_eq(j.stage, 1);
@@ -161,7 +161,7 @@ Test(scheduler, failed_rank_last_and_stage_shrinks)
     for (int i = 0; i < 9; i++) {
         double loss = i == 4 ? 0.5 : i == 7 ? 3.0 : i == 2 ? 0.1 : INFINITY;
         int completed = i != 2;
-        cr_assert_eq(s.type->finish(s.state, &j[i], loss, completed), FRESH_OK);
+        cr_assert_eq(s.type->finish(s.state, &j[i], loss, completed, NULL), FRESH_OK);
     }
     fresh_sched_job st1[3];
     int n = 0;
@@ -174,7 +174,7 @@ Test(scheduler, failed_rank_last_and_stage_shrinks)
     cr_assert_eq(st1[0].stage_size, 3);
     /* all of stage 1 fails: the bracket ends instead of stalling */
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(s.type->finish(s.state, &st1[i], NAN, 1), FRESH_OK);
+        cr_assert_eq(s.type->finish(s.state, &st1[i], NAN, 1, NULL), FRESH_OK);
     cr_assert_eq(s.type->n_finished(s.state), 1);
     cr_assert_eq(next(&s, 0, &p), FRESH_DONE);
     drop(&s);
@@ -188,7 +188,7 @@ Test(scheduler, ties_broken_by_config_id)
         next(&s, 1, &j[i]);
     /* finish in reverse order with equal losses */
     for (int i = 2; i >= 0; i--)
-        s.type->finish(s.state, &j[i], 1.0, 1);
+        s.type->finish(s.state, &j[i], 1.0, 1, NULL);
     cr_assert_eq(next(&s, 0, &p), FRESH_OK);
     cr_assert_eq(p.config_id, 0);
     drop(&s);
@@ -226,9 +226,9 @@ Test(scheduler, bad_calls)
     next(&s, 1, &j);
     bogus = j;
     bogus.bracket = 7;
-    cr_assert_eq(s.type->finish(s.state, &bogus, 1, 1), FRESH_EINVAL);
-    cr_assert_eq(s.type->finish(s.state, &j, 1, 1), FRESH_OK);
-    cr_assert_eq(s.type->finish(s.state, &j, 1, 1), FRESH_EINVAL, "finished twice");
+    cr_assert_eq(s.type->finish(s.state, &bogus, 1, 1, NULL), FRESH_EINVAL);
+    cr_assert_eq(s.type->finish(s.state, &j, 1, 1, NULL), FRESH_OK);
+    cr_assert_eq(s.type->finish(s.state, &j, 1, 1, NULL), FRESH_EINVAL, "finished twice");
     cr_assert_eq(s.type->bind(s.state, &j, 99), FRESH_EINVAL, "already bound");
     drop(&s);
     void *st = calloc(1, fresh_scheduler_hyperband->state_size);
@@ -237,4 +237,54 @@ Test(scheduler, bad_calls)
     cr_assert_eq(fresh_scheduler_hyperband->init(st, p, err), FRESH_EINVAL);
     fresh_plan_destroy(p);
     free(st);
+}
+
+/* Runs `n_brackets` brackets of the adaptive scheduler on 1..9 (rungs 1, 3,
+ * 9), every job finishing at once; jobs from scratch report at every rung
+ * with rung losses agreeing (sign +1) or disagreeing (-1) with the final
+ * ranking. Returns how many brackets started at each rung. */
+static void run_adaptive(double sign, int n_brackets, int started_at[3])
+{
+    sched s = make(fresh_scheduler_adaptive, 1, 9, 3);
+    started_at[0] = started_at[1] = started_at[2] = 0;
+    long last_bracket = -1;
+    fresh_sched_job j;
+    while (s.type->n_opened(s.state) < n_brackets || s.type->n_finished(s.state) < n_brackets - 1) {
+        int rc = next(&s, s.type->n_opened(s.state) < n_brackets, &j);
+        if (rc != FRESH_OK)
+            break;
+        if (j.bracket != last_bracket && j.stage == 0 && j.slot == 0) {
+            last_bracket = j.bracket;
+            started_at[j.budget == 1 ? 0 : j.budget == 3 ? 1 : 2]++;
+        }
+        double loss = loss_of(j.config_id);
+        double rungs[3] = {NAN, NAN, NAN};
+        if (j.resume_from == 0) {
+            for (int r = 0; r < 3; r++) {
+                double b = r == 0 ? 1 : r == 1 ? 3 : 9;
+                if (b < j.budget)
+                    rungs[r] = sign * loss + b; /* any monotone map keeps the ranks */
+                else if (b == j.budget)
+                    rungs[r] = loss;
+            }
+        }
+        cr_assert_eq(s.type->finish(s.state, &j, loss, 1, rungs), FRESH_OK);
+    }
+    drop(&s);
+}
+
+Test(scheduler, adaptive_skips_misleading_rungs_only)
+{
+    int agree[3], disagree[3];
+    run_adaptive(+1, 30, agree);
+    /* reliable fidelities: plain Hyperband cycle, 10 of each */
+    cr_assert_eq(agree[0], 10);
+    cr_assert_eq(agree[1], 10);
+    cr_assert_eq(agree[2], 10);
+    run_adaptive(-1, 30, disagree);
+    /* misleading: once enough unselected pairs exist, only full-budget brackets */
+    cr_assert_lt(disagree[0], 4, "rung 1 brackets: %d", disagree[0]);
+    cr_assert_leq(disagree[1], 4, "rung 3 brackets: %d", disagree[1]);
+    cr_assert_geq(disagree[2], 22, "full-budget brackets: %d", disagree[2]);
+    cr_assert_eq(fresh_scheduler_find("adaptive"), fresh_scheduler_adaptive);
 }
