@@ -68,12 +68,18 @@ const char *fresh__store_errmsg(const fresh_store *st);
  * free()); FRESH_ENOTFOUND for a new, empty file. */
 int fresh__store_get_meta(fresh_store *st, char **params_json, char **space_json);
 
-/* Records the parameters and space of a new study (once). */
+/* Records the parameters and space of a new study (once: a second call
+ * gives FRESH_ESTATE). */
 int fresh__store_set_meta(fresh_store *st, const char *params_json, const char *space_json);
 
 /* Records an ask: the job and, for a new configuration (x != NULL), its
  * values (dim doubles, NaN for inactive) and whether the model chose it.
- * One durable transaction. */
+ * One durable transaction.
+ * Errors of ask, tell and set_meta (the transaction is rolled back, nothing
+ * of the event is stored): FRESH_EBUSY (SQLITE_BUSY/LOCKED), FRESH_ENOMEM,
+ * FRESH_EIO (read-only, cannot open), FRESH_ESTORE (I/O error, disk full,
+ * constraint such as a duplicate job id or a tell without its ask, corrupt
+ * file); the message names the file, the job and SQLite's text. */
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,
                      int model_based);
 
@@ -85,14 +91,21 @@ int fresh__store_tell(fresh_store *st, const fresh__outcome_row *o);
 /* Replays every event in the order it was recorded: on_ask for asks (with
  * the stored x for new configurations, else NULL), on_tell for tells. A
  * callback's non-zero return stops the replay and is returned. Pointers are
- * valid during the callback only. */
+ * valid during the callback only.
+ * Details: for an ask that did not create its configuration, x is NULL and
+ * dim and model_based are 0. A tell's ckpt/ckpt_len are filled only while
+ * that tell's checkpoint is still its configuration's current one (ckpt is
+ * then non-NULL even for an empty checkpoint); a superseded checkpoint is not
+ * kept, so ckpt_saved is 1 with ckpt NULL and ckpt_len 0. Callbacks must not
+ * write to the store. A malformed row gives FRESH_ESTORE. */
 int fresh__store_replay(fresh_store *st,
                         int (*on_ask)(void *user, const fresh__job_row *job, const double *x,
                                       size_t dim, int model_based),
                         int (*on_tell)(void *user, const fresh__outcome_row *o), void *user);
 
 /* The checkpoint stored for a configuration (caller frees *blob with free());
- * *blob = NULL and *len = 0 when there is none. */
+ * *blob = NULL and *len = 0 when there is none; an empty checkpoint gives a
+ * non-NULL *blob with *len = 0. */
 int fresh__store_get_checkpoint(fresh_store *st, uint64_t config_id, void **blob, size_t *len);
 
 #endif
