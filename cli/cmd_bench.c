@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "digits.h"
 #include "runner.h"
 
 static const char bench_usage[] =
@@ -68,6 +69,8 @@ static int list(void)
         printf("%-14s %-8zu %g..%-6g %s\n", b->name, b->dim, b->min_budget, b->max_budget,
                b->description);
     }
+    printf("%-14s %-8d %g..%-6g %s\n", "digits_mlp", FRESH_DIGITS_DIM, 1.0, 81.0,
+           "MLP on the UCI handwritten digits, budget = epochs (validation error)");
     return 0;
 }
 
@@ -132,7 +135,8 @@ int cmd_bench(int argc, char **argv)
     if (!strcmp(name, "list"))
         return list();
     const fresh_benchmark *b = fresh_bench_find(name);
-    if (!b)
+    int digits = !strcmp(name, "digits_mlp");
+    if (!b && !digits)
         return cli_usage_error("bench", "unknown function '%s' (see 'fresh bench list')", name);
     if (!fresh_sampler_find(o.sampler))
         return cli_usage_error("bench", "option '--sampler': unknown sampler '%s'", o.sampler);
@@ -156,11 +160,36 @@ int cmd_bench(int argc, char **argv)
     o.sleep_per_budget = sleep_ms / 1000.0;
     o.progress = isatty(STDERR_FILENO);
 
+    fresh_bench_problem pb;
+    fresh_bench_fn_ctx fn_ctx;
+    fresh_digits_data *data = NULL;
+    if (digits) {
+        char derr[FRESH_DIGITS_ERRLEN];
+        if (fresh_digits_load(&data, fresh_digits_default_path(), FRESH_DIGITS_SPLIT_SEED, derr) !=
+            FRESH_OK) {
+            fprintf(stderr, "fresh bench: %s\n", derr);
+            return CLI_EXIT_FAIL;
+        }
+        memset(&pb, 0, sizeof pb);
+        pb.name = "digits_mlp";
+        pb.min_budget = 1;
+        pb.max_budget = 81;
+        pb.eta = 3;
+        pb.build_space = fresh_digits_build_space;
+        pb.objective = fresh_digits_objective;
+        pb.user = data;
+        pb.loss_name = "validation error";
+    } else {
+        fresh_bench_function_problem(b, o.sleep_per_budget, &fn_ctx, &pb);
+    }
+    const char *fname = pb.name;
+
     double *regrets = calloc((size_t)seeds, sizeof *regrets);
     double *used = calloc((size_t)seeds, sizeof *used);
     double *walls = calloc((size_t)seeds, sizeof *walls);
     if (!regrets || !used || !walls) {
         free(regrets); free(used); free(walls);
+        fresh_digits_free(data);
         fprintf(stderr, "fresh bench: out of memory\n");
         return CLI_EXIT_FAIL;
     }
@@ -182,14 +211,14 @@ int cmd_bench(int argc, char **argv)
         }
         fresh_bench_result r;
         char err[512] = "";
-        int rc = fresh_bench_run(b, &o, &r, err);
+        int rc = fresh_bench_run(&pb, &o, &r, err);
         if (rc != FRESH_OK) {
             fprintf(stderr, "fresh bench: %s\n", err);
             exit_code = CLI_EXIT_FAIL;
             break;
         }
         if (r.has_incumbent)
-            regrets[n_reg++] = r.regret;
+            regrets[n_reg++] = r.has_truth ? r.regret : r.inc_loss;
         used[k] = r.used_mbe;
         walls[k] = r.wall_s;
         double model_frac = r.configs ? (double)r.model_based / (double)r.configs : 0;
@@ -201,13 +230,14 @@ int cmd_bench(int argc, char **argv)
                                           : json_null();
             json_t *obj = json_pack(
                 "{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:f,s:f,s:f,s:f,s:s}",
-                "function", b->name, "sampler", o.sampler, "scheduler", o.scheduler,
+                "function", fname, "sampler", o.sampler, "scheduler", o.scheduler,
                 "seed", (json_int_t)o.seed, "workers", (json_int_t)(o.workers ? o.workers : 0),
                 "budget_mbe", o.budget_mbe, "used_mbe", r.used_mbe,
                 "evaluations", (json_int_t)r.evaluations, "configs", (json_int_t)r.configs,
                 "failed", (json_int_t)r.failed, "stopped", (json_int_t)r.stopped,
                 "brackets", (json_int_t)r.brackets, "incumbent", inc,
-                "regret", num_or_null(r.has_incumbent, r.regret), "model_based_fraction", model_frac,
+                "regret", num_or_null(r.has_incumbent && r.has_truth, r.regret),
+                "model_based_fraction", model_frac,
                 "wall_s", r.wall_s, "overhead_s", r.overhead_s, "utilization", r.utilization,
                 "status", fresh_status_name(r.status));
             char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -215,9 +245,12 @@ int cmd_bench(int argc, char **argv)
             free(line);
             json_decref(obj);
         } else {
-            printf("%s seed %llu: ", b->name, (unsigned long long)o.seed);
-            if (r.has_incumbent)
+            printf("%s seed %llu: ", fname, (unsigned long long)o.seed);
+            if (r.has_incumbent && r.has_truth)
                 printf("regret %.6g (loss %.6g at budget %g) with %s\n", r.regret, r.inc_loss,
+                       r.inc_budget, r.inc_params);
+            else if (r.has_incumbent)
+                printf("best %s %.6g at budget %g with %s\n", pb.loss_name, r.inc_loss,
                        r.inc_budget, r.inc_params);
             else
                 printf("no incumbent (no job reached the maximum budget)\n");
@@ -233,7 +266,7 @@ int cmd_bench(int argc, char **argv)
         double mr = median(regrets, n_reg), mu = median(used, (size_t)seeds),
                mw = median(walls, (size_t)seeds);
         if (json) {
-            json_t *obj = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:f,s:f}", "function", b->name,
+            json_t *obj = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:f,s:f}", "function", fname,
                                     "sampler", o.sampler, "scheduler", o.scheduler,
                                     "seeds", (json_int_t)seeds, "with_incumbent", (json_int_t)n_reg,
                                     "median_regret", num_or_null(n_reg > 0, mr),
@@ -243,12 +276,13 @@ int cmd_bench(int argc, char **argv)
             free(line);
             json_decref(obj);
         } else {
-            printf("median over %ld seeds: regret %.6g (%zu with an incumbent), %.2f MBE used, "
-                   "%.3f s wall\n", seeds, mr, n_reg, mu, mw);
+            printf("median over %ld seeds: %s %.6g (%zu with an incumbent), %.2f MBE used, "
+                   "%.3f s wall\n", seeds, pb.truth ? "regret" : pb.loss_name, mr, n_reg, mu, mw);
         }
     }
     free(regrets);
     free(used);
     free(walls);
+    fresh_digits_free(data);
     return exit_code;
 }

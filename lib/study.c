@@ -684,8 +684,14 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     pt->budget = s->has_inc ? s->inc_budget : NAN;
 
     s->out[k] = s->out[--s->n_out];
+    size_t job_index = t->job_index;
     fresh__trial_release(t);
     s->overhead += fresh__now() - t_in;
+    if (s->p.on_job) {
+        fresh_job_info info;
+        fresh_study_job(s, job_index, &info);
+        s->p.on_job(s, &info, s->p.on_job_user);
+    }
     return rc;
 }
 

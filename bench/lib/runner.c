@@ -17,12 +17,6 @@
 
 #include "fresh/rng.h"
 
-typedef struct bench_ctx {
-    const fresh_benchmark *b;
-    double rungs[16];
-    int n_rungs;
-    double sleep_per_budget;
-} bench_ctx;
 
 void fresh_bench_opts_default(fresh_bench_opts *o)
 {
@@ -48,7 +42,7 @@ static void nap(double seconds)
 
 static int objective(fresh_trial *t, void *user)
 {
-    const bench_ctx *c = user;
+    const fresh_bench_fn_ctx *c = user;
     const double *x = fresh_trial_values(t);
     double budget = fresh_trial_budget(t), from = fresh_trial_resume_from(t);
     uint64_t key = fresh_trial_config_id(t), seed = fresh_trial_seed(t);
@@ -74,8 +68,46 @@ static int objective(fresh_trial *t, void *user)
     return 0;
 }
 
-int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_bench_result *res,
-                    char *err)
+void fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
+                                  fresh_bench_fn_ctx *c, fresh_bench_problem *pb)
+{
+    memset(c, 0, sizeof *c);
+    c->b = b;
+    c->sleep_per_budget = sleep_per_budget;
+    /* rungs b_min * eta^k up to b_max (integers in every benchmark) */
+    for (double r = b->min_budget; r <= b->max_budget * (1 + 1e-12) && c->n_rungs < 16;
+         r *= (double)b->eta)
+        c->rungs[c->n_rungs++] = r;
+    memset(pb, 0, sizeof *pb);
+    pb->name = b->name;
+    pb->min_budget = b->min_budget;
+    pb->max_budget = b->max_budget;
+    pb->eta = b->eta;
+    pb->build_space = b->build_space;
+    pb->objective = objective;
+    pb->user = c;
+    pb->truth = b->truth;
+    pb->f_opt = b->f_opt;
+    pb->loss_name = "loss";
+}
+
+static void progress_line(const fresh_study *study, const fresh_job_info *job, void *user)
+{
+    (void)job;
+    const fresh_bench_problem *pb = user;
+    fresh_study_stats st;
+    fresh_study_get_stats(study, &st);
+    double loss, budget;
+    if (fresh_study_incumbent(study, NULL, &loss, &budget, NULL) == FRESH_OK)
+        fprintf(stderr, "\r%s: %zu jobs, %.1f MBE, best %s %.6g at budget %g   ", pb->name,
+                st.jobs_finished, st.used_mbe, pb->loss_name, loss, budget);
+    else
+        fprintf(stderr, "\r%s: %zu jobs, %.1f MBE, no max-budget result yet   ", pb->name,
+                st.jobs_finished, st.used_mbe);
+}
+
+int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
+                    fresh_bench_result *res, char *err)
 {
     memset(res, 0, sizeof *res);
     int rc;
@@ -110,17 +142,19 @@ int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_b
     p.max_brackets = o->brackets;
     p.early_stopping = o->early_stopping;
     p.sampler_params = o->sp;
+    if (o->progress) {
+        p.on_job = progress_line;
+        p.on_job_user = (void *)b;
+    }
     char msg[512];
     study = fresh_study_create(space, &p, &rc, msg, sizeof msg);
     if (!study) {
         snprintf(err, 512, "%s", msg);
         goto done;
     }
-    bench_ctx ctx = {.b = b, .sleep_per_budget = o->sleep_per_budget};
-    ctx.n_rungs = fresh_plan_s_max(fresh_study_plan(study)) + 1;
-    fresh_plan_rungs(fresh_study_plan(study), ctx.rungs);
-
-    res->status = fresh_study_optimize(study, objective, &ctx);
+    res->status = fresh_study_optimize(study, b->objective, b->user);
+    if (o->progress)
+        fputc('\n', stderr);
     if (res->status < 0) {
         rc = res->status;
         snprintf(err, 512, "%s", fresh_study_errmsg(study));
@@ -130,7 +164,8 @@ int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_b
     if (fresh_study_incumbent(study, &res->inc_config, &res->inc_loss, &res->inc_budget, &x) ==
         FRESH_OK) {
         res->has_incumbent = 1;
-        res->inc_true = b->truth(x);
+        res->has_truth = b->truth != NULL;
+        res->inc_true = b->truth ? b->truth(x) : NAN;
         res->regret = res->inc_true - b->f_opt;
         fresh_space_format(space, x, res->inc_params, sizeof res->inc_params);
         char *js = NULL;
@@ -160,7 +195,8 @@ int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_b
             snprintf(err, 512, "cannot write '%s'", o->trajectory);
             goto done;
         }
-        fprintf(traj, "job,config_id,budget,resume_from,cum_mbe,loss,true_loss,incumbent_regret,wall_s\n");
+        fprintf(traj, "job,config_id,budget,resume_from,cum_mbe,loss,true_loss,%s,wall_s\n",
+                b->truth ? "incumbent_regret" : "incumbent_loss");
         size_t n = fresh_study_n_trajectory(study);
         for (size_t i = 0; i < n; i++) {
             fresh_traj_point pt;
@@ -168,11 +204,14 @@ int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_b
             fresh_study_trajectory(study, i, &pt);
             fresh_study_job(study, (size_t)pt.job_id, &ji);
             const double *cx = fresh_study_config(study, ji.config_id);
-            fprintf(traj, "%llu,%llu,%.17g,%.17g,%.17g,%.17g,%.17g,",
-                    (unsigned long long)ji.job_id, (unsigned long long)ji.config_id, ji.budget,
-                    ji.resume_from, pt.used_mbe, ji.loss, b->truth(cx));
+            fprintf(traj, "%llu,%llu,%.17g,%.17g,%.17g,%.17g,", (unsigned long long)ji.job_id,
+                    (unsigned long long)ji.config_id, ji.budget, ji.resume_from, pt.used_mbe,
+                    ji.loss);
+            if (b->truth)
+                fprintf(traj, "%.17g", b->truth(cx));
+            fputc(',', traj);
             if (pt.has_incumbent)
-                fprintf(traj, "%.17g", b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt);
+                fprintf(traj, "%.17g", b->truth ? b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt : pt.loss);
             fprintf(traj, ",%.6f\n", pt.wall_time);
         }
         if (fclose(traj) != 0) {

@@ -1,6 +1,7 @@
 /*
- * runner.h - runs one tuning study on a benchmark function; shared by
- * `fresh bench`, the tests and the comparison scripts.
+ * runner.h - runs one tuning study on a benchmark problem: a synthetic
+ * function of functions.h or the digits MLP; shared by `fresh bench`, the
+ * demo, the tests and the comparison scripts.
  */
 #ifndef FRESH_BENCH_RUNNER_H
 #define FRESH_BENCH_RUNNER_H
@@ -10,9 +11,23 @@
 #include "fresh/study.h"
 #include "functions.h"
 
+/* A problem: a space, an objective and its budgets; truth/f_opt when the
+ * true loss is known (synthetic functions). */
+typedef struct fresh_bench_problem {
+    const char *name;
+    double min_budget, max_budget;
+    long eta;
+    int (*build_space)(fresh_space *space);
+    fresh_objective objective;
+    void *user;
+    double (*truth)(const double *x); /* NULL: unknown */
+    double f_opt;
+    const char *loss_name;            /* "loss", "validation error" */
+} fresh_bench_problem;
+
 typedef struct fresh_bench_opts {
     const char *sampler;    /* "random", "bohb", "tpe" */
-    const char *scheduler;  /* "hyperband", "sh", "none" */
+    const char *scheduler;  /* "adaptive", "hyperband", "sh", "none" */
     double budget_mbe;      /* total budget in max-budget equivalents; 0 = off */
     long brackets;          /* brackets to complete; 0 = off */
     size_t workers;         /* 0 = online CPUs */
@@ -26,7 +41,7 @@ typedef struct fresh_bench_opts {
 
 typedef struct fresh_bench_result {
     int status;             /* the optimize() return */
-    int has_incumbent;
+    int has_incumbent, has_truth;
     double inc_loss, inc_budget, inc_true, regret;
     uint64_t inc_config;
     char inc_params[1024];
@@ -38,9 +53,22 @@ typedef struct fresh_bench_result {
 
 void fresh_bench_opts_default(fresh_bench_opts *o);
 
+/* The problem of a synthetic benchmark function (reports at every rung
+ * budget, every epoch for lc_mixed; the noise key is the config id).
+ * sleep_per_budget: seconds slept per unit of budget. The problem points
+ * into *storage, which must outlive it. */
+typedef struct fresh_bench_fn_ctx {
+    const fresh_benchmark *b;
+    double rungs[16];
+    int n_rungs;
+    double sleep_per_budget;
+} fresh_bench_fn_ctx;
+void fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
+                                  fresh_bench_fn_ctx *storage, fresh_bench_problem *out);
+
 /* Runs the study; fills *res. Returns FRESH_OK or a negative status, with a
  * message in err (512 bytes). */
-int fresh_bench_run(const fresh_benchmark *b, const fresh_bench_opts *o, fresh_bench_result *res,
-                    char *err);
+int fresh_bench_run(const fresh_bench_problem *pb, const fresh_bench_opts *o,
+                    fresh_bench_result *res, char *err);
 
 #endif

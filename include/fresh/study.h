@@ -36,6 +36,12 @@ extern "C" {
 #endif
 
 typedef struct fresh_study fresh_study;
+struct fresh_job_info;
+
+/* Called on the owner thread after each finished job (progress display,
+ * logging). It must not call functions that change the study. */
+typedef void (*fresh_job_callback)(const fresh_study *study, const struct fresh_job_info *job,
+                                   void *user);
 
 typedef struct fresh_study_params {
     /* Hyperband */
@@ -54,6 +60,8 @@ typedef struct fresh_study_params {
     double max_total_budget;         /* in max-budget equivalents (MBE) */
     double max_wall_time;            /* seconds */
     double target_loss;              /* stop once the incumbent is <= this; NaN = off */
+    fresh_job_callback on_job;       /* optional, NULL by default */
+    void *on_job_user;
 } fresh_study_params;
 
 /* Fills *p with the defaults above. Thread safety: any thread. */
