@@ -38,6 +38,10 @@ static const char bench_usage[] =
     "  --sleep-per-budget MS  sleep MS milliseconds per unit of budget (to measure\n"
     "                       worker utilization with a controlled objective)\n"
     "  --no-early-stopping  let every job of a stage run to its budget\n"
+    "  --storage FILE       record the study in a SQLite study file (every job, durably)\n"
+    "  --resume             continue the study stored in FILE (after a crash or a kill):\n"
+    "                       finished jobs are not run again, running ones are\n"
+    "  --warm-start FILE    feed the results of an earlier study file to the model\n"
     "model settings (BOHB/TPE), defaults of Falkner et al. 2018:\n"
     "  --random-fraction F  share of random proposals (1/3)\n"
     "  --num-samples N      candidates per proposal (64)\n"
@@ -99,6 +103,8 @@ int cmd_bench(int argc, char **argv)
         {"top-n-percent", required_argument, NULL, 3}, {"bandwidth-factor", required_argument, NULL, 4},
         {"min-bandwidth", required_argument, NULL, 5}, {"min-points", required_argument, NULL, 6},
         {"bandwidth-floor", required_argument, NULL, 7},
+        {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
+        {"warm-start", required_argument, NULL, 10},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
@@ -121,6 +127,9 @@ int cmd_bench(int argc, char **argv)
         case 3: if (cli_parse_double("bench", "top-n-percent", optarg, &o.sp.top_n_percent)) return CLI_EXIT_USAGE; break;
         case 4: if (cli_parse_double("bench", "bandwidth-factor", optarg, &o.sp.bandwidth_factor)) return CLI_EXIT_USAGE; break;
         case 5: if (cli_parse_double("bench", "min-bandwidth", optarg, &o.sp.min_bandwidth)) return CLI_EXIT_USAGE; break;
+        case 8: o.storage = optarg; break;
+        case 9: o.resume = 1; break;
+        case 10: o.warm_start = optarg; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
         case 'h': fputs(bench_usage, stdout); return 0;
@@ -156,6 +165,10 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--seeds': must be >= 1, got %ld", seeds);
     if (sleep_ms < 0)
         return cli_usage_error("bench", "option '--sleep-per-budget': must be >= 0, got %g", sleep_ms);
+    if (o.resume && !o.storage)
+        return cli_usage_error("bench", "option '--resume' needs '--storage FILE'");
+    if (o.storage && seeds > 1)
+        return cli_usage_error("bench", "option '--storage' takes one seed, not --seeds %ld", seeds);
     o.workers = workers > 0 ? (size_t)workers : 0;
     o.sleep_per_budget = sleep_ms / 1000.0;
     o.progress = isatty(STDERR_FILENO);
@@ -254,6 +267,9 @@ int cmd_bench(int argc, char **argv)
                        r.inc_budget, r.inc_params);
             else
                 printf("no incumbent (no job reached the maximum budget)\n");
+            if (r.replayed)
+                printf("  resumed from %s: %zu jobs rebuilt, %zu run again\n", o.storage,
+                       r.replayed, r.requeued);
             printf("  %s + %s: %.2f MBE used, %zu jobs (%zu stopped early, %zu failed), "
                    "%zu configs (%.0f%% model-based), %.3f s wall, %.3f s overhead, "
                    "utilization %.2f\n",

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fresh/rng.h"
+#include "storage.h"
 
 typedef struct config_rec {
     double *x;
@@ -90,6 +91,12 @@ struct fresh_study {
     size_t workers;
     atomic_int force_stop;
     fresh_pool *_Atomic pool;
+    fresh_store *store;
+    int broken;               /* a store write failed: no more jobs */
+    int replaying;            /* rebuilding from the store: no writes */
+    const double *replay_x;   /* replayed ask: the stored configuration */
+    int replay_mb;
+    size_t n_requeued, replayed, requeued_total, warm_obs;
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -161,6 +168,8 @@ static int check_params(const fresh_study_params *p, char *err)
 
 /* -------------------------------------------------------------- creation */
 
+static int attach_store(fresh_study *s, const char *path, int resume, char *err);
+
 static size_t online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -200,6 +209,7 @@ fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_para
     s->space = space;
     s->dim = fresh_space_dim(space);
     s->p = p;
+    s->p.storage = NULL; /* borrowed for create only */
     s->workers = p.workers ? p.workers : online_cpus();
     atomic_init(&s->force_stop, 0);
     s->plan = fresh_plan_create();
@@ -234,6 +244,11 @@ fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_para
         goto fail;
     }
     s->t0 = fresh__now();
+    if (p.storage) {
+        rc = attach_store(s, p.storage, p.resume, err);
+        if (rc != FRESH_OK)
+            goto fail;
+    }
     if (status)
         *status = FRESH_OK;
     return s;
@@ -279,6 +294,7 @@ void fresh_study_destroy(fresh_study *s)
     fresh__free(s->tables);
     fresh__free(s->dup);
     fresh__free(s->traj);
+    fresh__store_close(s->store);
     fresh__free(s);
 }
 
@@ -421,7 +437,13 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
     fresh_propose_ctx ctx = {sj->budget, s->pending, s->n_out, is_dup_cb, &dc};
     fresh_rng_stream_reset(s->rng, s->p.seed, id, FRESH_RNG_SAMPLE);
     int model_based = 0;
-    rc = s->p.sampler->propose(s->samp, &ctx, s->rng, x, &model_based);
+    if (s->replay_x) { /* the stored draw; proposing has no lasting side effect */
+        memcpy(x, s->replay_x, s->dim * sizeof *x);
+        model_based = s->replay_mb;
+        rc = FRESH_OK;
+    } else {
+        rc = s->p.sampler->propose(s->samp, &ctx, s->rng, x, &model_based);
+    }
     if (rc != FRESH_OK) {
         fresh__free(x);
         return fresh__set_err(s->errmsg, rc, "sampler '%s': %s", s->p.sampler->name,
@@ -452,7 +474,20 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
     double t_in = fresh__now();
     *trial_out = NULL;
-    int rc = ending(s);
+    if (s->broken)
+        return fresh__set_err(s->errmsg, FRESH_ESTORE,
+                              "the study file could not be written: reopen the study to resume");
+    if (s->n_requeued > 0 && !s->replaying) {
+        /* a job that was running when the last process died: run it again */
+        for (size_t i = 0; i < s->n_out; i++)
+            if (s->out[i]->requeued) {
+                s->out[i]->requeued = 0;
+                s->n_requeued--;
+                *trial_out = s->out[i];
+                return FRESH_OK;
+            }
+    }
+    int rc = s->replaying ? 0 : ending(s);
     if (rc)
         return rc;
     /* reserve every buffer before the scheduler commits a slot */
@@ -476,7 +511,8 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
                            fresh_strerror(rc));
         return rc;
     }
-    if (sj.config_id == FRESH_SCHED_NEW) {
+    int is_new = sj.config_id == FRESH_SCHED_NEW;
+    if (is_new) {
         uint64_t id = 0;
         rc = new_config(s, &sj, &id);
         if (rc == FRESH_OK)
@@ -524,6 +560,17 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
     s->n_jobs++;
     s->out[s->n_out++] = t;
     j->start = fresh__now() - s->t0;
+    if (s->store && !s->replaying) {
+        fresh__job_row row = {t->job_id, sj.config_id, sj.bracket, sj.stage, sj.slot,
+                              sj.budget, sj.resume_from};
+        rc = fresh__store_ask(s->store, &row, is_new ? c->x : NULL, s->dim, c->model_based);
+        if (rc != FRESH_OK) {
+            /* the job was not recorded: never hand it out */
+            s->broken = 1;
+            atomic_store(&s->force_stop, 1);
+            return fresh__set_err(s->errmsg, rc, "%s", fresh__store_errmsg(s->store));
+        }
+    }
     fresh__trial_start_clock(t);
     *trial_out = t;
     s->overhead += fresh__now() - t_in;
@@ -556,8 +603,31 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "trial: not an outstanding trial of this study");
     double t_in = fresh__now();
+    if (t->requeued)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "trial: requeued after resume and not handed out by ask yet");
     if (grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    if (!t->has_times && t->pjob.work) {
+        t->has_times = 1;
+        t->r_start = t->pjob.start_time - s->t0;
+        t->r_end = t->pjob.end_time - s->t0;
+        t->r_worker = t->pjob.worker;
+    }
+    if (s->store && !s->replaying) {
+        fresh__outcome_row o = {t->job_id, t->rc, t->failed, t->message, t->has_loss, t->loss,
+                                atomic_load(&t->stop), t->n_rep, t->rep_steps, t->rep_losses,
+                                t->ckpt_saved, t->ckpt_out, t->ckpt_out_len,
+                                t->has_times ? t->r_start : s->jobs[t->job_index].start,
+                                t->has_times ? t->r_end : fresh__now() - s->t0,
+                                t->has_times ? t->r_worker : -1};
+        int src = fresh__store_tell(s->store, &o);
+        if (src != FRESH_OK) {
+            s->broken = 1;
+            atomic_store(&s->force_stop, 1);
+            return fresh__set_err(s->errmsg, src, "%s", fresh__store_errmsg(s->store));
+        }
+    }
     job_rec *j = &s->jobs[t->job_index];
     const fresh_sched_job *sj = &j->sj;
     unsigned flags = atomic_load(&t->stop);
@@ -610,11 +680,12 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     j->error = error;
     j->loss = loss;
     j->end = fresh__now() - s->t0;
-    if (t->pjob.work) {
-        j->start = t->pjob.start_time - s->t0;
-        j->end = t->pjob.end_time - s->t0;
-        j->worker = t->pjob.worker;
-        s->busy += t->pjob.end_time - t->pjob.start_time;
+    if (t->has_times) {
+        j->start = t->r_start;
+        j->end = t->r_end;
+        j->worker = t->r_worker;
+        if (!s->replaying) /* busy time of this process only */
+            s->busy += t->r_end - t->r_start;
     } else {
         s->busy += j->end - j->start;
     }
@@ -726,9 +797,10 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
         return FRESH_EINVAL;
     if (!objective)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
-    if (s->n_out)
+    if (s->n_out > s->n_requeued)
         return fresh__set_err(s->errmsg, FRESH_ESTATE,
-                              "%zu jobs from fresh_study_ask() are not told yet", s->n_out);
+                              "%zu jobs from fresh_study_ask() are not told yet",
+                              s->n_out - s->n_requeued);
     if (s->running)
         return fresh__set_err(s->errmsg, FRESH_ESTATE, "optimize is already running");
     fresh_pool *pool = NULL;
@@ -739,6 +811,18 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
     s->running = 1;
     s->run_start = fresh__now();
     int end = 0;
+    /* jobs that were running when the previous process died run first, even
+     * if a criterion already holds: the uninterrupted run finished them */
+    while (s->n_requeued > 0) {
+        fresh_trial *t = NULL;
+        if (fresh_study_ask(s, &t) != FRESH_OK)
+            break;
+        t->fn = objective;
+        t->user = user;
+        t->pjob.work = run_job;
+        t->pjob.data = t;
+        fresh__pool_submit(pool, &t->pjob);
+    }
     for (;;) {
         if (!end && (end = ending(s)) != 0 && end != FRESH_BUDGET_REACHED &&
             end != FRESH_BRACKETS_DONE)
@@ -868,6 +952,9 @@ void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
     st->busy_time = s->busy;
     st->overhead_time = s->overhead;
     st->workers = s->workers;
+    st->jobs_replayed = s->replayed;
+    st->jobs_requeued = s->requeued_total;
+    st->warm_start_observations = s->warm_obs;
     st->utilization = st->wall_time > 0 ? s->busy / ((double)s->workers * st->wall_time) : 0;
 }
 
@@ -994,5 +1081,432 @@ int fresh_study_export(const fresh_study *s, const char *path, fresh_export_form
     }
     if (fclose(f) != 0 && rc == FRESH_OK)
         rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s'", path);
+    return rc;
+}
+
+/* ------------------------------------------------------ study files */
+
+/* The parameters that define a study's results (stored in the file; a
+ * resumed study must have the same). Stopping criteria and workers may
+ * change between runs. */
+static json_t *params_json(const fresh_study_params *p)
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
+    const fresh_sampler_params *sp = &p->sampler_params;
+    return json_pack("{s:f,s:f,s:f,s:s,s:s,s:s,s:s,s:b,s:f,"
+                     "s:{s:f,s:I,s:f,s:f,s:f,s:I,s:f},"
+                     "s:{s:I,s:f,s:f,s:o}}",
+                     "min_budget", p->min_budget, "max_budget", p->max_budget, "eta", p->eta,
+                     "bracket_formula", p->bracket_formula == FRESH_BRACKETS_FLOOR ? "floor" : "paper",
+                     "scheduler", p->scheduler->name, "sampler", p->sampler->name, "seed", seed,
+                     "early_stopping", p->early_stopping, "job_time_limit", p->job_time_limit,
+                     "sampler_params", "random_fraction", sp->random_fraction, "num_samples",
+                     (json_int_t)sp->num_samples, "top_n_percent", sp->top_n_percent,
+                     "bandwidth_factor", sp->bandwidth_factor, "min_bandwidth", sp->min_bandwidth,
+                     "min_points_in_model", (json_int_t)sp->min_points_in_model,
+                     "bandwidth_floor", sp->bandwidth_floor,
+                     "stopping", "max_brackets", (json_int_t)p->max_brackets, "max_total_budget",
+                     p->max_total_budget, "max_wall_time", p->max_wall_time, "target_loss",
+                     isnan(p->target_loss) ? json_null() : json_real(p->target_loss));
+}
+
+static char *dumps(const json_t *j)
+{
+    return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+}
+
+/* Names the first differing field of two parameter objects (the stopping
+ * criteria excepted). 0 if equal. */
+static int params_differ(json_t *stored, json_t *now, char *msg, size_t len)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(now, key, v) {
+        if (!strcmp(key, "stopping"))
+            continue;
+        json_t *o = json_object_get(stored, key);
+        if (json_is_object(v) && json_is_object(o)) {
+            const char *k2;
+            json_t *v2;
+            json_object_foreach(v, k2, v2) {
+                json_t *o2 = json_object_get(o, k2);
+                if (!o2 || !json_equal(o2, v2)) {
+                    char *a = o2 ? json_dumps(o2, JSON_ENCODE_ANY) : NULL;
+                    char *b = json_dumps(v2, JSON_ENCODE_ANY);
+                    snprintf(msg, len, "%s.%s: stored %s, requested %s", key, k2, a ? a : "none",
+                             b ? b : "?");
+                    free(a);
+                    free(b);
+                    return 1;
+                }
+            }
+        } else if (!o || !json_equal(o, v)) {
+            char *a = o ? json_dumps(o, JSON_ENCODE_ANY) : NULL;
+            char *b = json_dumps(v, JSON_ENCODE_ANY);
+            snprintf(msg, len, "%s: stored %s, requested %s", key, a ? a : "none", b ? b : "?");
+            free(a);
+            free(b);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int replay_ask(void *user, const fresh__job_row *row, const double *x, size_t dim,
+                      int model_based)
+{
+    fresh_study *s = user;
+    if (x && dim != s->dim)
+        return fresh__set_err(s->errmsg, FRESH_EMISMATCH,
+                              "job %" PRIu64 ": stored configuration has %zu values, space has %zu",
+                              row->job_id, dim, s->dim);
+    s->replay_x = x;
+    s->replay_mb = model_based;
+    fresh_trial *t = NULL;
+    int rc = fresh_study_ask(s, &t);
+    s->replay_x = NULL;
+    if (rc != FRESH_OK || !t)
+        return fresh__set_err(s->errmsg, rc < 0 ? rc : FRESH_EMISMATCH,
+                              "replaying job %" PRIu64 ": the study gave no job (%s)",
+                              row->job_id, fresh_strerror(rc));
+    if (t->job_id != row->job_id || t->config_id != row->config_id ||
+        t->budget != row->budget || t->resume_from != row->resume_from ||
+        s->jobs[t->job_index].sj.bracket != row->bracket ||
+        s->jobs[t->job_index].sj.stage != row->stage || (x && !fresh_space_equal(s->space, x, t->x)))
+        return fresh__set_err(s->errmsg, FRESH_EMISMATCH,
+                              "replaying job %" PRIu64 ": stored config %" PRIu64
+                              " at budget %g, the study now gives config %" PRIu64 " at budget %g",
+                              row->job_id, row->config_id, row->budget, t->config_id, t->budget);
+    s->replayed++;
+    return FRESH_OK;
+}
+
+static int replay_tell(void *user, const fresh__outcome_row *o)
+{
+    fresh_study *s = user;
+    fresh_trial *t = NULL;
+    for (size_t i = 0; i < s->n_out && !t; i++)
+        if (s->out[i]->job_id == o->job_id)
+            t = s->out[i];
+    if (!t)
+        return fresh__set_err(s->errmsg, FRESH_EMISMATCH,
+                              "stored result of job %" PRIu64 " that is not running", o->job_id);
+    t->rc = o->rc;
+    t->failed = o->failed;
+    snprintf(t->message, sizeof t->message, "%s", o->message ? o->message : "");
+    t->has_loss = o->has_loss;
+    t->loss = o->loss;
+    atomic_store(&t->stop, o->stop_flags);
+    if (o->n_reports) {
+        t->rep_steps = fresh__malloc(o->n_reports * sizeof *t->rep_steps);
+        t->rep_losses = fresh__malloc(o->n_reports * sizeof *t->rep_losses);
+        if (!t->rep_steps || !t->rep_losses)
+            return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+        memcpy(t->rep_steps, o->steps, o->n_reports * sizeof *t->rep_steps);
+        memcpy(t->rep_losses, o->losses, o->n_reports * sizeof *t->rep_losses);
+        t->n_rep = t->cap_rep = o->n_reports;
+    }
+    if (o->ckpt_saved && o->ckpt) /* NULL: replaced by a later job, skip */
+        if (fresh_trial_save_checkpoint(t, o->ckpt, o->ckpt_len) != FRESH_OK)
+            return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    t->has_times = 1;
+    t->r_start = o->start;
+    t->r_end = o->end;
+    t->r_worker = o->worker;
+    return fresh_study_tell(s, t);
+}
+
+/* Opens the study file of s->p.storage: records a new study, or rebuilds a
+ * stored one (resume). */
+static int attach_store(fresh_study *s, const char *path, int resume, char *err)
+{
+    int rc = fresh__store_open(&s->store, path, err);
+    if (rc != FRESH_OK)
+        return rc;
+    json_t *now = params_json(&s->p);
+    char *now_text = dumps(now), *space_text = NULL;
+    char *stored_params = NULL, *stored_space = NULL;
+    if (!now_text || fresh_space_write_json(s->space, &space_text) != FRESH_OK) {
+        rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = fresh__store_get_meta(s->store, &stored_params, &stored_space);
+    if (rc == FRESH_ENOTFOUND) {
+        rc = fresh__store_set_meta(s->store, now_text, space_text);
+        if (rc != FRESH_OK)
+            fresh__set_err(err, rc, "%s", fresh__store_errmsg(s->store));
+        goto done;
+    }
+    if (rc != FRESH_OK) {
+        fresh__set_err(err, rc, "%s", fresh__store_errmsg(s->store));
+        goto done;
+    }
+    if (!resume) {
+        rc = fresh__set_err(err, FRESH_ESTATE,
+                            "study file '%s' already holds a study: resume it or use another file",
+                            path);
+        goto done;
+    }
+    if (strcmp(stored_space, space_text) != 0) {
+        rc = fresh__set_err(err, FRESH_EMISMATCH,
+                            "study file '%s' was made with another search space: stored %.200s",
+                            path, stored_space);
+        goto done;
+    }
+    json_t *stored = json_loads(stored_params, 0, NULL);
+    char diff[300];
+    int differs = !stored || params_differ(stored, now, diff, sizeof diff);
+    json_decref(stored);
+    if (differs) {
+        rc = fresh__set_err(err, FRESH_EMISMATCH, "study file '%s' has other parameters: %s", path,
+                            stored ? diff : "unreadable");
+        goto done;
+    }
+    s->replaying = 1;
+    rc = fresh__store_replay(s->store, replay_ask, replay_tell, s);
+    s->replaying = 0;
+    if (rc != FRESH_OK) {
+        fresh__set_err(err, rc, "resuming '%s': %s", path,
+                       s->errmsg[0] ? s->errmsg : fresh__store_errmsg(s->store));
+        goto done;
+    }
+    for (size_t i = 0; i < s->n_out; i++) { /* running at the crash */
+        s->out[i]->requeued = 1;
+        s->n_requeued++;
+    }
+    s->requeued_total = s->n_requeued;
+    s->errmsg[0] = '\0';
+done:
+    json_decref(now);
+    free(now_text);
+    free(space_text);
+    free(stored_params);
+    free(stored_space);
+    return rc;
+}
+
+static int params_from_json(const char *text, fresh_study_params *p, char *err)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    fresh_study_params_default(p);
+    if (!root)
+        return fresh__set_err(err, FRESH_EPARSE, "stored parameters: %s", je.text);
+    const char *formula = NULL, *sched = NULL, *samp = NULL, *seed = NULL;
+    json_t *tl = NULL;
+    json_int_t ns = 0, mp = 0, mb = 0;
+    int es = 1;
+    fresh_sampler_params *sp = &p->sampler_params;
+    int bad = json_unpack_ex(root, &je, 0,
+                             "{s:F,s:F,s:F,s:s,s:s,s:s,s:s,s:b,s:F,"
+                             "s:{s:F,s:I,s:F,s:F,s:F,s:I,s:F},"
+                             "s:{s:I,s:F,s:F,s:o}}",
+                             "min_budget", &p->min_budget, "max_budget", &p->max_budget, "eta",
+                             &p->eta, "bracket_formula", &formula, "scheduler", &sched, "sampler",
+                             &samp, "seed", &seed, "early_stopping", &es, "job_time_limit",
+                             &p->job_time_limit, "sampler_params", "random_fraction",
+                             &sp->random_fraction, "num_samples", &ns, "top_n_percent",
+                             &sp->top_n_percent, "bandwidth_factor", &sp->bandwidth_factor,
+                             "min_bandwidth", &sp->min_bandwidth, "min_points_in_model", &mp,
+                             "bandwidth_floor", &sp->bandwidth_floor, "stopping", "max_brackets",
+                             &mb, "max_total_budget", &p->max_total_budget, "max_wall_time",
+                             &p->max_wall_time, "target_loss", &tl);
+    int rc = FRESH_OK;
+    if (bad)
+        rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: %s", je.text);
+    else {
+        p->bracket_formula = !strcmp(formula, "floor") ? FRESH_BRACKETS_FLOOR : FRESH_BRACKETS_PAPER;
+        p->scheduler = fresh_scheduler_find(sched);
+        p->sampler = fresh_sampler_find(samp);
+        p->seed = strtoull(seed, NULL, 10);
+        p->early_stopping = es;
+        sp->num_samples = (size_t)ns;
+        sp->min_points_in_model = (size_t)mp;
+        p->max_brackets = (long)mb;
+        p->target_loss = json_is_number(tl) ? json_number_value(tl) : NAN;
+        if (!p->scheduler || !p->sampler)
+            rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: unknown %s '%s'",
+                                p->scheduler ? "sampler" : "scheduler", p->scheduler ? samp : sched);
+    }
+    json_decref(root);
+    return rc;
+}
+
+fresh_study *fresh_study_open(const char *path, fresh_space **space_out, int *status, char *errmsg,
+                              size_t errlen)
+{
+    char err[FRESH__ERRMSG_LEN] = "";
+    int rc;
+    fresh_store *st = NULL;
+    fresh_space *space = NULL;
+    fresh_study *s = NULL;
+    char *pj = NULL, *sj = NULL;
+    fresh_init();
+    if (!path || !space_out) {
+        rc = fresh__set_err(err, FRESH_EINVAL, "%s: NULL", path ? "space" : "path");
+        goto fail;
+    }
+    *space_out = NULL;
+    if (access(path, F_OK) != 0) {
+        rc = fresh__set_err(err, FRESH_EIO, "no study file '%s'", path);
+        goto fail;
+    }
+    rc = fresh__store_open(&st, path, err);
+    if (rc != FRESH_OK)
+        goto fail;
+    rc = fresh__store_get_meta(st, &pj, &sj);
+    if (rc != FRESH_OK) {
+        fresh__set_err(err, rc, "%s", rc == FRESH_ENOTFOUND ? "the study file holds no study"
+                                                             : fresh__store_errmsg(st));
+        goto fail;
+    }
+    fresh__store_close(st); /* released for the study to take */
+    st = NULL;
+    space = fresh_space_create();
+    if (!space) {
+        rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = fresh_space_read_json_string(space, sj, path);
+    if (rc != FRESH_OK) {
+        fresh__set_err(err, rc, "stored space: %s", fresh_space_errmsg(space));
+        goto fail;
+    }
+    fresh_study_params p;
+    rc = params_from_json(pj, &p, err);
+    if (rc != FRESH_OK)
+        goto fail;
+    p.storage = path;
+    p.resume = 1;
+    s = fresh_study_create(space, &p, &rc, err, sizeof err);
+    if (!s)
+        goto fail;
+    free(pj);
+    free(sj);
+    *space_out = space;
+    if (status)
+        *status = FRESH_OK;
+    return s;
+fail:
+    fresh__store_close(st);
+    fresh_space_destroy(space);
+    free(pj);
+    free(sj);
+    if (status)
+        *status = rc;
+    if (errmsg && errlen)
+        snprintf(errmsg, errlen, "%s", err);
+    return NULL;
+}
+
+/* ------------------------------------------------------- warm start */
+
+typedef struct warm_ctx {
+    fresh_study *s;
+    double **x;        /* by the other study's config id */
+    size_t n_x, cap_x;
+    fresh__job_row *jobs; /* by job id */
+    size_t n_jobs, cap_jobs;
+} warm_ctx;
+
+static int warm_ask(void *user, const fresh__job_row *row, const double *x, size_t dim, int mb)
+{
+    (void)mb;
+    warm_ctx *w = user;
+    if (grow((void **)&w->jobs, &w->cap_jobs, row->job_id + 1, sizeof *w->jobs))
+        return FRESH_ENOMEM;
+    if (row->job_id >= w->n_jobs)
+        w->n_jobs = row->job_id + 1;
+    w->jobs[row->job_id] = *row;
+    if (x) {
+        if (dim != w->s->dim)
+            return FRESH_EMISMATCH;
+        if (grow((void **)&w->x, &w->cap_x, row->config_id + 1, sizeof *w->x))
+            return FRESH_ENOMEM;
+        while (w->n_x <= row->config_id)
+            w->x[w->n_x++] = NULL;
+        w->x[row->config_id] = fresh__malloc(dim * sizeof(double));
+        if (!w->x[row->config_id])
+            return FRESH_ENOMEM;
+        memcpy(w->x[row->config_id], x, dim * sizeof(double));
+    }
+    return FRESH_OK;
+}
+
+static int warm_tell(void *user, const fresh__outcome_row *o)
+{
+    warm_ctx *w = user;
+    fresh_study *s = w->s;
+    if (o->job_id >= w->n_jobs)
+        return FRESH_EMISMATCH;
+    const fresh__job_row *row = &w->jobs[o->job_id];
+    if (row->config_id >= w->n_x || !w->x[row->config_id])
+        return FRESH_EMISMATCH;
+    const double *x = w->x[row->config_id];
+    uint64_t id = (UINT64_C(1) << 62) + row->config_id; /* apart from this study's ids */
+    int rc = FRESH_OK;
+    for (size_t i = 0; i < o->n_reports && rc == FRESH_OK; i++)
+        if (o->steps[i] > row->resume_from && o->steps[i] < row->budget &&
+            isfinite(o->losses[i]) && rung_index(s, o->steps[i]) >= 0) {
+            fresh_observation ob = {id, x, o->steps[i], o->losses[i]};
+            rc = s->p.sampler->observe(s->samp, &ob);
+            s->warm_obs++;
+        }
+    double last_step = o->n_reports ? o->steps[o->n_reports - 1] : row->resume_from;
+    double loss = o->has_loss ? o->loss : (o->n_reports ? o->losses[o->n_reports - 1] : NAN);
+    int stopped = (o->stop_flags & (STOP_EARLY | STOP_STUDY)) && last_step < row->budget && !o->has_loss;
+    int failed = o->rc != 0 || o->failed || (o->stop_flags & STOP_TIMEOUT) || !isfinite(loss);
+    if (rc == FRESH_OK && !stopped && rung_index(s, row->budget) >= 0) {
+        fresh_observation ob = {id, x, row->budget, failed ? INFINITY : loss};
+        rc = s->p.sampler->observe(s->samp, &ob);
+        s->warm_obs++;
+    }
+    return rc;
+}
+
+int fresh_study_warm_start(fresh_study *s, const char *path)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    if (!path)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "path: NULL");
+    if (s->n_jobs > 0)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "warm start: call it before the first job is asked");
+    char err[FRESH__ERRMSG_LEN];
+    fresh_store *st = NULL;
+    char *pj = NULL, *sj = NULL, *mine = NULL;
+    warm_ctx w = {.s = s};
+    int rc = fresh__store_open(&st, path, err);
+    if (rc != FRESH_OK)
+        return fresh__set_err(s->errmsg, rc, "warm start: %s", err);
+    rc = fresh__store_get_meta(st, &pj, &sj);
+    if (rc != FRESH_OK) {
+        fresh__set_err(s->errmsg, rc, "warm start: %s", fresh__store_errmsg(st));
+        goto done;
+    }
+    if (fresh_space_write_json(s->space, &mine) != FRESH_OK) {
+        rc = fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (strcmp(mine, sj) != 0) {
+        rc = fresh__set_err(s->errmsg, FRESH_EMISMATCH,
+                            "warm start: '%s' was made with another search space", path);
+        goto done;
+    }
+    rc = fresh__store_replay(st, warm_ask, warm_tell, &w);
+    if (rc != FRESH_OK)
+        fresh__set_err(s->errmsg, rc, "warm start from '%s': %s", path,
+                       rc == FRESH_EMISMATCH ? "inconsistent study file" : fresh_strerror(rc));
+done:
+    for (size_t i = 0; i < w.n_x; i++)
+        fresh__free(w.x[i]);
+    fresh__free(w.x);
+    fresh__free(w.jobs);
+    free(pj);
+    free(sj);
+    free(mine);
+    fresh__store_close(st);
     return rc;
 }

@@ -57,6 +57,10 @@ struct fresh_trial {
     fresh_objective fn;
     void *user;
     fresh_pool_job pjob;
+    int requeued;           /* replayed ask without a tell: run again */
+    int has_times;          /* replayed tell: start/end/worker below */
+    double r_start, r_end;
+    int r_worker;
 };
 
 /* trial.c */

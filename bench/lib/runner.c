@@ -142,6 +142,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     p.max_brackets = o->brackets;
     p.early_stopping = o->early_stopping;
     p.sampler_params = o->sp;
+    p.storage = o->storage;
+    p.resume = o->resume;
     if (o->progress) {
         p.on_job = progress_line;
         p.on_job_user = (void *)b;
@@ -151,6 +153,13 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     if (!study) {
         snprintf(err, 512, "%s", msg);
         goto done;
+    }
+    if (o->warm_start) {
+        rc = fresh_study_warm_start(study, o->warm_start);
+        if (rc != FRESH_OK) {
+            snprintf(err, 512, "%s", fresh_study_errmsg(study));
+            goto done;
+        }
     }
     res->status = fresh_study_optimize(study, b->objective, b->user);
     if (o->progress)
@@ -187,6 +196,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     res->model_based = st.proposals_model;
     res->random_based = st.proposals_random;
     res->brackets = st.brackets_finished;
+    res->replayed = st.jobs_replayed;
+    res->requeued = st.jobs_requeued;
 
     if (o->trajectory) {
         traj = fopen(o->trajectory, "w");

@@ -37,6 +37,9 @@ typedef struct fresh_bench_opts {
     int progress;           /* print a progress line to stderr */
     const char *trajectory; /* CSV path or NULL */
     fresh_sampler_params sp;/* model settings (fresh_sampler_params_default) */
+    const char *storage;    /* study file or NULL */
+    int resume;
+    const char *warm_start; /* earlier study file or NULL */
 } fresh_bench_opts;
 
 typedef struct fresh_bench_result {
@@ -49,6 +52,7 @@ typedef struct fresh_bench_result {
     double used_mbe, wall_s, overhead_s, utilization;
     size_t evaluations, configs, failed, stopped, model_based, random_based;
     long brackets;
+    size_t replayed, requeued;
 } fresh_bench_result;
 
 void fresh_bench_opts_default(fresh_bench_opts *o);

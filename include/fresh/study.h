@@ -62,6 +62,13 @@ typedef struct fresh_study_params {
     double target_loss;              /* stop once the incumbent is <= this; NaN = off */
     fresh_job_callback on_job;       /* optional, NULL by default */
     void *on_job_user;
+    /* storage: NULL (default) keeps the study in memory. A path records
+     * every job in a SQLite study file (docs/storage.md), committed before
+     * the study acts on it. An existing study file is an error unless
+     * resume is 1: the study is then rebuilt from the file (same space and
+     * parameters required) and jobs that were running are run again. */
+    const char *storage;             /* borrowed during create only */
+    int resume;
 } fresh_study_params;
 
 /* Fills *p with the defaults above. Thread safety: any thread. */
@@ -76,6 +83,23 @@ FRESH_API void fresh_study_params_default(fresh_study_params *p);
 FRESH_API fresh_study *fresh_study_create(const fresh_space *space,
                                           const fresh_study_params *params,
                                           int *status, char *errmsg, size_t errlen);
+
+/* Opens an existing study file for inspection: rebuilds its space (*space,
+ * owned by the caller, destroyed after the study) and the study with its
+ * stored parameters, replaying every recorded job. The study can be read
+ * (incumbent, jobs, stats, export) or continued. Statuses as for create,
+ * plus FRESH_ESTORE/FRESH_EBUSY/FRESH_EIO from the file and FRESH_EPARSE for
+ * unreadable stored parameters. Thread safety: any thread. */
+FRESH_API fresh_study *fresh_study_open(const char *path, fresh_space **space, int *status,
+                                        char *errmsg, size_t errlen);
+
+/* Warm start: feeds the finished results of an earlier study file (same
+ * space) into this study's sampler, without running them again and without
+ * changing the scheduler. Call before the first ask. Warm-start data is not
+ * recorded in this study's own file: repeat the call when resuming.
+ * FRESH_OK, FRESH_ESTATE (jobs already asked), FRESH_EMISMATCH (different
+ * space), storage errors. Thread safety: owner thread. */
+FRESH_API int fresh_study_warm_start(fresh_study *study, const char *path);
 
 /* Frees the study and everything it owns; NULL is a no-op. Must not run
  * while optimize() runs. Thread safety: owner thread. */
@@ -172,6 +196,9 @@ typedef struct fresh_study_stats {
     double overhead_time;    /* owner-thread time in ask/tell (sampler, scheduler) */
     double utilization;      /* busy / (workers x wall time) in optimize() */
     size_t workers;
+    size_t jobs_replayed;    /* jobs rebuilt from the study file on resume */
+    size_t jobs_requeued;    /* of those, running at the crash: run again */
+    size_t warm_start_observations;
 } fresh_study_stats;
 
 /* Fills *stats. Thread safety: owner thread. */
