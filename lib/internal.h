@@ -47,6 +47,11 @@ char *fresh__strdup(const char *s);
  * Exported for the test suite only; not part of the public API. */
 FRESH_API long fresh__alloc_fail_after(long countdown);
 
+/* Test hook for crash injection: when set, called at named points of
+ * ask/tell ("ask:recorded", "tell:recorded", "tell:done"); a test kills the
+ * process there. NULL (never set) outside the test suite. */
+extern void (*fresh__crash_hook)(const char *point, uint64_t job_id);
+
 /* Maps a GSL status code to a fresh status. */
 int fresh__map_gsl(int gsl_status);
 

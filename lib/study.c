@@ -571,6 +571,8 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
             return fresh__set_err(s->errmsg, rc, "%s", fresh__store_errmsg(s->store));
         }
     }
+    if (fresh__crash_hook && !s->replaying)
+        fresh__crash_hook("ask:recorded", t->job_id);
     fresh__trial_start_clock(t);
     *trial_out = t;
     s->overhead += fresh__now() - t_in;
@@ -628,6 +630,8 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
             return fresh__set_err(s->errmsg, src, "%s", fresh__store_errmsg(s->store));
         }
     }
+    if (fresh__crash_hook && !s->replaying)
+        fresh__crash_hook("tell:recorded", t->job_id);
     job_rec *j = &s->jobs[t->job_index];
     const fresh_sched_job *sj = &j->sj;
     unsigned flags = atomic_load(&t->stop);
@@ -754,6 +758,8 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     pt->loss = s->has_inc ? s->inc_loss : NAN;
     pt->budget = s->has_inc ? s->inc_budget : NAN;
 
+    if (fresh__crash_hook && !s->replaying)
+        fresh__crash_hook("tell:done", t->job_id);
     s->out[k] = s->out[--s->n_out];
     size_t job_index = t->job_index;
     fresh__trial_release(t);
@@ -1206,6 +1212,11 @@ static int replay_tell(void *user, const fresh__outcome_row *o)
         memcpy(t->rep_steps, o->steps, o->n_reports * sizeof *t->rep_steps);
         memcpy(t->rep_losses, o->losses, o->n_reports * sizeof *t->rep_losses);
         t->n_rep = t->cap_rep = o->n_reports;
+        /* the early-stopping table learns what the workers reported */
+        for (size_t i = 0; t->table && i < o->n_reports; i++)
+            if (isfinite(o->losses[i]) && o->steps[i] < t->budget &&
+                fresh__stage_table_report(t->table, o->steps[i], o->losses[i]) < 0)
+                return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     }
     if (o->ckpt_saved && o->ckpt) /* NULL: replaced by a later job, skip */
         if (fresh_trial_save_checkpoint(t, o->ckpt, o->ckpt_len) != FRESH_OK)

@@ -69,5 +69,6 @@ void fresh__trial_release(fresh_trial *t);
 void fresh__trial_start_clock(fresh_trial *t);
 stage_table *fresh__stage_table_create(long bracket, int stage, long quota);
 void fresh__stage_table_destroy(stage_table *st);
+int fresh__stage_table_report(stage_table *st, double step, double loss);
 
 #endif

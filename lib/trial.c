@@ -170,8 +170,9 @@ static long table_row(stage_table *st, double step)
 }
 
 /* Returns 1 if `loss` at `step` is beaten by quota earlier reports, and
- * records it; -1 on out of memory. */
-static int table_report(stage_table *st, double step, double loss)
+ * records it; -1 on out of memory. The rows keep the quota best losses of
+ * each step, a set that does not depend on the order of the reports. */
+int fresh__stage_table_report(stage_table *st, double step, double loss)
 {
     int stop = 0;
     pthread_mutex_lock(&st->mu);
@@ -242,7 +243,7 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
     if (f)
         return 0;
     if (t->table && step < t->budget) {
-        int r = table_report(t->table, step, loss);
+        int r = fresh__stage_table_report(t->table, step, loss);
         if (r < 0) {
             set_failed(t, "out of memory in early stopping");
             return 0;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+void (*fresh__crash_hook)(const char *point, uint64_t job_id) = NULL;
+
 int fresh__set_err(char *buf, int status, const char *fmt, ...)
 {
     va_list ap;
