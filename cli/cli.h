@@ -23,5 +23,7 @@ int cli_parse_long(const char *cmd, const char *opt, const char *text, long *out
 
 int cmd_plan(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

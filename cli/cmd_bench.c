@@ -42,6 +42,8 @@ static const char bench_usage[] =
     "  --resume             continue the study stored in FILE (after a crash or a kill):\n"
     "                       finished jobs are not run again, running ones are\n"
     "  --warm-start FILE    feed the results of an earlier study file to the model\n"
+    "  --baseline           digits_mlp: also train the untuned default configuration for\n"
+    "                       the maximum budget and compare\n"
     "model settings (BOHB/TPE), defaults of Falkner et al. 2018:\n"
     "  --random-fraction F  share of random proposals (1/3)\n"
     "  --num-samples N      candidates per proposal (64)\n"
@@ -87,7 +89,8 @@ int cmd_bench(int argc, char **argv)
 {
     fresh_bench_opts o;
     fresh_bench_opts_default(&o);
-    long seeds = 1, workers = -1;
+    long seeds = 1, workers = 0;
+    int workers_given = 0;
     double sleep_ms = 0;
     int json = 0;
     const char *traj = NULL;
@@ -104,10 +107,11 @@ int cmd_bench(int argc, char **argv)
         {"min-bandwidth", required_argument, NULL, 5}, {"min-points", required_argument, NULL, 6},
         {"bandwidth-floor", required_argument, NULL, 7},
         {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
-        {"warm-start", required_argument, NULL, 10},
+        {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
+    int baseline = 0;
     optind = 1;
     while ((c = cli_getopt("bench", argc, argv, ":h", opts)) != -1) {
         switch (c) {
@@ -115,7 +119,7 @@ int cmd_bench(int argc, char **argv)
         case 'S': o.scheduler = optarg; break;
         case 'b': if (cli_parse_double("bench", "budget", optarg, &o.budget_mbe)) return CLI_EXIT_USAGE; break;
         case 'B': if (cli_parse_long("bench", "brackets", optarg, &o.brackets)) return CLI_EXIT_USAGE; break;
-        case 'w': if (cli_parse_long("bench", "workers", optarg, &workers)) return CLI_EXIT_USAGE; break;
+        case 'w': if (cli_parse_long("bench", "workers", optarg, &workers)) return CLI_EXIT_USAGE; workers_given = 1; break;
         case 'r': if (cli_parse_long("bench", "seed", optarg, &seed)) return CLI_EXIT_USAGE; break;
         case 'k': if (cli_parse_long("bench", "seeds", optarg, &seeds)) return CLI_EXIT_USAGE; break;
         case 'j': json = 1; break;
@@ -130,6 +134,7 @@ int cmd_bench(int argc, char **argv)
         case 8: o.storage = optarg; break;
         case 9: o.resume = 1; break;
         case 10: o.warm_start = optarg; break;
+        case 11: baseline = 1; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
         case 'h': fputs(bench_usage, stdout); return 0;
@@ -146,7 +151,7 @@ int cmd_bench(int argc, char **argv)
     const fresh_benchmark *b = fresh_bench_find(name);
     int digits = !strcmp(name, "digits_mlp");
     if (!b && !digits)
-        return cli_usage_error("bench", "unknown function '%s' (see 'fresh bench list')", name);
+        return cli_usage_error("bench", "unknown function '%s'", name);
     if (!fresh_sampler_find(o.sampler))
         return cli_usage_error("bench", "option '--sampler': unknown sampler '%s'", o.sampler);
     if (!fresh_scheduler_find(o.scheduler))
@@ -157,7 +162,7 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--brackets': must be >= 0, got %ld", o.brackets);
     if (o.budget_mbe == 0 && o.brackets == 0)
         return cli_usage_error("bench", "no stopping criterion: give --budget or --brackets");
-    if (workers == 0 || workers < -1 || workers > 4096)
+    if (workers_given && (workers < 1 || workers > 4096))
         return cli_usage_error("bench", "option '--workers': must be in 1..4096, got %ld", workers);
     if (seed < 0)
         return cli_usage_error("bench", "option '--seed': must be >= 0, got %ld", seed);
@@ -232,6 +237,16 @@ int cmd_bench(int argc, char **argv)
         }
         if (r.has_incumbent)
             regrets[n_reg++] = r.has_truth ? r.regret : r.inc_loss;
+        if (digits && baseline && !json) {
+            fresh_digits_config dc;
+            fresh_digits_default_config(&dc);
+            double base = fresh_digits_evaluate(data, &dc, 81, o.seed, 0);
+            printf("untuned default configuration (lr 0.01, batch 64, 32 hidden, sgd): validation "
+                   "error %.4f after 81 epochs\n", base);
+            if (r.has_incumbent && r.inc_loss > 0)
+                printf("tuned: %.4f, %.1f times lower, %.1f points better\n", r.inc_loss,
+                       base / r.inc_loss, 100 * (base - r.inc_loss));
+        }
         used[k] = r.used_mbe;
         walls[k] = r.wall_s;
         double model_frac = r.configs ? (double)r.model_based / (double)r.configs : 0;

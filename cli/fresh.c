@@ -22,6 +22,8 @@ static const char usage[] =
     "commands:\n"
     "  plan    print the Hyperband bracket table for a budget range\n"
     "  bench   run a tuning study on a benchmark function (fresh bench list)\n"
+    "  show    summarise a study file (incumbent, brackets, jobs)\n"
+    "  export  write the jobs of a study file as CSV or JSON Lines\n"
     "\n"
     "`fresh COMMAND --help` describes each command.\n";
 
@@ -85,6 +87,8 @@ int cli_parse_long(const char *cmd, const char *opt, const char *text, long *out
 
 int main(int argc, char **argv)
 {
+    /* the study's workers are the parallelism: one BLAS thread each */
+    setenv("OPENBLAS_NUM_THREADS", "1", 0);
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
@@ -102,6 +106,10 @@ int main(int argc, char **argv)
         return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show"))
+        return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "fresh: unknown command '%s' (see 'fresh --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }

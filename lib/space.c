@@ -100,6 +100,10 @@ struct fresh_space {
 
 void fresh__format_double(char *buf, size_t len, double v)
 {
+    if (v == 0) { /* -0.0 too: JSON readers take "-0" for the integer 0 */
+        snprintf(buf, len, "0");
+        return;
+    }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)

@@ -542,14 +542,20 @@ static int combine(rctx *c, const json_t *list, const jpath *p, const char *chil
         jpath q = pidx(*p, k);
         dnf sub = {0, NULL};
         int rc = parse(c, json_array_get(list, k), &q, child, L, &sub, depth + 1);
-        if (rc < 0)
+        if (rc < 0) {
+            dnf_free(&sub);
+            if (k > 0)
+                dnf_free(out); /* the groups combined so far */
             return rc;
+        }
         if (k == 0) {
             *out = sub;
             continue;
         }
         rc = is_and ? dnf_and(out, &sub) : dnf_or(out, &sub);
         dnf_free(&sub);
+        if (rc < 0)
+            dnf_free(out);
         if (rc == FRESH_ENOMEM)
             return nomem(c);
         if (rc < 0)

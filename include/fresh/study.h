@@ -76,7 +76,7 @@ FRESH_API void fresh_study_params_default(fresh_study_params *p);
 
 /* Creates a study over `space` (borrowed: it must outlive the study) with a
  * copy of *params (NULL = defaults). Invalid parameters (eta <= 1, min budget
- * > max budget, NaN target, ...) are reported through *status and, when
+ * > max budget, infinite target, ...) are reported through *status and, when
  * errmsg is not NULL, a message of up to errlen bytes naming the parameter;
  * the result is then NULL. Statuses: FRESH_OK, FRESH_EINVAL, FRESH_ENOMEM.
  * Thread safety: any thread. */
