@@ -259,7 +259,7 @@ int cmd_bench(int argc, char **argv)
             json_t *obj = json_pack(
                 "{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:f,s:f,s:f,s:f,s:s}",
                 "function", fname, "sampler", o.sampler, "scheduler", o.scheduler,
-                "seed", (json_int_t)o.seed, "workers", (json_int_t)(o.workers ? o.workers : 0),
+                "seed", (json_int_t)o.seed, "workers", (json_int_t)r.workers,
                 "budget_mbe", o.budget_mbe, "used_mbe", r.used_mbe,
                 "evaluations", (json_int_t)r.evaluations, "configs", (json_int_t)r.configs,
                 "failed", (json_int_t)r.failed, "stopped", (json_int_t)r.stopped,

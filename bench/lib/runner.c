@@ -197,6 +197,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     res->random_based = st.proposals_random;
     res->brackets = st.brackets_finished;
     res->replayed = st.jobs_replayed;
+    res->workers = st.workers;
     res->requeued = st.jobs_requeued;
 
     if (o->trajectory) {

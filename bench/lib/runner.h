@@ -52,7 +52,7 @@ typedef struct fresh_bench_result {
     double used_mbe, wall_s, overhead_s, utilization;
     size_t evaluations, configs, failed, stopped, model_based, random_based;
     long brackets;
-    size_t replayed, requeued;
+    size_t replayed, requeued, workers;
 } fresh_bench_result;
 
 void fresh_bench_opts_default(fresh_bench_opts *o);

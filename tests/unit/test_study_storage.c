@@ -1,0 +1,206 @@
+/* Study files at the study level: new vs existing files, resume with the
+ * same or other parameters/space, a file in use, jobs running at a crash
+ * handed out again, warm start, fresh_study_open. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "study_fixtures.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+    strcpy(dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/fresh-ss-XXXXXX" : "/tmp/fresh-ss-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", dir);
+}
+
+static const char *path(const char *name)
+{
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static fresh_study *make(fresh_space *sp, fresh_study_params *p, int want, const char *needle)
+{
+    int rc;
+    char err[512] = "";
+    fresh_study *s = fresh_study_create(sp, p, &rc, err, sizeof err);
+    cr_assert_eq(rc, want, "status %d (%s): %s", rc, fresh_strerror(rc), err);
+    if (needle)
+        cr_assert(strstr(err, needle), "'%s' lacks '%s'", err, needle);
+    return s;
+}
+
+TestSuite(study_storage, .init = setup, .fini = teardown);
+
+Test(study_storage, existing_file_needs_resume_and_same_setup)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 2;
+    p.storage = path("a.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    /* a second study on the same file while the first holds it */
+    p.resume = 1;
+    cr_assert_null(make(sp, &p, FRESH_EBUSY, "in use"));
+    fresh_study_destroy(s);
+
+    p.resume = 0;
+    cr_assert_null(make(sp, &p, FRESH_ESTATE, "already holds a study"));
+    p.resume = 1;
+    p.seed = 43;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "seed: stored \"42\", requested \"43\""));
+    p.seed = 42;
+    p.eta = 2;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "eta"));
+    p.eta = 3;
+    fresh_space *other = fx_space();
+    fresh_space_add_int(other, "extra", 1, 3, 0);
+    cr_assert_null(make(other, &p, FRESH_EMISMATCH, "another search space"));
+    fresh_space_destroy(other);
+
+    /* same setup: everything comes back, nothing runs again */
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    cr_assert_eq(st.jobs_replayed, 19); /* 9 + 3 + 1 and 5 + 1 */
+    cr_assert_eq(st.jobs_requeued, 0);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_get_stats(s, &st);
+    cr_assert_eq(st.jobs_finished, st.jobs_replayed, "no job ran twice");
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+static size_t run_ask_tell(fresh_study *s, double *losses)
+{
+    fresh_trial *t;
+    size_t n = 0;
+    int rc;
+    while ((rc = fresh_study_ask(s, &t)) == FRESH_OK) {
+        fx_curve(t, NULL);
+        cr_assert_eq(fresh_study_tell(s, t), FRESH_OK);
+    }
+    cr_assert_eq(rc, FRESH_BRACKETS_DONE);
+    for (size_t i = 0; i < fresh_study_n_jobs(s); i++) {
+        fresh_job_info ji;
+        fresh_study_job(s, i, &ji);
+        losses[n++] = ji.loss;
+    }
+    return n;
+}
+
+Test(study_storage, running_jobs_are_handed_out_again)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 3;
+    static double ref[512], got[512];
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    size_t n_ref = run_ask_tell(s, ref);
+    fresh_study_destroy(s);
+
+    p.storage = path("b.db");
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_trial *t[3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(fresh_study_ask(s, &t[i]), FRESH_OK);
+    fx_curve(t[1], NULL);
+    cr_assert_eq(fresh_study_tell(s, t[1]), FRESH_OK);
+    fresh_study_destroy(s); /* "crash" with jobs 0 and 2 running */
+
+    p.resume = 1;
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    cr_assert_eq(st.jobs_replayed, 3);
+    cr_assert_eq(st.jobs_requeued, 2);
+    fresh_trial *again;
+    cr_assert_eq(fresh_study_ask(s, &again), FRESH_OK);
+    cr_assert_eq(fresh_trial_job_id(again), 0);
+    fx_curve(again, NULL);
+    cr_assert_eq(fresh_study_tell(s, again), FRESH_OK);
+    size_t n = run_ask_tell(s, got);
+    cr_assert_eq(n, n_ref);
+    cr_assert_arr_eq(got, ref, n * sizeof *got, "resumed run differs from the uninterrupted one");
+    fresh_study_destroy(s);
+
+    /* fresh_study_open reads it back */
+    fresh_space *sp2 = NULL;
+    int rc;
+    char err[512];
+    s = fresh_study_open(path("b.db"), &sp2, &rc, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(fresh_study_n_jobs(s), n_ref);
+    cr_assert_eq(fresh_space_dim(sp2), 2);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp2);
+    cr_assert_null(fresh_study_open(path("none.db"), &sp2, &rc, err, sizeof err));
+    cr_assert_eq(rc, FRESH_EIO);
+    fresh_space_destroy(sp);
+}
+
+static size_t model_based_in_first(fresh_study *s, size_t k)
+{
+    size_t n = 0;
+    fresh_trial *t[32];
+    for (size_t i = 0; i < k; i++)
+        cr_assert_eq(fresh_study_ask(s, &t[i]), FRESH_OK);
+    for (size_t i = 0; i < k; i++) {
+        fresh_job_info ji;
+        fresh_study_job(s, i, &ji);
+        n += ji.model_based;
+    }
+    return n;
+}
+
+Test(study_storage, warm_start)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 6;
+    p.storage = path("old.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+
+    p.storage = NULL;
+    p.seed = 5;
+    s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(model_based_in_first(s, 9), 0, "a cold study has no model yet");
+    fresh_study_destroy(s);
+
+    s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_warm_start(s, path("old.db")), FRESH_OK, "%s", fresh_study_errmsg(s));
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    cr_assert_gt(st.warm_start_observations, 40);
+    cr_assert_geq(model_based_in_first(s, 9), 3, "the warm model proposes at once");
+    cr_assert_eq(fresh_study_warm_start(s, path("old.db")), FRESH_ESTATE);
+    fresh_study_destroy(s);
+
+    fresh_space *other = fx_space();
+    fresh_space_add_int(other, "extra", 1, 3, 0);
+    s = make(other, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_warm_start(s, path("old.db")), FRESH_EMISMATCH);
+    cr_assert(strstr(fresh_study_errmsg(s), "another search space"));
+    cr_assert_neq(fresh_study_warm_start(s, path("missing-dir/x.db")), FRESH_OK);
+    fresh_study_destroy(s);
+    fresh_space_destroy(other);
+    fresh_space_destroy(sp);
+}
