@@ -251,9 +251,9 @@ int cmd_bench(int argc, char **argv)
         walls[k] = r.wall_s;
         double model_frac = r.configs ? (double)r.model_based / (double)r.configs : 0;
         if (json) {
-            json_t *inc = r.has_incumbent ? json_pack("{s:o,s:f,s:f,s:f,s:I}",
+            json_t *inc = r.has_incumbent ? json_pack("{s:o,s:f,s:f,s:o,s:I}",
                               "params", json_loads(r.inc_json, 0, NULL), "loss", r.inc_loss,
-                              "budget", r.inc_budget, "true_loss", r.inc_true,
+                              "budget", r.inc_budget, "true_loss", num_or_null(r.has_truth, r.inc_true),
                               "config_id", (json_int_t)r.inc_config)
                                           : json_null();
             json_t *obj = json_pack(

@@ -184,8 +184,8 @@ int fresh_plan_to_json(const fresh_plan *plan, char **out)
             goto fail;
         }
         for (int i = 0; i <= plan->s_max - k; i++) {
-            long n;
-            double r;
+            long n = 0;
+            double r = 0;
             fresh_plan_stage(plan, k, i, &n, &r);
             json_t *st = json_pack("{s:I,s:o}", "n", (json_int_t)n, "budget", json_num(r));
             if (!st || json_array_append_new(stages, st)) {

@@ -222,7 +222,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
             if (b->truth)
                 fprintf(traj, "%.17g", b->truth(cx));
             fputc(',', traj);
-            if (pt.has_incumbent)
+            /* BENCHMARKS.md 4: no incumbent before a result at the maximum budget */
+            if (pt.has_incumbent && pt.budget == b->max_budget)
                 fprintf(traj, "%.17g", b->truth ? b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt : pt.loss);
             fprintf(traj, ",%.6f\n", pt.wall_time);
         }
