@@ -478,6 +478,33 @@ static int dnf_single(dnf *d, size_t ix)
 
 static int nomem(rctx *c) { return rerr(c, FRESH_ENOMEM, NULL, "out of memory"); }
 
+/* Reads the values of a condition or forbidden clause on parameter pi: the
+ * scalar vals, or the non-empty array vals when is_list. *out (n_out values)
+ * is the caller's to free. */
+static int read_values(rctx *c, int pi, const json_t *vals, int is_list, const jpath *vpath,
+                       const char *whom, const char *what, double **out, size_t *n_out)
+{
+    size_t n = is_list ? json_array_size(vals) : 1;
+    if (is_list && (!json_is_array(vals) || n == 0))
+        return rerr(c, FRESH_EPARSE, vpath, "%s: %s values must be a non-empty array", whom,
+                    what);
+    double *v = fresh__malloc(n * sizeof *v);
+    if (!v)
+        return nomem(c);
+    for (size_t k = 0; k < n; k++) {
+        jpath q = is_list ? pidx(*vpath, k) : *vpath;
+        int rc = to_value(c, (size_t)pi, is_list ? json_array_get(vals, k) : vals, &q, whom,
+                          &v[k]);
+        if (rc < 0) {
+            fresh__free(v);
+            return rc;
+        }
+    }
+    *out = v;
+    *n_out = n;
+    return FRESH_OK;
+}
+
 /* Adds the leaf "parent IN values" (a JSON scalar or array), making *out a
  * one-group DNF. */
 static int make_leaf(rctx *c, leaves *L, const char *child, const json_t *parent,
@@ -493,10 +520,6 @@ static int make_leaf(rctx *c, leaves *L, const char *child, const json_t *parent
     if (pi < 0)
         return rerr(c, FRESH_EINVAL, ppath, "%s: condition parent '%s' is not a parameter",
                     whom, json_string_value(parent));
-    size_t n = is_list ? json_array_size(vals) : 1;
-    if (is_list && (!json_is_array(vals) || n == 0))
-        return rerr(c, FRESH_EPARSE, vpath, "%s: condition values must be a non-empty array",
-                    whom);
     if (L->n == L->cap) {
         size_t cap = L->cap ? 2 * L->cap : 8;
         leaf *a = fresh__realloc(L->a, cap * sizeof *a);
@@ -505,18 +528,11 @@ static int make_leaf(rctx *c, leaves *L, const char *child, const json_t *parent
         L->a = a;
         L->cap = cap;
     }
-    double *v = fresh__malloc(n * sizeof *v);
-    if (!v)
-        return nomem(c);
-    for (size_t k = 0; k < n; k++) {
-        jpath q = is_list ? pidx(*vpath, k) : *vpath;
-        int rc = to_value(c, (size_t)pi, is_list ? json_array_get(vals, k) : vals, &q, whom,
-                          &v[k]);
-        if (rc < 0) {
-            fresh__free(v);
-            return rc;
-        }
-    }
+    double *v = NULL;
+    size_t n = 0;
+    int rc = read_values(c, pi, vals, is_list, vpath, whom, "condition", &v, &n);
+    if (rc < 0)
+        return rc;
     L->a[L->n].parent = (size_t)pi;
     L->a[L->n].n = n;
     L->a[L->n].v = v;
@@ -964,9 +980,6 @@ static int add_part(rctx *c, fparts *f, const json_t *name, const jpath *np, con
     if (pi < 0)
         return rerr(c, FRESH_EINVAL, np, "%s: forbidden clause names an unknown parameter",
                     whom);
-    size_t n = is_list ? json_array_size(vals) : 1;
-    if (is_list && (!json_is_array(vals) || n == 0))
-        return rerr(c, FRESH_EPARSE, vp, "%s: forbidden values must be a non-empty array", whom);
     if (f->n == f->cap) {
         size_t cap = f->cap ? 2 * f->cap : 4;
         fresh_clause *a = fresh__realloc(f->a, cap * sizeof *a);
@@ -975,18 +988,11 @@ static int add_part(rctx *c, fparts *f, const json_t *name, const jpath *np, con
         f->a = a;
         f->cap = cap;
     }
-    double *v = fresh__malloc(n * sizeof *v);
-    if (!v)
-        return nomem(c);
-    for (size_t k = 0; k < n; k++) {
-        jpath q = is_list ? pidx(*vp, k) : *vp;
-        int rc = to_value(c, (size_t)pi, is_list ? json_array_get(vals, k) : vals, &q, whom,
-                          &v[k]);
-        if (rc < 0) {
-            fresh__free(v);
-            return rc;
-        }
-    }
+    double *v = NULL;
+    size_t n = 0;
+    int rc = read_values(c, pi, vals, is_list, vp, whom, "forbidden", &v, &n);
+    if (rc < 0)
+        return rc;
     f->a[f->n].name = nm;
     f->a[f->n].n_values = n;
     f->a[f->n].values = v;

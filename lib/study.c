@@ -417,6 +417,15 @@ static int ending(fresh_study *s)
     return 0;
 }
 
+/* A write to the study file failed: the study stops handing out jobs (the
+ * file stays consistent; reopen it to resume). */
+static int store_failed(fresh_study *s, int rc)
+{
+    s->broken = 1;
+    atomic_store(&s->force_stop, 1);
+    return fresh__set_err(s->errmsg, rc, "%s", fresh__store_errmsg(s->store));
+}
+
 /* ------------------------------------------------------------------ ask */
 
 static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_out)
@@ -564,12 +573,8 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         fresh__job_row row = {t->job_id, sj.config_id, sj.bracket, sj.stage, sj.slot,
                               sj.budget, sj.resume_from};
         rc = fresh__store_ask(s->store, &row, is_new ? c->x : NULL, s->dim, c->model_based);
-        if (rc != FRESH_OK) {
-            /* the job was not recorded: never hand it out */
-            s->broken = 1;
-            atomic_store(&s->force_stop, 1);
-            return fresh__set_err(s->errmsg, rc, "%s", fresh__store_errmsg(s->store));
-        }
+        if (rc != FRESH_OK) /* the job was not recorded: never hand it out */
+            return store_failed(s, rc);
     }
     if (fresh__crash_hook && !s->replaying)
         fresh__crash_hook("ask:recorded", t->job_id);
@@ -624,11 +629,8 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
                                 t->has_times ? t->r_end : fresh__now() - s->t0,
                                 t->has_times ? t->r_worker : -1};
         int src = fresh__store_tell(s->store, &o);
-        if (src != FRESH_OK) {
-            s->broken = 1;
-            atomic_store(&s->force_stop, 1);
-            return fresh__set_err(s->errmsg, src, "%s", fresh__store_errmsg(s->store));
-        }
+        if (src != FRESH_OK) /* not recorded: the study must not act on it */
+            return store_failed(s, src);
     }
     if (fresh__crash_hook && !s->replaying)
         fresh__crash_hook("tell:recorded", t->job_id);
