@@ -752,6 +752,23 @@ int fresh__store_set_meta(fresh_store *st, const char *params_json, const char *
 
 /* ---- ask / tell ---- */
 
+/* The last step of an ask or tell: the event row, then COMMIT. */
+static int append_event_and_commit(fresh_store *st, const char *kind, uint64_t job_id,
+                                   const char *what)
+{
+    sqlite3_stmt *s = st->stmt[S_INS_EVENT];
+    int rc = sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = bind_u64(s, 2, job_id);
+    rc = rc == SQLITE_OK ? run(s) : (sqlite3_clear_bindings(s), rc);
+    if (rc != SQLITE_OK)
+        return write_fail(st, rc, what);
+    rc = run(st->stmt[S_COMMIT]);
+    if (rc != SQLITE_OK)
+        return write_fail(st, rc, what);
+    return FRESH_OK;
+}
+
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,
                      int model_based)
 {
@@ -810,17 +827,7 @@ int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x
     rc = rc == SQLITE_OK ? run(s) : (sqlite3_clear_bindings(s), rc);
     if (rc != SQLITE_OK)
         return write_fail(st, rc, what);
-    s = st->stmt[S_INS_EVENT];
-    rc = sqlite3_bind_text(s, 1, "ask", -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = bind_u64(s, 2, job->job_id);
-    rc = rc == SQLITE_OK ? run(s) : (sqlite3_clear_bindings(s), rc);
-    if (rc != SQLITE_OK)
-        return write_fail(st, rc, what);
-    rc = run(st->stmt[S_COMMIT]);
-    if (rc != SQLITE_OK)
-        return write_fail(st, rc, what);
-    return FRESH_OK;
+    return append_event_and_commit(st, "ask", job->job_id, what);
 }
 
 int fresh__store_tell(fresh_store *st, const fresh__outcome_row *o)
@@ -897,17 +904,7 @@ int fresh__store_tell(fresh_store *st, const fresh__outcome_row *o)
         if (rc != SQLITE_OK)
             return write_fail(st, rc, what);
     }
-    s = st->stmt[S_INS_EVENT];
-    rc = sqlite3_bind_text(s, 1, "tell", -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = bind_u64(s, 2, o->job_id);
-    rc = rc == SQLITE_OK ? run(s) : (sqlite3_clear_bindings(s), rc);
-    if (rc != SQLITE_OK)
-        return write_fail(st, rc, what);
-    rc = run(st->stmt[S_COMMIT]);
-    if (rc != SQLITE_OK)
-        return write_fail(st, rc, what);
-    return FRESH_OK;
+    return append_event_and_commit(st, "tell", o->job_id, what);
 }
 
 /* ---- replay ---- */
