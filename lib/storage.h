@@ -83,6 +83,12 @@ int fresh__store_set_meta(fresh_store *st, const char *params_json, const char *
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,
                      int model_based);
 
+/* Records that a job asked earlier, never told (it was running when the
+ * process died), is handed out again: a second "ask" event for the same job.
+ * Replay calls on_ask again for it; the study counts these retries. One
+ * durable transaction. */
+int fresh__store_retry(fresh_store *st, uint64_t job_id);
+
 /* Records a tell: the raw outcome, its reports and checkpoint (replacing
  * the configuration's previous one when ckpt_saved). One durable
  * transaction. */

@@ -769,6 +769,21 @@ static int append_event_and_commit(fresh_store *st, const char *kind, uint64_t j
     return FRESH_OK;
 }
 
+int fresh__store_retry(fresh_store *st, uint64_t job_id)
+{
+    if (!st)
+        return FRESH_EINVAL;
+    int status = check_writable(st);
+    if (status != FRESH_OK)
+        return status;
+    char what[96];
+    snprintf(what, sizeof what, "recording the retry of job %llu", (unsigned long long)job_id);
+    int rc = run(st->stmt[S_BEGIN]);
+    if (rc != SQLITE_OK)
+        return write_fail(st, rc, what);
+    return append_event_and_commit(st, "ask", job_id, what);
+}
+
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,
                      int model_based)
 {

@@ -96,7 +96,7 @@ struct fresh_study {
     int replaying;            /* rebuilding from the store: no writes */
     const double *replay_x;   /* replayed ask: the stored configuration */
     int replay_mb;
-    size_t n_requeued, replayed, requeued_total, warm_obs;
+    size_t n_requeued, replayed, requeued_total, warm_obs, failed_after_crash;
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -963,6 +963,7 @@ void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
     st->jobs_replayed = s->replayed;
     st->jobs_requeued = s->requeued_total;
     st->warm_start_observations = s->warm_obs;
+    st->jobs_failed_after_crash = s->failed_after_crash;
     st->utilization = st->wall_time > 0 ? s->busy / ((double)s->workers * st->wall_time) : 0;
 }
 
@@ -1165,6 +1166,11 @@ static int replay_ask(void *user, const fresh__job_row *row, const double *x, si
                       int model_based)
 {
     fresh_study *s = user;
+    for (size_t i = 0; i < s->n_out; i++)
+        if (s->out[i]->job_id == row->job_id) { /* a retry after an earlier crash */
+            s->out[i]->retries++;
+            return FRESH_OK;
+        }
     if (x && dim != s->dim)
         return fresh__set_err(s->errmsg, FRESH_EMISMATCH,
                               "job %" PRIu64 ": stored configuration has %zu values, space has %zu",
@@ -1284,8 +1290,28 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
                        s->errmsg[0] ? s->errmsg : fresh__store_errmsg(s->store));
         goto done;
     }
-    for (size_t i = 0; i < s->n_out; i++) { /* running at the crash */
-        s->out[i]->requeued = 1;
+    /* jobs running at the crash run again, unless the process already died
+     * FRESH_MAX_RETRIES times while running them: then the job itself is the
+     * likely killer (a crash or an out-of-memory in the objective) and it is
+     * recorded as failed */
+    for (size_t i = s->n_out; i-- > 0;) {
+        fresh_trial *t = s->out[i];
+        if (t->retries >= FRESH_MAX_RETRIES) {
+            fresh_trial_fail(t, "the process died while running this job, each of the "
+                                "times it was run (a crash in the objective?)");
+            atomic_fetch_or(&t->stop, STOP_FAILED);
+            if ((rc = fresh_study_tell(s, t)) != FRESH_OK) {
+                fresh__set_err(err, rc, "%s", s->errmsg);
+                goto done;
+            }
+            s->failed_after_crash++;
+            continue;
+        }
+        if ((rc = fresh__store_retry(s->store, t->job_id)) != FRESH_OK) {
+            fresh__set_err(err, rc, "%s", fresh__store_errmsg(s->store));
+            goto done;
+        }
+        t->requeued = 1;
         s->n_requeued++;
     }
     s->requeued_total = s->n_requeued;

@@ -58,6 +58,7 @@ struct fresh_trial {
     void *user;
     fresh_pool_job pjob;
     int requeued;           /* replayed ask without a tell: run again */
+    int retries;            /* times it was handed out again after a crash */
     int has_times;          /* replayed tell: start/end/worker below */
     double r_start, r_end;
     int r_worker;

@@ -66,7 +66,9 @@ typedef struct fresh_study_params {
      * every job in a SQLite study file (docs/storage.md), committed before
      * the study acts on it. An existing study file is an error unless
      * resume is 1: the study is then rebuilt from the file (same space and
-     * parameters required) and jobs that were running are run again. */
+     * parameters required) and jobs that were running are run again (one
+     * running at FRESH_MAX_RETRIES + 1 deaths of the process is recorded as
+     * failed instead: it is the likely cause). */
     const char *storage;             /* borrowed during create only */
     int resume;
 } fresh_study_params;
@@ -199,7 +201,12 @@ typedef struct fresh_study_stats {
     size_t jobs_replayed;    /* jobs rebuilt from the study file on resume */
     size_t jobs_requeued;    /* of those, running at the crash: run again */
     size_t warm_start_observations;
+    size_t jobs_failed_after_crash; /* running at FRESH_MAX_RETRIES + 1 crashes: failed */
 } fresh_study_stats;
+
+/* A job that was running each time the process died is run again at most
+ * this many times, then recorded as failed (it is the likely cause). */
+#define FRESH_MAX_RETRIES 2
 
 /* Fills *stats. Thread safety: owner thread. */
 FRESH_API void fresh_study_get_stats(const fresh_study *study, fresh_study_stats *stats);

@@ -204,3 +204,46 @@ Test(study_storage, warm_start)
     fresh_space_destroy(other);
     fresh_space_destroy(sp);
 }
+
+static int poison_job;
+
+/* dies (here: abandons the study, as a killed process would) on one job */
+Test(study_storage, a_job_that_keeps_killing_the_process_is_failed)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 1;
+    p.storage = path("poison.db");
+    poison_job = 4;
+    for (int life = 0; life <= FRESH_MAX_RETRIES + 1; life++) {
+        p.resume = life > 0;
+        fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+        fresh_study_stats st;
+        fresh_study_get_stats(s, &st);
+        if (life > 0 && life <= FRESH_MAX_RETRIES)
+            cr_assert_eq(st.jobs_requeued, 1, "life %d", life);
+        if (life == FRESH_MAX_RETRIES + 1) {
+            /* the third death: the job is recorded as failed, the study goes on */
+            cr_assert_eq(st.jobs_failed_after_crash, 1);
+            cr_assert_eq(st.jobs_requeued, 0);
+            fresh_job_info ji;
+            fresh_study_job(s, (size_t)poison_job, &ji);
+            cr_assert_eq(ji.status, FRESH_JOB_FAILED);
+            cr_assert(strstr(ji.message, "process died"), "%s", ji.message);
+            cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+            fresh_study_destroy(s);
+            break;
+        }
+        fresh_trial *t;
+        int rc;
+        while ((rc = fresh_study_ask(s, &t)) == FRESH_OK) {
+            if (fresh_trial_job_id(t) == (uint64_t)poison_job)
+                break; /* the process "dies" in this job: no tell, study dropped */
+            fx_curve(t, NULL);
+            cr_assert_eq(fresh_study_tell(s, t), FRESH_OK);
+        }
+        cr_assert_eq(rc, FRESH_OK);
+        fresh_study_destroy(s);
+    }
+    fresh_space_destroy(sp);
+}
