@@ -615,25 +615,12 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
                               "trial: requeued after resume and not handed out by ask yet");
     if (grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
-    if (!t->has_times && t->pjob.work) {
+    if (!t->has_times) { /* the pool's clock, or ask to tell for callers' own workers */
         t->has_times = 1;
-        t->r_start = t->pjob.start_time - s->t0;
-        t->r_end = t->pjob.end_time - s->t0;
-        t->r_worker = t->pjob.worker;
+        t->r_start = t->pjob.work ? t->pjob.start_time - s->t0 : s->jobs[t->job_index].start;
+        t->r_end = (t->pjob.work ? t->pjob.end_time : fresh__now()) - s->t0;
+        t->r_worker = t->pjob.work ? t->pjob.worker : -1;
     }
-    if (s->store && !s->replaying) {
-        fresh__outcome_row o = {t->job_id, t->rc, t->failed, t->message, t->has_loss, t->loss,
-                                atomic_load(&t->stop), t->n_rep, t->rep_steps, t->rep_losses,
-                                t->ckpt_saved, t->ckpt_out, t->ckpt_out_len,
-                                t->has_times ? t->r_start : s->jobs[t->job_index].start,
-                                t->has_times ? t->r_end : fresh__now() - s->t0,
-                                t->has_times ? t->r_worker : -1};
-        int src = fresh__store_tell(s->store, &o);
-        if (src != FRESH_OK) /* not recorded: the study must not act on it */
-            return store_failed(s, src);
-    }
-    if (fresh__crash_hook && !s->replaying)
-        fresh__crash_hook("tell:recorded", t->job_id);
     job_rec *j = &s->jobs[t->job_index];
     const fresh_sched_job *sj = &j->sj;
     unsigned flags = atomic_load(&t->stop);
@@ -685,21 +672,31 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     j->status = st;
     j->error = error;
     j->loss = loss;
-    j->end = fresh__now() - s->t0;
-    if (t->has_times) {
-        j->start = t->r_start;
-        j->end = t->r_end;
-        j->worker = t->r_worker;
-        if (!s->replaying) /* busy time of this process only */
-            s->busy += t->r_end - t->r_start;
-    } else {
-        s->busy += j->end - j->start;
-    }
+    j->start = t->r_start;
+    j->end = t->r_end;
+    j->worker = t->r_worker;
+    fresh__free(j->message); /* a tell retried after an error */
+    j->message = NULL;
     if (msg[0]) {
         j->message = fresh__strdup(msg);
         if (!j->message)
             return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     }
+    /* recorded in the study file before the study acts on it; everything
+     * that can fail without a trace in the file has failed by now */
+    if (s->store && !s->replaying) {
+        fresh__outcome_row o = {t->job_id, t->rc, t->failed, t->message, t->has_loss, t->loss,
+                                atomic_load(&t->stop), t->n_rep, t->rep_steps, t->rep_losses,
+                                t->ckpt_saved, t->ckpt_out, t->ckpt_out_len,
+                                t->r_start, t->r_end, t->r_worker};
+        int src = fresh__store_tell(s->store, &o);
+        if (src != FRESH_OK) /* not recorded: the study must not act on it */
+            return store_failed(s, src);
+    }
+    if (fresh__crash_hook && !s->replaying)
+        fresh__crash_hook("tell:recorded", t->job_id);
+    if (!s->replaying) /* busy time of this process only */
+        s->busy += t->r_end - t->r_start;
     /* reports move into the job record */
     j->steps = t->rep_steps;
     j->losses = t->rep_losses;
