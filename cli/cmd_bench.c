@@ -198,7 +198,10 @@ int cmd_bench(int argc, char **argv)
         pb.user = data;
         pb.loss_name = "validation error";
     } else {
-        fresh_bench_function_problem(b, o.sleep_per_budget, &fn_ctx, &pb);
+        if (fresh_bench_function_problem(b, o.sleep_per_budget, &fn_ctx, &pb) != FRESH_OK) {
+            fprintf(stderr, "fresh bench: out of memory\n");
+            return CLI_EXIT_FAIL;
+        }
     }
     const char *fname = pb.name;
 

@@ -1091,6 +1091,31 @@ static int finish_forbidden(rctx *c, fparts *f, const jpath *p)
     return rc < 0 ? rerr_space(c, rc, p) : FRESH_OK;
 }
 
+typedef int (*forbidden_reader)(rctx *c, const json_t *j, const jpath *p, fparts *f);
+
+static int read_forbidden_cs_top(rctx *c, const json_t *j, const jpath *p, fparts *f)
+{
+    return read_forbidden_cs(c, j, p, f, 0);
+}
+
+/* Reads and adds every forbidden combination of the array root[key]. */
+static int read_forbidden_list(rctx *c, const json_t *root, const char *key, forbidden_reader read)
+{
+    const json_t *forb = json_object_get(root, key);
+    for (size_t k = 0; k < json_array_size(forb); k++) {
+        jpath fp = pidx(pkey((jpath){0}, key), k);
+        fparts f = {0, 0, NULL};
+        int rc = read(c, json_array_get(forb, k), &fp, &f);
+        if (rc < 0) {
+            fparts_free(&f);
+            return rc;
+        }
+        if ((rc = finish_forbidden(c, &f, &fp)) < 0)
+            return rc;
+    }
+    return FRESH_OK;
+}
+
 static int read_fresh(rctx *c, const json_t *root)
 {
     static const char *const top[] = {"parameters", "forbidden", "name", "description", NULL};
@@ -1120,18 +1145,8 @@ static int read_fresh(rctx *c, const json_t *root)
         if (rc < 0)
             return rc;
     }
-    const json_t *forb = json_object_get(root, "forbidden");
-    for (size_t k = 0; k < json_array_size(forb); k++) {
-        jpath fp = pidx(pkey((jpath){0}, "forbidden"), k);
-        fparts f = {0, 0, NULL};
-        rc = read_forbidden_fresh(c, json_array_get(forb, k), &fp, &f);
-        if (rc < 0) {
-            fparts_free(&f);
-            return rc;
-        }
-        if ((rc = finish_forbidden(c, &f, &fp)) < 0)
-            return rc;
-    }
+    if ((rc = read_forbidden_list(c, root, "forbidden", read_forbidden_fresh)) < 0)
+        return rc;
     if (fresh_space_dim(c->s) == 0) {
         jpath pp = pkey((jpath){0}, "parameters");
         return rerr(c, FRESH_EINVAL, &pp, "the space has no parameters");
@@ -1178,18 +1193,8 @@ static int read_cs(rctx *c, const json_t *root)
         if (rc < 0)
             return rc;
     }
-    const json_t *forb = json_object_get(root, "forbiddens");
-    for (size_t k = 0; k < json_array_size(forb); k++) {
-        jpath fp = pidx(pkey((jpath){0}, "forbiddens"), k);
-        fparts f = {0, 0, NULL};
-        rc = read_forbidden_cs(c, json_array_get(forb, k), &fp, &f, 0);
-        if (rc < 0) {
-            fparts_free(&f);
-            return rc;
-        }
-        if ((rc = finish_forbidden(c, &f, &fp)) < 0)
-            return rc;
-    }
+    if ((rc = read_forbidden_list(c, root, "forbiddens", read_forbidden_cs_top)) < 0)
+        return rc;
     if (fresh_space_dim(c->s) == 0) {
         jpath pp = pkey((jpath){0}, "hyperparameters");
         return rerr(c, FRESH_EINVAL, &pp, "the space has no parameters");

@@ -232,6 +232,10 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
     t->rep_steps[t->n_rep] = step;
     t->rep_losses[t->n_rep] = loss;
     t->n_rep++;
+    if (!isfinite(step)) {
+        set_failed(t, "report with a step that is not a finite number");
+        return 0;
+    }
     if (!isfinite(loss)) {
         char msg[96];
         snprintf(msg, sizeof msg, "report at step %g: loss is %s", step,

@@ -68,16 +68,25 @@ static int objective(fresh_trial *t, void *user)
     return 0;
 }
 
-void fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
-                                  fresh_bench_fn_ctx *c, fresh_bench_problem *pb)
+int fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
+                                 fresh_bench_fn_ctx *c, fresh_bench_problem *pb)
 {
     memset(c, 0, sizeof *c);
     c->b = b;
     c->sleep_per_budget = sleep_per_budget;
-    /* rungs b_min * eta^k up to b_max (integers in every benchmark) */
-    for (double r = b->min_budget; r <= b->max_budget * (1 + 1e-12) && c->n_rungs < 16;
-         r *= (double)b->eta)
-        c->rungs[c->n_rungs++] = r;
+    /* the rungs are the study's: the same plan */
+    fresh_plan *plan = fresh_plan_create();
+    if (!plan)
+        return FRESH_ENOMEM;
+    int rc = fresh_plan_compute(plan, b->min_budget, b->max_budget, (double)b->eta,
+                                FRESH_BRACKETS_PAPER);
+    if (rc == FRESH_OK) {
+        c->n_rungs = fresh_plan_s_max(plan) + 1;
+        fresh_plan_rungs(plan, c->rungs);
+    }
+    fresh_plan_destroy(plan);
+    if (rc != FRESH_OK)
+        return rc;
     memset(pb, 0, sizeof *pb);
     pb->name = b->name;
     pb->min_budget = b->min_budget;
@@ -89,6 +98,7 @@ void fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_bud
     pb->truth = b->truth;
     pb->f_opt = b->f_opt;
     pb->loss_name = "loss";
+    return FRESH_OK;
 }
 
 static void progress_line(const fresh_study *study, const fresh_job_info *job, void *user)

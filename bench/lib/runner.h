@@ -60,15 +60,15 @@ void fresh_bench_opts_default(fresh_bench_opts *o);
 /* The problem of a synthetic benchmark function (reports at every rung
  * budget, every epoch for lc_mixed; the noise key is the config id).
  * sleep_per_budget: seconds slept per unit of budget. The problem points
- * into *storage, which must outlive it. */
+ * into *storage, which must outlive it. FRESH_OK or FRESH_ENOMEM. */
 typedef struct fresh_bench_fn_ctx {
     const fresh_benchmark *b;
-    double rungs[16];
+    double rungs[FRESH_PLAN_MAX_STAGES]; /* the plan's rung budgets, ascending */
     int n_rungs;
     double sleep_per_budget;
 } fresh_bench_fn_ctx;
-void fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
-                                  fresh_bench_fn_ctx *storage, fresh_bench_problem *out);
+int fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budget,
+                                 fresh_bench_fn_ctx *storage, fresh_bench_problem *out);
 
 /* Runs the study; fills *res. Returns FRESH_OK or a negative status, with a
  * message in err (512 bytes). */

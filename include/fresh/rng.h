@@ -24,9 +24,9 @@ extern "C" {
 
 /* Purposes: one stream family per kind of decision. */
 typedef enum fresh_rng_purpose {
-    FRESH_RNG_SAMPLE = 1,   /* drawing a configuration (random or model) */
-    FRESH_RNG_MODEL = 2,    /* choices inside the model (which good point) */
-    FRESH_RNG_TIEBREAK = 3, /* breaking exact ties between losses */
+    FRESH_RNG_SAMPLE = 1,   /* drawing a configuration, random or from the model
+                               (stream id = the configuration's id) */
+    FRESH_RNG_MODEL = 2,    /* for samplers that need a stream of their own */
     FRESH_RNG_OBJECTIVE = 4,/* handed to benchmark objectives */
     FRESH_RNG_USER = 100    /* first value free for applications */
 } fresh_rng_purpose;

@@ -88,8 +88,8 @@ FRESH_API uint64_t fresh_trial_seed(const fresh_trial *t);
 /* Records the loss reached at `step` (a budget between resume_from and
  * budget, e.g. the epoch) and returns 1 to go on or 0 to stop: the job was
  * stopped early (it cannot reach its stage's promotion quota), hit its time
- * limit, or the study is stopping. A NaN or infinite loss marks the job
- * failed and returns 0. Returns 0 also on out-of-memory (job failed).
+ * limit, or the study is stopping. A NaN or infinite loss or step marks the
+ * job failed and returns 0. Returns 0 also on out-of-memory (job failed).
  * Thread safety: inside the objective. */
 FRESH_API int fresh_trial_report(fresh_trial *t, double step, double loss);
 

@@ -130,7 +130,6 @@ Test(scheduler, concurrent_brackets)
     cr_assert_eq(next(&s, 1, &j), FRESH_OK);
     cr_assert_eq(j.bracket, 1);
     cr_assert_eq(j.budget, 3.0);
-    fresh_sched_job b1_first = j;
     /* finishing bracket 0's stage: its promotions come before bracket 1's slots */
     for (int i = 0; i < 9; i++)
         cr_assert_eq(s.type->finish(s.state, &b0[i], (double)(9 - i), 1, NULL), FRESH_OK);
@@ -147,7 +146,6 @@ Test(scheduler, concurrent_brackets)
     cr_assert_eq(next(&s, 0, &j), FRESH_OK);
     cr_assert_eq(j.bracket, 1);
     cr_assert_eq(s.type->n_opened(s.state), 2);
-    (void)b1_first;
     drop(&s);
 }
 
