@@ -112,11 +112,11 @@ static double time_mode(const setup *st, size_t n, int mode, double seconds, siz
     uint64_t id = 0;
     for (; id < n; id++) {
         fresh_space_sample(st->space, rng, x);
-        fresh_observation o = {id, x, BUDGET, loss_of(st, x, id)};
+        fresh_observation o = {id, x, BUDGET, loss_of(st, x, id), 0.0};
         if (T->observe(state, &o) != FRESH_OK)
             goto out_destroy;
     }
-    fresh_propose_ctx ctx = {BUDGET, NULL, 0, NULL, NULL};
+    fresh_propose_ctx ctx = {BUDGET, NULL, 0, NULL, NULL, 0.0, 0.0};
     int mb = 0;
     if (mode == 2 && T->propose(state, &ctx, rng, x, &mb) != FRESH_OK)  /* fit once */
         goto out_destroy;
@@ -125,7 +125,7 @@ static double time_mode(const setup *st, size_t n, int mode, double seconds, siz
     while (k < 5 || (t - t0 < seconds && k < 2000)) {
         if (mode != 2) {
             fresh_space_sample(st->space, rng, x);
-            fresh_observation o = {id, x, BUDGET, loss_of(st, x, id)};
+            fresh_observation o = {id, x, BUDGET, loss_of(st, x, id), 0.0};
             id++;
             if (T->observe(state, &o) != FRESH_OK)
                 goto out_destroy;

@@ -51,7 +51,10 @@ static const char bench_usage[] =
     "  --bandwidth-factor F widening of the good KDE when sampling (1; paper: 3)\n"
     "  --min-bandwidth B    lower bound on bandwidths (1e-3)\n"
     "  --min-points N       points each of good/bad needs (0 = dims + 1)\n"
-    "  --bandwidth-floor F  continuous bandwidths >= F / min(100, n + 1) (1; 0 = off)\n";
+    "  --bandwidth-floor F  continuous bandwidths >= F / min(100, n + 1) (1; 0 = off)\n"
+    "  --hedge-tau T        brackets of the upper half get random configurations until\n"
+    "                       their first budget ranks like the max budget, Kendall's\n"
+    "                       tau >= T (0.8; -2 = off)\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -105,7 +108,7 @@ int cmd_bench(int argc, char **argv)
         {"random-fraction", required_argument, NULL, 1}, {"num-samples", required_argument, NULL, 2},
         {"top-n-percent", required_argument, NULL, 3}, {"bandwidth-factor", required_argument, NULL, 4},
         {"min-bandwidth", required_argument, NULL, 5}, {"min-points", required_argument, NULL, 6},
-        {"bandwidth-floor", required_argument, NULL, 7},
+        {"bandwidth-floor", required_argument, NULL, 7}, {"hedge-tau", required_argument, NULL, 12},
         {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
         {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
         {NULL, 0, NULL, 0}};
@@ -135,6 +138,7 @@ int cmd_bench(int argc, char **argv)
         case 9: o.resume = 1; break;
         case 10: o.warm_start = optarg; break;
         case 11: baseline = 1; break;
+        case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
         case 'h': fputs(bench_usage, stdout); return 0;

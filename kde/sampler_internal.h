@@ -23,7 +23,8 @@ int fresh__sampler_random_draw(const fresh_space *space, const fresh_propose_ctx
 
 /* The BOHB good/bad split (see sampler_bohb.c): with N observations on one
  * budget, returns 1 and the set sizes when the budget can carry a model
- * (N >= 2 * min_points), else 0 and zero sizes. */
+ * (N >= min_points; the sets overlap while N < n_good + min_points), else 0
+ * and zero sizes. */
 int fresh__bohb_split(size_t n_obs, double top_n_percent, size_t min_points, size_t *n_good,
                       size_t *n_bad);
 
@@ -46,6 +47,13 @@ int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_m
 
 /* Observations stored at this budget (0 if the budget is unknown). */
 size_t fresh__bohb_count(const void *state, double budget);
+
+/* The BOHB hedge for a proposal with this ctx: *hedge = 1 if it would be
+ * random, with the unselected pairs (budget ctx->budget against
+ * ctx->max_budget) and their Kendall tau (NaN when not computed). FRESH_OK,
+ * FRESH_EINVAL or FRESH_ENOMEM. */
+int fresh__bohb_hedge(void *state, const fresh_propose_ctx *ctx, int *hedge, size_t *n_pairs,
+                      double *tau);
 
 /* The good (l) and bad (g) densities at x (value space) of the model the
  * last inspect or propose fitted. FRESH_ESTATE when there is none. */

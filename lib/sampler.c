@@ -18,6 +18,7 @@ void fresh_sampler_params_default(fresh_sampler_params *p)
     p->min_bandwidth = 1e-3;
     p->min_points_in_model = 0; /* d + 1 */
     p->bandwidth_floor = 1.0;   /* fresh's addition: see docs/algorithms.md */
+    p->hedge_tau = 0.8;         /* fresh's addition: see docs/algorithms.md */
 }
 
 /* ASCII case-insensitive equality. */

@@ -163,6 +163,10 @@ static int check_params(const fresh_study_params *p, char *err)
     if (!(sp->bandwidth_floor >= 0) || isinf(sp->bandwidth_floor))
         return fresh__set_err(err, FRESH_EINVAL, "bandwidth_floor: must be >= 0, got %g",
                               sp->bandwidth_floor);
+    if (!(sp->hedge_tau <= 1) || isinf(sp->hedge_tau))
+        return fresh__set_err(err, FRESH_EINVAL,
+                              "hedge_tau: must be finite and <= 1 (< -1 turns the hedge off), got %g",
+                              sp->hedge_tau);
     return FRESH_OK;
 }
 
@@ -443,7 +447,8 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
     for (size_t i = 0; i < s->n_out; i++)
         s->pending[i] = s->out[i]->x;
     struct dup_ctx dc = {s, sj->bracket};
-    fresh_propose_ctx ctx = {sj->budget, s->pending, s->n_out, is_dup_cb, &dc};
+    fresh_propose_ctx ctx = {sj->budget, s->pending, s->n_out, is_dup_cb, &dc,
+                             s->p.min_budget, s->p.max_budget};
     fresh_rng_stream_reset(s->rng, s->p.seed, id, FRESH_RNG_SAMPLE);
     int model_based = 0;
     if (s->replay_x) { /* the stored draw; proposing has no lasting side effect */
@@ -586,7 +591,7 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
 
 /* ----------------------------------------------------------------- tell */
 
-static int observe(fresh_study *s, uint64_t cid, double budget, double loss)
+static int observe(fresh_study *s, uint64_t cid, double budget, double loss, double from)
 {
     int r = rung_index(s, budget);
     config_rec *c = &s->configs[cid];
@@ -595,7 +600,7 @@ static int observe(fresh_study *s, uint64_t cid, double budget, double loss)
             return FRESH_OK;
         c->observed_rungs |= 1ull << r;
     }
-    fresh_observation o = {cid, c->x, budget, loss};
+    fresh_observation o = {cid, c->x, budget, loss, from};
     return s->p.sampler->observe(s->samp, &o);
 }
 
@@ -726,9 +731,9 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     for (size_t i = 0; rc == FRESH_OK && i < j->n_rep; i++)
         if (j->steps[i] > sj->resume_from && j->steps[i] < sj->budget &&
             isfinite(j->losses[i]) && rung_index(s, j->steps[i]) >= 0)
-            rc = observe(s, j->config_id, j->steps[i], j->losses[i]);
+            rc = observe(s, j->config_id, j->steps[i], j->losses[i], sj->resume_from);
     if (rc == FRESH_OK && st != FRESH_JOB_STOPPED)
-        rc = observe(s, j->config_id, sj->budget, loss);
+        rc = observe(s, j->config_id, sj->budget, loss, sj->resume_from);
     if (rc != FRESH_OK)
         fresh__set_err(s->errmsg, rc, "recording job %zu: %s", t->job_index, fresh_strerror(rc));
 
@@ -1101,7 +1106,7 @@ static json_t *params_json(const fresh_study_params *p)
     snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
     const fresh_sampler_params *sp = &p->sampler_params;
     return json_pack("{s:f,s:f,s:f,s:s,s:s,s:s,s:s,s:b,s:f,"
-                     "s:{s:f,s:I,s:f,s:f,s:f,s:I,s:f},"
+                     "s:{s:f,s:I,s:f,s:f,s:f,s:I,s:f,s:f},"
                      "s:{s:I,s:f,s:f,s:o}}",
                      "min_budget", p->min_budget, "max_budget", p->max_budget, "eta", p->eta,
                      "bracket_formula", p->bracket_formula == FRESH_BRACKETS_FLOOR ? "floor" : "paper",
@@ -1111,7 +1116,7 @@ static json_t *params_json(const fresh_study_params *p)
                      (json_int_t)sp->num_samples, "top_n_percent", sp->top_n_percent,
                      "bandwidth_factor", sp->bandwidth_factor, "min_bandwidth", sp->min_bandwidth,
                      "min_points_in_model", (json_int_t)sp->min_points_in_model,
-                     "bandwidth_floor", sp->bandwidth_floor,
+                     "bandwidth_floor", sp->bandwidth_floor, "hedge_tau", sp->hedge_tau,
                      "stopping", "max_brackets", (json_int_t)p->max_brackets, "max_total_budget",
                      p->max_total_budget, "max_wall_time", p->max_wall_time, "target_loss",
                      isnan(p->target_loss) ? json_null() : json_real(p->target_loss));
@@ -1334,9 +1339,10 @@ static int params_from_json(const char *text, fresh_study_params *p, char *err)
     json_int_t ns = 0, mp = 0, mb = 0;
     int es = 1;
     fresh_sampler_params *sp = &p->sampler_params;
+    sp->hedge_tau = 0.8; /* files written before the hedge existed */
     int bad = json_unpack_ex(root, &je, 0,
                              "{s:F,s:F,s:F,s:s,s:s,s:s,s:s,s:b,s:F,"
-                             "s:{s:F,s:I,s:F,s:F,s:F,s:I,s:F},"
+                             "s:{s:F,s:I,s:F,s:F,s:F,s:I,s:F,s?F},"
                              "s:{s:I,s:F,s:F,s:o}}",
                              "min_budget", &p->min_budget, "max_budget", &p->max_budget, "eta",
                              &p->eta, "bracket_formula", &formula, "scheduler", &sched, "sampler",
@@ -1345,7 +1351,8 @@ static int params_from_json(const char *text, fresh_study_params *p, char *err)
                              &sp->random_fraction, "num_samples", &ns, "top_n_percent",
                              &sp->top_n_percent, "bandwidth_factor", &sp->bandwidth_factor,
                              "min_bandwidth", &sp->min_bandwidth, "min_points_in_model", &mp,
-                             "bandwidth_floor", &sp->bandwidth_floor, "stopping", "max_brackets",
+                             "bandwidth_floor", &sp->bandwidth_floor, "hedge_tau",
+                             &sp->hedge_tau, "stopping", "max_brackets",
                              &mb, "max_total_budget", &p->max_total_budget, "max_wall_time",
                              &p->max_wall_time, "target_loss", &tl);
     int rc = FRESH_OK;
@@ -1485,7 +1492,7 @@ static int warm_tell(void *user, const fresh__outcome_row *o)
     for (size_t i = 0; i < o->n_reports && rc == FRESH_OK; i++)
         if (o->steps[i] > row->resume_from && o->steps[i] < row->budget &&
             isfinite(o->losses[i]) && rung_index(s, o->steps[i]) >= 0) {
-            fresh_observation ob = {id, x, o->steps[i], o->losses[i]};
+            fresh_observation ob = {id, x, o->steps[i], o->losses[i], row->resume_from};
             rc = s->p.sampler->observe(s->samp, &ob);
             s->warm_obs++;
         }
@@ -1494,7 +1501,7 @@ static int warm_tell(void *user, const fresh__outcome_row *o)
     int stopped = (o->stop_flags & (STOP_EARLY | STOP_STUDY)) && last_step < row->budget && !o->has_loss;
     int failed = o->rc != 0 || o->failed || (o->stop_flags & STOP_TIMEOUT) || !isfinite(loss);
     if (rc == FRESH_OK && !stopped && rung_index(s, row->budget) >= 0) {
-        fresh_observation ob = {id, x, row->budget, failed ? INFINITY : loss};
+        fresh_observation ob = {id, x, row->budget, failed ? INFINITY : loss, row->resume_from};
         rc = s->p.sampler->observe(s->samp, &ob);
         s->warm_obs++;
     }

@@ -25,8 +25,9 @@ extern "C" {
 #endif
 
 /* Settings of the model-based samplers (BOHB / TPE). Defaults as in
- * Falkner et al. 2018 except bandwidth_factor and bandwidth_floor
- * (fresh_sampler_params_default; docs/algorithms.md gives the measurements). */
+ * Falkner et al. 2018 except bandwidth_factor and bandwidth_floor, and the
+ * hedge, which is fresh's (fresh_sampler_params_default; docs/algorithms.md
+ * gives the measurements). */
 typedef struct fresh_sampler_params {
     double random_fraction;     /* share of proposals drawn at random: 1/3 */
     size_t num_samples;         /* candidates drawn per proposal: 64 */
@@ -38,21 +39,39 @@ typedef struct fresh_sampler_params {
     double bandwidth_floor;     /* continuous bandwidths >= this / min(100, n + 1)
                                    for a KDE of n points (Optuna's "magic clip");
                                    1 by default, 0 = off (HpBandSter) */
+    double hedge_tau;           /* misleading-fidelity hedge: a bracket of the
+                                   upper half (first budget b with
+                                   sqrt(min * max) <= b < max) gets random
+                                   configurations until budget b has ranked
+                                   FRESH_HEDGE_MIN_PAIRS unselected configurations
+                                   like the max budget, with Kendall's tau >=
+                                   hedge_tau: 0.8 by default; < -1 = off */
 } fresh_sampler_params;
+
+/* Unselected (loss at b, loss at the max budget) pairs a budget b needs
+ * before the hedge trusts it (see hedge_tau). */
+#define FRESH_HEDGE_MIN_PAIRS 10
 
 /* Fills *p with the defaults above. Thread safety: any thread. */
 FRESH_API void fresh_sampler_params_default(fresh_sampler_params *p);
 
 /* One observation: configuration x (borrowed for the call; the sampler copies
- * what it keeps) evaluated at budget with loss (+INFINITY for a failed job). */
+ * what it keeps) evaluated at budget with loss (+INFINITY for a failed job).
+ * resume_from is the budget the job that produced it started from: 0 when
+ * the job ran from scratch, so that its reports at budgets below `budget`
+ * were not chosen by a promotion (the study feeds a job's reports in
+ * increasing budget, then its final result, one job at a time). */
 typedef struct fresh_observation {
     uint64_t config_id;
     const double *x;
     double budget;
     double loss;
+    double resume_from;
 } fresh_observation;
 
-/* What the study knows when it asks for a configuration. */
+/* What the study knows when it asks for a configuration. Callers that
+ * initialise it positionally and leave min_budget / max_budget at 0 turn the
+ * BOHB hedge off (the budget range is unknown). */
 typedef struct fresh_propose_ctx {
     double budget;                /* budget the configuration first runs at */
     const double *const *pending; /* configurations queued or running now */
@@ -60,6 +79,7 @@ typedef struct fresh_propose_ctx {
     /* 1 if x is already in the current bracket (do not propose it again) */
     int (*is_duplicate)(void *arg, const double *x);
     void *dup_arg;
+    double min_budget, max_budget; /* the study's budget range */
 } fresh_propose_ctx;
 
 typedef struct fresh_sampler_type {

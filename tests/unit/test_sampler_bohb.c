@@ -1,7 +1,8 @@
 /* The BOHB sampler (kde/sampler_bohb.c): the split and budget rules, failed
  * jobs, the share of model-based proposals, proof that the model steers the
  * search (a corner optimum), the constant liar, duplicates, one-level
- * categoricals, conditional parameters, errors and the time per proposal.
+ * categoricals, conditional parameters, the misleading-fidelity hedge,
+ * errors and the time per proposal.
  * Fixed seeds throughout. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -47,7 +48,15 @@ static fresh_space *unit_cube(size_t d)
 
 static void observe(void *st, uint64_t id, const double *x, double budget, double loss)
 {
-    fresh_observation o = {id, x, budget, loss};
+    fresh_observation o = {id, x, budget, loss, 0.0};
+    cr_assert_eq(fresh_sampler_bohb->observe(st, &o), FRESH_OK);
+}
+
+/* An observation from a job that resumed from budget `from` (0: from scratch). */
+static void observe_from(void *st, uint64_t id, const double *x, double budget, double loss,
+                         double from)
+{
+    fresh_observation o = {id, x, budget, loss, from};
     cr_assert_eq(fresh_sampler_bohb->observe(st, &o), FRESH_OK);
 }
 
@@ -124,11 +133,11 @@ Test(sampler_bohb, split_sizes)
         int ok;
         size_t g, b;
     } t[] = {
-        {0, 15, 3, 0, 0, 0},     {5, 15, 3, 0, 0, 0},      {6, 15, 3, 1, 3, 3},
-        {10, 15, 3, 1, 3, 7},    {20, 15, 3, 1, 3, 17},    {21, 15, 3, 1, 4, 17},
-        {100, 15, 3, 1, 15, 85}, {1000, 15, 11, 1, 150, 850}, {30, 15, 11, 1, 11, 19},
-        {21, 15, 11, 0, 0, 0},   {22, 50, 11, 1, 11, 11},  {7, 90, 3, 1, 4, 3},
-        {10, 15, 0, 0, 0, 0},
+        {0, 15, 3, 0, 0, 0},      {2, 15, 3, 0, 0, 0},      {3, 15, 3, 1, 3, 3},
+        {5, 15, 3, 1, 3, 4},      {10, 15, 3, 1, 3, 8},     {20, 15, 3, 1, 3, 17},
+        {21, 15, 3, 1, 3, 17},    {100, 15, 3, 1, 15, 85},  {1000, 15, 11, 1, 150, 850},
+        {30, 15, 11, 1, 11, 25},  {10, 15, 11, 0, 0, 0},    {11, 15, 11, 1, 11, 11},
+        {22, 50, 11, 1, 11, 11},  {7, 90, 3, 1, 6, 3},      {10, 15, 0, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         size_t g = 99, b = 99;
@@ -137,8 +146,10 @@ Test(sampler_bohb, split_sizes)
         cr_assert_eq(g, t[i].g, "case %zu: good %zu", i, g);
         cr_assert_eq(b, t[i].b, "case %zu: bad %zu", i, b);
         if (ok) {
-            cr_assert(g > t[i].m - 1 && b > t[i].m - 1);
-            cr_assert_eq(g + b, t[i].n);
+            /* both sets have min_points rows, from the N there are; at most
+             * one middle observation is in neither (the two floors) */
+            cr_assert(g >= t[i].m && b >= t[i].m && g <= t[i].n && b <= t[i].n);
+            cr_assert(g + b + 1 >= t[i].n);
         }
     }
 }
@@ -153,7 +164,7 @@ Test(sampler_bohb, model_budget_is_largest_with_enough_points)
     uint64_t id = 0;
     fresh__bohb_model m;
 
-    observe_random(st, sp, rng, 5, 1.0, &id);
+    observe_random(st, sp, rng, 2, 1.0, &id);
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
     cr_assert_eq(m.available, 0);
     cr_assert_eq(m.min_points, 3);
@@ -162,17 +173,23 @@ Test(sampler_bohb, model_budget_is_largest_with_enough_points)
     cr_assert_eq(fresh_sampler_bohb->propose(st, NULL, rng, x, &mb), FRESH_OK);
     cr_assert_eq(mb, 0); /* no model yet: random */
 
-    observe_random(st, sp, rng, 5, 1.0, &id);
+    observe_random(st, sp, rng, 1, 1.0, &id);
+    cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
+    cr_assert(m.available); /* 3 points: good and bad are the same 3 */
+    cr_assert_eq(m.n_good, 3);
+    cr_assert_eq(m.n_bad, 3);
+
+    observe_random(st, sp, rng, 7, 1.0, &id);
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
     cr_assert(m.available);
     cr_assert_float_eq(m.budget, 1.0, 0.0);
     cr_assert_eq(m.n_obs, 10);
     cr_assert_eq(m.n_good, 3);
-    cr_assert_eq(m.n_bad, 7);
+    cr_assert_eq(m.n_bad, 8);
 
-    observe_random(st, sp, rng, 5, 3.0, &id);
+    observe_random(st, sp, rng, 2, 3.0, &id);
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
-    cr_assert_float_eq(m.budget, 1.0, 0.0); /* 5 < 6 on budget 3: fall back */
+    cr_assert_float_eq(m.budget, 1.0, 0.0); /* 2 < 3 on budget 3: fall back */
     observe_random(st, sp, rng, 1, 3.0, &id);
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
     cr_assert_float_eq(m.budget, 3.0, 0.0);
@@ -188,7 +205,7 @@ Test(sampler_bohb, model_budget_is_largest_with_enough_points)
     observe_random(st, sp, rng, 4, 1.0, &id);
     cr_assert_eq(fresh__bohb_count(st, 0.5), 3);
     cr_assert_eq(fresh__bohb_count(st, 1.0), 14);
-    cr_assert_eq(fresh__bohb_count(st, 3.0), 6);
+    cr_assert_eq(fresh__bohb_count(st, 3.0), 3);
     cr_assert_eq(fresh__bohb_count(st, 9.0), 2);
     cr_assert_eq(fresh__bohb_count(st, 27.0), 0);
 
@@ -205,7 +222,7 @@ Test(sampler_bohb, model_budget_is_largest_with_enough_points)
     fresh_sampler_params_default(&p);
     p.min_points_in_model = 5;
     void *st2 = make_sampler(fresh_sampler_bohb, sp, &p);
-    observe_random(st2, sp, rng, 9, 1.0, &id);
+    observe_random(st2, sp, rng, 4, 1.0, &id);
     cr_assert_eq(fresh__bohb_inspect(st2, NULL, &m), FRESH_OK);
     cr_assert_eq(m.available, 0);
     observe_random(st2, sp, rng, 1, 1.0, &id);
@@ -241,14 +258,171 @@ Test(sampler_bohb, failed_jobs_land_in_bad)
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
     cr_assert(m.available);
     cr_assert_eq(m.n_obs, 26);
-    cr_assert_eq(m.n_good, 4);
-    cr_assert_float_eq(m.good_max_loss, 13.0, 0.0);
+    cr_assert_eq(m.n_good, 3);  /* max(3, floor(0.15 * 26)) */
+    cr_assert_eq(m.n_bad, 22); /* the worst floor(0.85 * 26), every failure among them */
+    cr_assert_float_eq(m.good_max_loss, 12.0, 0.0);
     cr_assert_float_eq(m.bad_min_loss, 14.0, 0.0);
     cr_assert(isinf(m.bad_max_loss) && m.bad_max_loss > 0);
     /* proposals work with 18 failures in the bad set */
     int mb;
     for (int i = 0; i < 20; i++)
         cr_assert_eq(fresh_sampler_bohb->propose(st, NULL, rng, x, &mb), FRESH_OK);
+    free_sampler(fresh_sampler_bohb, st);
+    gsl_rng_free(rng);
+    fresh_space_destroy(sp);
+}
+
+/* ---- the misleading-fidelity hedge ---- */
+
+/* n from-scratch jobs that report at 27 and end at 81 (budgets 1..81):
+ * loss at 81 = sum x; at 27 = sum x (agree) or -sum x (reversed). The
+ * final observation resumes from `from81` (0: the same from-scratch job). */
+static void scratch_jobs(void *st, const fresh_space *sp, gsl_rng *rng, size_t n, int reversed,
+                         double from81, uint64_t *next_id)
+{
+    double x[8];
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(fresh_space_sample(sp, rng, x), FRESH_OK);
+        double f = sum_loss(x, fresh_space_dim(sp));
+        uint64_t id = (*next_id)++;
+        observe_from(st, id, x, 27.0, reversed ? -f : f, 0.0);
+        observe_from(st, id, x, 81.0, f, from81);
+    }
+}
+
+Test(sampler_bohb, hedge_brackets_and_budget_range)
+{
+    fresh_space *sp = unit_cube(2);
+    void *st = make_sampler(fresh_sampler_bohb, sp, NULL);
+    int h;
+    size_t np;
+    double tau;
+    /* upper half of 1..81: first budgets 9 (= sqrt(81)) and 27 hedge while
+     * nothing is known; 81 (the max budget) and 1, 3 never do */
+    double budgets[] = {1, 3, 9, 27, 81};
+    int want[] = {0, 0, 1, 1, 0};
+    for (size_t i = 0; i < 5; i++) {
+        fresh_propose_ctx ctx = {budgets[i], NULL, 0, NULL, NULL, 1.0, 81.0};
+        cr_assert_eq(fresh__bohb_hedge(st, &ctx, &h, &np, &tau), FRESH_OK);
+        cr_assert_eq(h, want[i], "first budget %g", budgets[i]);
+        cr_assert_eq(np, 0);
+        cr_assert(isnan(tau));
+    }
+    /* an unknown budget range (0, as positional initialisers leave it) or
+     * a single budget: no hedge */
+    fresh_propose_ctx none = {27.0, NULL, 0, NULL, NULL, 0.0, 0.0};
+    cr_assert_eq(fresh__bohb_hedge(st, &none, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(h, 0);
+    fresh_propose_ctx single = {5.0, NULL, 0, NULL, NULL, 5.0, 5.0};
+    cr_assert_eq(fresh__bohb_hedge(st, &single, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(h, 0);
+    cr_assert_eq(fresh__bohb_hedge(st, NULL, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(h, 0);
+    cr_assert_eq(fresh__bohb_hedge(st, &none, NULL, &np, &tau), FRESH_EINVAL);
+    /* hedge_tau < -1 turns it off */
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    cr_assert_float_eq(p.hedge_tau, 0.8, 0.0);
+    p.hedge_tau = -2.0;
+    void *off = make_sampler(fresh_sampler_bohb, sp, &p);
+    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    cr_assert_eq(fresh__bohb_hedge(off, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(h, 0);
+    free_sampler(fresh_sampler_bohb, off);
+    /* hedge_tau must be finite and <= 1 */
+    double bad[] = {1.5, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < 4; i++) {
+        p.hedge_tau = bad[i];
+        void *b = calloc(1, fresh_sampler_bohb->state_size);
+        char err[FRESH__ERRMSG_LEN] = "";
+        cr_assert_eq(fresh_sampler_bohb->init(b, sp, &p, 1, err), FRESH_EINVAL);
+        cr_assert_not_null(strstr(err, "hedge_tau"), "%s", err);
+        free(b);
+    }
+    free_sampler(fresh_sampler_bohb, st);
+    fresh_space_destroy(sp);
+}
+
+Test(sampler_bohb, hedge_trusts_a_budget_that_ranks_like_the_max)
+{
+    fresh_space *sp = unit_cube(2);
+    gsl_rng *rng = fresh_rng_stream_create(45, 0, FRESH_RNG_SAMPLE);
+    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    int h;
+    size_t np;
+    double tau;
+
+    /* agreeing ranks: hedged with 9 pairs, trusted from 10 on */
+    void *st = make_sampler(fresh_sampler_bohb, sp, NULL);
+    uint64_t id = 0;
+    scratch_jobs(st, sp, rng, FRESH_HEDGE_MIN_PAIRS - 1, 0, 0.0, &id);
+    cr_assert_eq(fresh__bohb_hedge(st, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, FRESH_HEDGE_MIN_PAIRS - 1);
+    cr_assert_float_eq(tau, 1.0, 1e-12);
+    cr_assert_eq(h, 1);
+    scratch_jobs(st, sp, rng, 1, 0, 0.0, &id);
+    cr_assert_eq(fresh__bohb_hedge(st, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, FRESH_HEDGE_MIN_PAIRS);
+    cr_assert_eq(h, 0);
+    /* trusted: with random_fraction 0 every proposal is the model's */
+    int mb;
+    double x[2];
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    p.random_fraction = 0.0;
+    void *st0 = make_sampler(fresh_sampler_bohb, sp, &p);
+    id = 0;
+    scratch_jobs(st0, sp, rng, 12, 0, 0.0, &id);
+    cr_assert_eq(fresh_sampler_bohb->propose(st0, &c27, rng, x, &mb), FRESH_OK);
+    cr_assert_eq(mb, 1);
+    free_sampler(fresh_sampler_bohb, st0);
+
+    /* reversed ranks: distrusted however many pairs, so proposals for the
+     * bracket are random although the model exists and random_fraction is 0;
+     * the bracket at the max budget and the lower half keep the model */
+    st0 = make_sampler(fresh_sampler_bohb, sp, &p);
+    id = 0;
+    scratch_jobs(st0, sp, rng, 40, 1, 0.0, &id);
+    cr_assert_eq(fresh__bohb_hedge(st0, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, 40);
+    cr_assert_float_eq(tau, -1.0, 1e-12);
+    cr_assert_eq(h, 1);
+    fresh__bohb_model m;
+    cr_assert_eq(fresh__bohb_inspect(st0, &c27, &m), FRESH_OK);
+    cr_assert(m.available);
+    for (int i = 0; i < 20; i++) {
+        cr_assert_eq(fresh_sampler_bohb->propose(st0, &c27, rng, x, &mb), FRESH_OK);
+        cr_assert_eq(mb, 0);
+    }
+    fresh_propose_ctx c81 = {81.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    fresh_propose_ctx c3 = {3.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    cr_assert_eq(fresh_sampler_bohb->propose(st0, &c81, rng, x, &mb), FRESH_OK);
+    cr_assert_eq(mb, 1);
+    cr_assert_eq(fresh_sampler_bohb->propose(st0, &c3, rng, x, &mb), FRESH_OK);
+    cr_assert_eq(mb, 1);
+    /* once the budget agrees again over the latest pairs, the hedge lifts */
+    scratch_jobs(st0, sp, rng, 300, 0, 0.0, &id);
+    cr_assert_eq(fresh__bohb_hedge(st0, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, 128);
+    cr_assert_float_eq(tau, 1.0, 1e-12);
+    cr_assert_eq(h, 0);
+    free_sampler(fresh_sampler_bohb, st0);
+
+    /* promoted jobs (the 81 result resumed from 27) and failures give no
+     * pairs: the loss at 27 chose them */
+    void *st2 = make_sampler(fresh_sampler_bohb, sp, NULL);
+    id = 0;
+    scratch_jobs(st2, sp, rng, 30, 0, 27.0, &id);
+    for (int i = 0; i < 30; i++) {
+        cr_assert_eq(fresh_space_sample(sp, rng, x), FRESH_OK);
+        observe_from(st2, id, x, 27.0, 1.0, 0.0);
+        observe_from(st2, id, x, 81.0, INFINITY, 0.0);
+        id++;
+    }
+    cr_assert_eq(fresh__bohb_hedge(st2, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, 0);
+    cr_assert_eq(h, 1);
+    free_sampler(fresh_sampler_bohb, st2);
     free_sampler(fresh_sampler_bohb, st);
     gsl_rng_free(rng);
     fresh_space_destroy(sp);
@@ -368,7 +542,7 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
         pend[i][1] = 0.5 + 0.01 * ((i / 5) - 2);
         pptr[i] = pend[i];
     }
-    fresh_propose_ctx ctx = {1.0, pptr, 20, NULL, NULL};
+    fresh_propose_ctx ctx = {1.0, pptr, 20, NULL, NULL, 0.0, 0.0};
     fresh__bohb_model m;
     cr_assert_eq(fresh__bohb_inspect(st, &ctx, &m), FRESH_OK);
     cr_assert_eq(m.n_pending, 20);
@@ -408,7 +582,7 @@ Test(sampler_bohb, no_duplicate_when_is_duplicate_rejects)
     static config_list bracket;
     bracket.sp = sp;
     bracket.n = 0;
-    fresh_propose_ctx ctx = {1.0, NULL, 0, list_has, &bracket};
+    fresh_propose_ctx ctx = {1.0, NULL, 0, list_has, &bracket, 0.0, 0.0};
     int n_model = 0;
     for (int i = 0; i < 60; i++) {
         double x[2];
@@ -542,7 +716,7 @@ Test(sampler_bohb, init_observe_propose_errors)
 
     st = make_sampler(t, sp, NULL);
     double x[2] = {0.5, 0.5};
-    fresh_observation o = {1, x, NAN, 1.0};
+    fresh_observation o = {1, x, NAN, 1.0, 0.0};
     cr_assert_eq(t->observe(st, &o), FRESH_EINVAL);
     o.budget = INFINITY;
     cr_assert_eq(t->observe(st, &o), FRESH_EINVAL);
@@ -562,7 +736,7 @@ Test(sampler_bohb, init_observe_propose_errors)
     /* pending count without an array */
     uint64_t id = 0;
     observe_random(st, sp, rng, 10, 1.0, &id);
-    fresh_propose_ctx ctx = {1.0, NULL, 3, NULL, NULL};
+    fresh_propose_ctx ctx = {1.0, NULL, 3, NULL, NULL, 0.0, 0.0};
     cr_assert_eq(t->propose(st, &ctx, rng, x, &mb), FRESH_EINVAL);
     free_sampler(t, st);
     gsl_rng_free(rng);
@@ -597,7 +771,7 @@ Test(sampler_bohb, allocation_failures)
     uint64_t id = 0;
     for (int i = 0; i < 40; i++) {
         cr_assert_eq(fresh_space_sample(sp, rng, x), FRESH_OK);
-        fresh_observation o = {id, x, 1.0 + (i % 2), sum_loss(x, 3)};
+        fresh_observation o = {id, x, 1.0 + (i % 2), sum_loss(x, 3), 0.0};
         fresh__alloc_fail_after(0);
         int rc = t->observe(st, &o);
         fresh__alloc_fail_after(-1);

@@ -47,7 +47,7 @@ Test(sampler_random, respects_is_duplicate)
     gsl_rng *rng = fresh_rng_stream_create(60, 0, FRESH_RNG_SAMPLE);
     static bracket b;
     b.sp = sp;
-    fresh_propose_ctx ctx = {1.0, NULL, 0, in_bracket, &b};
+    fresh_propose_ctx ctx = {1.0, NULL, 0, in_bracket, &b, 0.0, 0.0};
     /* all 9 configurations, each once */
     for (int i = 0; i < 9; i++) {
         double x[2];
@@ -91,7 +91,7 @@ Test(sampler_random, reproducible_and_ignores_observations)
         cr_assert_eq(t->propose(a, NULL, ra, xa, &mb), FRESH_OK);
         cr_assert_eq(t->propose(b, NULL, rb, xb, NULL), FRESH_OK);
         cr_assert(fresh_space_equal(sp, xa, xb));
-        fresh_observation o = {(uint64_t)i, xa, 1.0, xa[0]};
+        fresh_observation o = {(uint64_t)i, xa, 1.0, xa[0], 0.0};
         cr_assert_eq(t->observe(a, &o), FRESH_OK);
     }
     cr_assert_eq(t->observe(a, NULL), FRESH_EINVAL);

@@ -523,3 +523,98 @@ Test(study, non_finite_step_fails_the_job)
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
 }
+
+/* ---- what the sampler is told ---- */
+
+/* A sampler that draws at random and records what the study tells it. */
+static struct {
+    size_t n_obs, n_ctx;
+    double obs_budget[512], obs_from[512];
+    uint64_t obs_id[512];
+    double ctx_budget[128], ctx_min[128], ctx_max[128];
+} spy;
+
+static int spy_init(void *st, const fresh_space *sp, const fresh_sampler_params *p, uint64_t seed,
+                    char *err)
+{
+    (void)st, (void)sp, (void)p, (void)seed, (void)err;
+    memset(&spy, 0, sizeof spy);
+    return FRESH_OK;
+}
+
+static void spy_destroy(void *st) { (void)st; }
+
+static int spy_observe(void *st, const fresh_observation *o)
+{
+    (void)st;
+    cr_assert(spy.n_obs < 512);
+    spy.obs_id[spy.n_obs] = o->config_id;
+    spy.obs_budget[spy.n_obs] = o->budget;
+    spy.obs_from[spy.n_obs] = o->resume_from;
+    spy.n_obs++;
+    return FRESH_OK;
+}
+
+static int spy_propose(void *st, const fresh_propose_ctx *ctx, gsl_rng *rng, double *x, int *mb)
+{
+    (void)st;
+    cr_assert(spy.n_ctx < 128);
+    spy.ctx_budget[spy.n_ctx] = ctx->budget;
+    spy.ctx_min[spy.n_ctx] = ctx->min_budget;
+    spy.ctx_max[spy.n_ctx] = ctx->max_budget;
+    spy.n_ctx++;
+    *mb = 0;
+    x[0] = gsl_rng_uniform(rng);
+    x[1] = gsl_rng_uniform(rng);
+    return FRESH_OK;
+}
+
+static const fresh_sampler_type spy_type = {"spy", 1, spy_init, spy_destroy, spy_observe,
+                                             spy_propose};
+
+Test(study, sampler_sees_job_origins_and_budget_range)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.sampler = &spy_type;
+    p.scheduler = fresh_scheduler_hyperband;
+    p.early_stopping = 0;
+    p.max_brackets = 3; /* one iteration on 1..9: brackets start at 1, 3, 9 */
+    fresh_study *s = make(sp, &p);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    cr_assert_eq(spy.n_ctx, 17); /* 9 + 5 + 3 */
+    for (size_t i = 0; i < spy.n_ctx; i++) {
+        cr_assert_eq(spy.ctx_min[i], 1.0);
+        cr_assert_eq(spy.ctx_max[i], 9.0);
+        double want = i < 9 ? 1.0 : (i < 14 ? 3.0 : 9.0);
+        cr_assert_eq(spy.ctx_budget[i], want, "proposal %zu: budget %g", i, spy.ctx_budget[i]);
+    }
+    /* from-scratch jobs: their rung reports and final result say 0; promoted
+     * jobs say the budget they resumed from; a job's reports come before its
+     * result, in increasing budget */
+    size_t scratch_at_9 = 0, promoted_to_3 = 0, promoted_to_9 = 0;
+    for (size_t i = 0; i < spy.n_obs; i++) {
+        cr_assert(spy.obs_from[i] < spy.obs_budget[i]);
+        if (spy.obs_budget[i] == 9.0 && spy.obs_from[i] == 0.0)
+            scratch_at_9++;
+        if (spy.obs_budget[i] == 3.0 && spy.obs_from[i] == 1.0)
+            promoted_to_3++;
+        if (spy.obs_budget[i] == 9.0 && spy.obs_from[i] == 3.0)
+            promoted_to_9++;
+        if (spy.obs_budget[i] == 9.0 && spy.obs_from[i] == 0.0) {
+            /* the s = 0 bracket's job reported at 1 and 3 just before */
+            cr_assert(i >= 2);
+            cr_assert_eq(spy.obs_id[i - 1], spy.obs_id[i]);
+            cr_assert_eq(spy.obs_id[i - 2], spy.obs_id[i]);
+            cr_assert_eq(spy.obs_budget[i - 2], 1.0);
+            cr_assert_eq(spy.obs_budget[i - 1], 3.0);
+            cr_assert_eq(spy.obs_from[i - 1], 0.0);
+            cr_assert_eq(spy.obs_from[i - 2], 0.0);
+        }
+    }
+    cr_assert_eq(scratch_at_9, 3);  /* bracket s = 0: 3 configurations at 9 */
+    cr_assert_eq(promoted_to_3, 3); /* bracket s = 2: 9 at 1, 3 promoted to 3 */
+    cr_assert_eq(promoted_to_9, 2); /* s = 2: 1 from 3 to 9; s = 1: 1 from 3 to 9 */
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
