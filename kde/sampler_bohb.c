@@ -17,10 +17,12 @@
  * (default d + 1) and N observations on a budget, a budget can carry a model
  * when N >= m, and
  *     n_good = min(N, max(m, floor(top_n_percent/100 * N)))
- *     n_bad  = max(m, N - n_good)
+ *     n_bad  = min(N, max(m, floor((100 - top_n_percent)/100 * N)))
  * good = the best n_good, bad = the worst n_bad: both sets have at least
- * m > d rows and together use every observation; while N < n_good + m they
- * overlap (as HpBandSter's). The model used is the one of the largest budget
+ * m > d rows. The rows the good set borrows to reach m are not good at the
+ * top_n_percent quantile, so they stay in the bad set: the sets overlap
+ * while top_n_percent/100 * N < m (as HpBandSter's), and at most one middle
+ * row is in neither. The model used is the one of the largest budget
  * that qualifies; smaller budgets are the fallback. A model at m points
  * (rather than at 2m with disjoint sets) moves to the larger, less
  * misleading budgets one Hyperband iteration sooner: hartmann6_mf, 200 MBE,
