@@ -257,6 +257,7 @@ int cmd_bench(int argc, char **argv)
         used[k] = r.used_mbe;
         walls[k] = r.wall_s;
         double model_frac = r.configs ? (double)r.model_based / (double)r.configs : 0;
+        double hedged_frac = r.configs ? (double)r.hedged / (double)r.configs : 0;
         if (json) {
             json_t *inc = r.has_incumbent ? json_pack("{s:o,s:f,s:f,s:o,s:I}",
                               "params", json_loads(r.inc_json, 0, NULL), "loss", r.inc_loss,
@@ -264,7 +265,7 @@ int cmd_bench(int argc, char **argv)
                               "config_id", (json_int_t)r.inc_config)
                                           : json_null();
             json_t *obj = json_pack(
-                "{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:f,s:f,s:f,s:f,s:s}",
+                "{s:s,s:s,s:s,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:f,s:f,s:f,s:f,s:f,s:s}",
                 "function", fname, "sampler", o.sampler, "scheduler", o.scheduler,
                 "seed", (json_int_t)o.seed, "workers", (json_int_t)r.workers,
                 "budget_mbe", o.budget_mbe, "used_mbe", r.used_mbe,
@@ -272,7 +273,7 @@ int cmd_bench(int argc, char **argv)
                 "failed", (json_int_t)r.failed, "stopped", (json_int_t)r.stopped,
                 "brackets", (json_int_t)r.brackets, "incumbent", inc,
                 "regret", num_or_null(r.has_incumbent && r.has_truth, r.regret),
-                "model_based_fraction", model_frac,
+                "model_based_fraction", model_frac, "hedged_fraction", hedged_frac,
                 "wall_s", r.wall_s, "overhead_s", r.overhead_s, "utilization", r.utilization,
                 "status", fresh_status_name(r.status));
             char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -293,10 +294,11 @@ int cmd_bench(int argc, char **argv)
                 printf("  resumed from %s: %zu jobs rebuilt, %zu run again\n", o.storage,
                        r.replayed, r.requeued);
             printf("  %s + %s: %.2f MBE used, %zu jobs (%zu stopped early, %zu failed), "
-                   "%zu configs (%.0f%% model-based), %.3f s wall, %.3f s overhead, "
-                   "utilization %.2f\n",
+                   "%zu configs (%.0f%% model-based, %.0f%% random by the hedge), %.3f s wall, "
+                   "%.3f s overhead, utilization %.2f\n",
                    o.sampler, o.scheduler, r.used_mbe, r.evaluations, r.stopped, r.failed,
-                   r.configs, 100 * model_frac, r.wall_s, r.overhead_s, r.utilization);
+                   r.configs, 100 * model_frac, 100 * hedged_frac, r.wall_s, r.overhead_s,
+                   r.utilization);
         }
         fflush(stdout);
     }

@@ -64,6 +64,10 @@ int cmd_show(int argc, char **argv)
     size_t props = st.proposals_model + st.proposals_random;
     printf("  configurations: %zu, %zu chosen by the model (%.0f%%)\n", st.configs,
            st.proposals_model, props ? 100.0 * (double)st.proposals_model / (double)props : 0.0);
+    if (st.proposals_hedged)
+        printf("  %zu drawn at random by the hedge: brackets whose first budget has not yet\n"
+               "  ranked configurations like the maximum budget (docs/algorithms.md)\n",
+               st.proposals_hedged);
     uint64_t id;
     double loss, budget;
     const double *x;

@@ -694,8 +694,12 @@ static int bohb_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
     int rc = hedge_check(s, ctx, &hedge, &n_pairs, &tau);
     if (rc != FRESH_OK)
         return rc;
-    if (hedge)
-        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    if (hedge) {
+        rc = fresh__sampler_random_draw(s->space, ctx, rng, x);
+        if (rc == FRESH_OK && model_based)
+            *model_based = FRESH_PROPOSAL_HEDGE;
+        return rc;
+    }
     const obs_set *o;
     rc = prepare(s, ctx, &o);
     if (rc != FRESH_OK)

@@ -80,6 +80,8 @@ int fresh__store_set_meta(fresh_store *st, const char *params_json, const char *
  * FRESH_EIO (read-only, cannot open), FRESH_ESTORE (I/O error, disk full,
  * constraint such as a duplicate job id or a tell without its ask, corrupt
  * file); the message names the file, the job and SQLite's text. */
+/* model_based: 0 random, 1 model, 2 random by the BOHB hedge (other nonzero
+ * values are stored as 1). */
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,
                      int model_based);
 

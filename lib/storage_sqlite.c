@@ -820,7 +820,7 @@ int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x
         if (rc == SQLITE_OK)
             rc = bind_bytes(s, 4, st->scratch, dim * 8);
         if (rc == SQLITE_OK)
-            rc = sqlite3_bind_int(s, 5, model_based != 0);
+            rc = sqlite3_bind_int(s, 5, model_based == 2 ? 2 : model_based != 0);
         rc = rc == SQLITE_OK ? run(s) : (sqlite3_clear_bindings(s), rc);
         if (rc != SQLITE_OK)
             return write_fail(st, rc, what);

@@ -85,7 +85,7 @@ struct fresh_study {
     fresh_traj_point *traj;
     size_t n_traj, cap_traj;
 
-    size_t finished, completed, stopped, failed, prop_model, prop_random;
+    size_t finished, completed, stopped, failed, prop_model, prop_random, prop_hedged;
     double used_budget, busy, overhead, wall, t0, run_start;
     int running; /* inside optimize */
     size_t workers;
@@ -467,6 +467,9 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
     memset(c, 0, sizeof *c);
     c->x = x;
     c->bracket = sj->bracket;
+    /* 0 random, 1 model, 2 random by the hedge (other values: model) */
+    model_based = model_based == FRESH_PROPOSAL_HEDGE ? FRESH_PROPOSAL_HEDGE
+                                                      : (model_based != 0);
     c->model_based = model_based;
     s->n_configs++;
     if (dup_insert(s, id) != FRESH_OK) {
@@ -474,10 +477,12 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
         fresh__free(x);
         return FRESH_ENOMEM;
     }
-    if (model_based)
+    if (model_based == FRESH_PROPOSAL_MODEL)
         s->prop_model++;
     else
         s->prop_random++;
+    if (model_based == FRESH_PROPOSAL_HEDGE)
+        s->prop_hedged++;
     *id_out = id;
     return FRESH_OK;
 }
@@ -931,7 +936,7 @@ int fresh_study_job(const fresh_study *s, size_t i, fresh_job_info *info)
     info->end_time = j->end;
     info->worker = j->worker;
     info->model_based = j->sj.stage == 0 && j->sj.resume_from == 0 &&
-                        s->configs[j->config_id].model_based;
+                        s->configs[j->config_id].model_based == FRESH_PROPOSAL_MODEL;
     return FRESH_OK;
 }
 
@@ -954,6 +959,7 @@ void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
     st->configs = s->n_configs;
     st->proposals_model = s->prop_model;
     st->proposals_random = s->prop_random;
+    st->proposals_hedged = s->prop_hedged;
     st->brackets_opened = s->p.scheduler->n_opened(s->sched);
     st->brackets_finished = s->p.scheduler->n_finished(s->sched);
     st->used_budget = s->used_budget;

@@ -205,6 +205,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     res->stopped = st.jobs_stopped;
     res->model_based = st.proposals_model;
     res->random_based = st.proposals_random;
+    res->hedged = st.proposals_hedged;
     res->brackets = st.brackets_finished;
     res->replayed = st.jobs_replayed;
     res->workers = st.workers;

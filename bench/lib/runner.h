@@ -51,6 +51,7 @@ typedef struct fresh_bench_result {
     char inc_json[2048];
     double used_mbe, wall_s, overhead_s, utilization;
     size_t evaluations, configs, failed, stopped, model_based, random_based;
+    size_t hedged; /* of random_based: random by the BOHB hedge */
     long brackets;
     size_t replayed, requeued, workers;
 } fresh_bench_result;

@@ -55,6 +55,14 @@ typedef struct fresh_sampler_params {
 /* Fills *p with the defaults above. Thread safety: any thread. */
 FRESH_API void fresh_sampler_params_default(fresh_sampler_params *p);
 
+/* What a proposal was (fresh_sampler_type.propose's *model_based). */
+enum fresh_proposal_kind {
+    FRESH_PROPOSAL_RANDOM = 0, /* random_fraction, or no model yet */
+    FRESH_PROPOSAL_MODEL = 1,  /* the model chose it */
+    FRESH_PROPOSAL_HEDGE = 2   /* random: the bracket's first budget has not
+                                  ranked like the max budget (hedge_tau) */
+};
+
 /* One observation: configuration x (borrowed for the call; the sampler copies
  * what it keeps) evaluated at budget with loss (+INFINITY for a failed job).
  * resume_from is the budget the job that produced it started from: 0 when
@@ -95,8 +103,10 @@ typedef struct fresh_sampler_type {
     /* Takes one observation into account. FRESH_OK or FRESH_ENOMEM. */
     int (*observe)(void *state, const fresh_observation *obs);
     /* Writes a new configuration into x (dim values, conditions applied, not
-     * forbidden). *model_based = 1 if the model chose it, 0 if random.
-     * FRESH_OK, FRESH_ENOSAMPLE or FRESH_ENOMEM. */
+     * forbidden). *model_based = FRESH_PROPOSAL_MODEL (1) if the model chose
+     * it, FRESH_PROPOSAL_RANDOM (0) if random, FRESH_PROPOSAL_HEDGE (2) if
+     * random because of the BOHB hedge (the study counts any other nonzero
+     * value as MODEL). FRESH_OK, FRESH_ENOSAMPLE or FRESH_ENOMEM. */
     int (*propose)(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
                    double *x, int *model_based);
 } fresh_sampler_type;

@@ -202,6 +202,9 @@ typedef struct fresh_study_stats {
     size_t jobs_requeued;    /* of those, running at the crash: run again */
     size_t warm_start_observations;
     size_t jobs_failed_after_crash; /* running at FRESH_MAX_RETRIES + 1 crashes: failed */
+    size_t proposals_hedged; /* of proposals_random, those the BOHB hedge made random:
+                                their bracket's first budget had not ranked like
+                                the max budget (docs/algorithms.md) */
 } fresh_study_stats;
 
 /* A job that was running each time the process died is run again at most

@@ -392,7 +392,7 @@ Test(sampler_bohb, hedge_trusts_a_budget_that_ranks_like_the_max)
     cr_assert(m.available);
     for (int i = 0; i < 20; i++) {
         cr_assert_eq(fresh_sampler_bohb->propose(st0, &c27, rng, x, &mb), FRESH_OK);
-        cr_assert_eq(mb, 0);
+        cr_assert_eq(mb, FRESH_PROPOSAL_HEDGE);
     }
     fresh_propose_ctx c81 = {81.0, NULL, 0, NULL, NULL, 1.0, 81.0};
     fresh_propose_ctx c3 = {3.0, NULL, 0, NULL, NULL, 1.0, 81.0};

@@ -618,3 +618,76 @@ Test(study, sampler_sees_job_origins_and_budget_range)
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
 }
+
+/* ---- the BOHB hedge, end to end ---- */
+
+/* Reports at every integer step: f(x) at the max budget 9, and below it
+ * either f + 1/step (ranks like the max budget) or 1 - f (reversed). */
+static int fx_fidelity(fresh_trial *t, void *user)
+{
+    int reversed = *(const int *)user;
+    double b = fresh_trial_budget(t);
+    for (double e = fresh_trial_resume_from(t) + 1; e <= b; e += 1) {
+        double f = fx_base(t);
+        double v = e >= 9 ? f : (reversed ? 1.0 - f : f + 1.0 / e);
+        if (!fresh_trial_report(t, e, v))
+            break;
+    }
+    return 0;
+}
+
+Test(study, bohb_hedge_counts)
+{
+    /* 1..9, eta 3: brackets start at 1 (9 configurations), 3 (5, the upper
+     * half: sqrt(1 * 9) = 3) and 9 (3, from scratch, reporting at 1 and 3:
+     * three unselected (3, 9) pairs per iteration). 8 iterations. */
+    for (int reversed = 0; reversed < 2; reversed++) {
+        fresh_space *sp = fx_space();
+        fresh_study_params p = fx_params();
+        p.sampler = fresh_sampler_bohb;
+        p.scheduler = fresh_scheduler_hyperband;
+        p.early_stopping = 0;
+        p.max_brackets = 24;
+        char db[64];
+        snprintf(db, sizeof db, "/tmp/fresh-test-hedge-%ld.db", (long)getpid());
+        unlink(db);
+        if (reversed)
+            p.storage = db; /* the counts must survive the study file */
+        fresh_study *s = make(sp, &p);
+        cr_assert_eq(fresh_study_optimize(s, fx_fidelity, &reversed), FRESH_BRACKETS_DONE);
+        fresh_study_stats st;
+        fresh_study_get_stats(s, &st);
+        cr_assert_eq(st.configs, 8 * 17);
+        if (reversed) /* tau -1: every proposal of the upper half, always */
+            cr_assert_eq(st.proposals_hedged, 8 * 5);
+        else /* tau 1 once 10 pairs exist: 3, 6, 9 before iterations 2-4, 12 before 5 */
+            cr_assert_eq(st.proposals_hedged, 4 * 5);
+        cr_assert(st.proposals_model > 0);
+        cr_assert_eq(st.proposals_model + st.proposals_random, st.configs);
+        /* the export says model_based 0 for hedged configurations */
+        size_t mb = 0;
+        for (size_t i = 0; i < fresh_study_n_jobs(s); i++) {
+            fresh_job_info ji;
+            fresh_study_job(s, i, &ji);
+            mb += (size_t)ji.model_based;
+        }
+        cr_assert_eq(mb, st.proposals_model);
+        fresh_study_destroy(s);
+        if (reversed) {
+            fresh_space *sp2 = NULL;
+            int rc;
+            char err[512];
+            s = fresh_study_open(db, &sp2, &rc, err, sizeof err);
+            cr_assert_not_null(s, "%s", err);
+            fresh_study_stats st2;
+            fresh_study_get_stats(s, &st2);
+            cr_assert_eq(st2.proposals_hedged, st.proposals_hedged);
+            cr_assert_eq(st2.proposals_model, st.proposals_model);
+            cr_assert_eq(st2.proposals_random, st.proposals_random);
+            fresh_study_destroy(s);
+            fresh_space_destroy(sp2);
+            unlink(db);
+        }
+        fresh_space_destroy(sp);
+    }
+}
