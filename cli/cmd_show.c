@@ -11,7 +11,8 @@ static const char show_usage[] =
     "usage: fresh show FILE\n"
     "\n"
     "Summarises a study file written with --storage: the incumbent, bracket progress,\n"
-    "jobs by status, budget used and how many configurations the model chose.\n";
+    "jobs by status, budget used and how many configurations the model chose. It reads\n"
+    "a snapshot and never writes the file, so it also works while the study runs.\n";
 
 static const char export_usage[] =
     "usage: fresh export FILE [--format csv|jsonl] [--output OUT]\n"
@@ -23,7 +24,8 @@ static fresh_study *open_study(const char *cmd, const char *path, fresh_space **
 {
     int rc;
     char err[512];
-    fresh_study *s = fresh_study_open(path, space, &rc, err, sizeof err);
+    /* a snapshot: takes no lock, never writes, works while the study runs */
+    fresh_study *s = fresh_study_open_snapshot(path, space, &rc, err, sizeof err);
     if (!s)
         fprintf(stderr, "fresh %s: %s\n", cmd, err);
     return s;
@@ -57,9 +59,11 @@ int cmd_show(int argc, char **argv)
            fresh_plan_min_budget(plan), fresh_plan_max_budget(plan), fresh_plan_eta(plan),
            fresh_plan_s_max(plan) + 1);
     printf("  brackets: %ld opened, %ld finished\n", st.brackets_opened, st.brackets_finished);
-    printf("  jobs: %zu finished (%zu completed, %zu stopped early, %zu failed), %zu were "
-           "running when the study was last interrupted\n",
-           st.jobs_finished, st.jobs_completed, st.jobs_stopped, st.jobs_failed, st.jobs_requeued);
+    int in_use = fresh_study_file_in_use(argv[optind]);
+    printf("  jobs: %zu finished (%zu completed, %zu stopped early, %zu failed), %zu %s\n",
+           st.jobs_finished, st.jobs_completed, st.jobs_stopped, st.jobs_failed, st.jobs_running,
+           in_use == 1 ? "running now (the study is in use by another process)"
+                       : "cut short when the study was last interrupted (run again on resume)");
     printf("  budget used: %.2f max-budget equivalents\n", st.used_mbe);
     size_t props = st.proposals_model + st.proposals_random;
     printf("  configurations: %zu, %zu chosen by the model (%.0f%%)\n", st.configs,

@@ -58,6 +58,20 @@ typedef struct fresh__outcome_row {
  * says what went wrong, naming the file. */
 int fresh__store_open(fresh_store **out, const char *path, char *err);
 
+/* Opens an existing study file read-only, without the lock, as a snapshot
+ * of what was committed at the first read (the file may be in use by the
+ * process that runs the study). get_meta, replay and get_checkpoint work;
+ * set_meta, ask, retry and tell fail with FRESH_EIO. FRESH_OK, FRESH_EIO (no
+ * such file, a directory, cannot open), FRESH_ENOTFOUND (an empty file),
+ * FRESH_ESTORE (not a fresh study file, another schema version, corrupt),
+ * FRESH_EBUSY (SQLite busy beyond the open timeout), FRESH_ENOMEM. */
+int fresh__store_open_snapshot(fresh_store **out, const char *path, char *err);
+
+/* 1 if another handle (any process) holds the lock of the study file at
+ * path, 0 if not (no lock file, or it could be locked and was released at
+ * once), FRESH_EIO if the lock file cannot be opened. */
+int fresh__store_in_use(const char *path);
+
 /* Closes the handle (NULL is a no-op); releases the lock. */
 void fresh__store_close(fresh_store *st);
 

@@ -28,11 +28,16 @@
  *      second opener closing its descriptor of the database would silently
  *      unlock the first handle. The lock file is removed at close; the
  *      open/lock/verify-inode loop in take_lock makes that removal safe.
- *   2. PRAGMA locking_mode=EXCLUSIVE before the first access: SQLite keeps
- *      its exclusive lock on the database for the life of the connection, so
- *      other SQLite clients (the sqlite3 shell, or the same file reached
- *      through another name) cannot write it either, and WAL runs without
- *      the shared-memory -shm file.
+ *   2. SQLite's own locks in WAL mode (the -shm file): a writer from outside
+ *      fresh (the sqlite3 shell) waits for or fails on fresh's transactions,
+ *      and readers see committed transactions only. The writer does not use
+ *      locking_mode=EXCLUSIVE, so that fresh__store_open_snapshot can read a
+ *      study while its process runs it (fresh show, fresh export).
+ * Snapshots. fresh__store_open_snapshot takes no side lock and opens the file
+ * read-only in one read transaction kept for the life of the handle: it sees
+ * the study as committed at its first read, however far the writer gets
+ * meanwhile (WAL readers do not block the writer, nor it them). Its write
+ * functions fail with FRESH_EIO.
  * Any SQLITE_BUSY at open is reported as FRESH_EBUSY, "in use by another
  * process"; busy_timeout is short (OPEN_BUSY_MS) so nothing hangs.
  *
@@ -153,6 +158,7 @@ struct fresh_store {
     int lock_fd;
     char *lock_path;
     int broken; /* a transaction could not be rolled back: no more writes */
+    int snapshot; /* opened by fresh__store_open_snapshot: read-only */
     sqlite3_stmt *stmt[S_COUNT];
     unsigned char *scratch; /* encoding buffer for blobs */
     size_t scratch_cap;
@@ -354,6 +360,9 @@ static int write_fail(fresh_store *st, int rc, const char *what)
 
 static int check_writable(fresh_store *st)
 {
+    if (st->snapshot)
+        return fresh__set_err(st->errmsg, FRESH_EIO,
+                              "study file '%s' was opened as a read-only snapshot", st->path);
     if (st->broken)
         return fresh__set_err(st->errmsg, FRESH_ESTORE,
                               "study file '%s': an earlier transaction could not be rolled back; "
@@ -367,8 +376,10 @@ static int check_writable(fresh_store *st)
 /* Takes the flock on "<path>.lock". The loop guards against a holder that
  * removes the file between our open() and flock(): we keep the lock only if
  * the locked inode is still the one the name points to. */
+#define LOCK_BUSY_WAITS 20 /* 1 ms each before a held lock means "in use" */
 static int take_lock(fresh_store *st, char *err)
 {
+    int busy_waits = 0;
     for (int tries = 0; tries < 100; tries++) {
         int fd = open(st->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -378,6 +389,13 @@ static int take_lock(fresh_store *st, char *err)
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             int e = errno;
             close(fd);
+            if (e == EWOULDBLOCK && busy_waits++ < LOCK_BUSY_WAITS) {
+                /* fresh__store_in_use holds a shared lock for an instant */
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+                tries--;
+                continue;
+            }
             if (e == EWOULDBLOCK)
                 return fresh__set_err(err, FRESH_EBUSY,
                                       "study file '%s' is in use by another process "
@@ -440,6 +458,8 @@ static void store_free(fresh_store *st)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    if (st->db && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* a snapshot's read transaction */
     if (st->db)
         sqlite3_close_v2(st->db);
     release_lock(st);
@@ -511,6 +531,22 @@ static int check_schema(fresh_store *st, sqlite3_int64 app_id, char *err)
     return FRESH_OK;
 }
 
+/* Shared by both openers: the SQLite name of path (see fresh__store_open). */
+static int sqlite_name(fresh_store *st, const char *path, const char **out, char *err)
+{
+    size_t plen = strlen(path);
+    *out = path;
+    if (strncmp(path, "file:", 5) == 0 || path[0] == ':') {
+        st->sql_path = fresh__malloc(plen + 3);
+        if (!st->sql_path)
+            return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+        memcpy(st->sql_path, "./", 2);
+        memcpy(st->sql_path + 2, path, plen + 1);
+        *out = st->sql_path;
+    }
+    return FRESH_OK;
+}
+
 int fresh__store_open(fresh_store **out, const char *path, char *err)
 {
     char dummy[FRESH__ERRMSG_LEN];
@@ -548,16 +584,9 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
 
     /* Debian's SQLite is built with SQLITE_USE_URI: a relative name such as
      * "file:x.db" or ":memory:" must stay a plain file name. */
-    const char *sql_path = path;
-    if (strncmp(path, "file:", 5) == 0 || path[0] == ':') {
-        sql_path = st->sql_path = fresh__malloc(plen + 3);
-        if (!st->sql_path) {
-            status = fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
-            goto fail;
-        }
-        memcpy(st->sql_path, "./", 2);
-        memcpy(st->sql_path + 2, path, plen + 1);
-    }
+    const char *sql_path;
+    if ((status = sqlite_name(st, path, &sql_path, err)) != FRESH_OK)
+        goto fail;
     rc = sqlite3_open_v2(sql_path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         int e = st->db ? sqlite3_system_errno(st->db) : 0;
@@ -573,8 +602,7 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
         goto fail;
     }
     sqlite3_busy_timeout(st->db, OPEN_BUSY_MS);
-    rc = sqlite3_exec(st->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA foreign_keys = ON;", NULL,
-                      NULL, NULL);
+    rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         status = sql_err(err, st->db, path, rc, "setting up the connection");
         goto fail;
@@ -657,6 +685,97 @@ fail:
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     store_free(st);
     return status;
+}
+
+int fresh__store_open_snapshot(fresh_store **out, const char *path, char *err)
+{
+    char dummy[FRESH__ERRMSG_LEN];
+    if (!err)
+        err = dummy;
+    err[0] = '\0';
+    if (!out)
+        return fresh__set_err(err, FRESH_EINVAL, "fresh__store_open_snapshot: out is NULL");
+    *out = NULL;
+    if (!path || !*path)
+        return fresh__set_err(err, FRESH_EINVAL, "study file name is empty");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return fresh__set_err(err, FRESH_EIO, "no study file '%s'", path);
+    if (S_ISDIR(sb.st_mode))
+        return fresh__set_err(err, FRESH_EIO, "study file '%s' is a directory", path);
+
+    int status = FRESH_OK, rc;
+    fresh_store *st = fresh__calloc(1, sizeof *st);
+    if (!st)
+        return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+    st->lock_fd = -1;
+    st->snapshot = 1;
+    const char *sql_path;
+    if (!(st->path = fresh__strdup(path))) {
+        status = fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+        goto fail;
+    }
+    if ((status = sqlite_name(st, path, &sql_path, err)) != FRESH_OK)
+        goto fail;
+    rc = sqlite3_open_v2(sql_path, &st->db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        int e = st->db ? sqlite3_system_errno(st->db) : 0;
+        status = fresh__set_err(err, map_rc(rc) == FRESH_ENOMEM ? FRESH_ENOMEM : FRESH_EIO,
+                                "cannot open study file '%s': %s%s%s", path, db_msg(st->db, rc),
+                                e ? ": " : "", e ? strerror(e) : "");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, OPEN_BUSY_MS);
+    /* One read transaction for the life of the handle: every read sees the
+     * file as it was at the first one, whatever the writer commits since. */
+    rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+    sqlite3_int64 app_id = 0, ntables = 0;
+    if (rc == SQLITE_OK)
+        rc = query_int(st->db, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK)
+        rc = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
+    if (rc != SQLITE_OK) {
+        status = sql_err(err, st->db, path, rc, "reading the header");
+        goto fail;
+    }
+    if (app_id == 0 && ntables == 0) {
+        status = fresh__set_err(err, FRESH_ENOTFOUND, "the study file '%s' holds no study", path);
+        goto fail;
+    }
+    if ((status = check_schema(st, app_id, err)) != FRESH_OK)
+        goto fail;
+    for (int i = 0; i < S_COUNT; i++) {
+        rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            status = sql_err(err, st->db, path, rc, "preparing statements");
+            goto fail;
+        }
+    }
+    *out = st;
+    return FRESH_OK;
+
+fail:
+    store_free(st);
+    return status;
+}
+
+int fresh__store_in_use(const char *path)
+{
+    size_t plen = strlen(path);
+    char *lp = fresh__malloc(plen + sizeof ".lock");
+    if (!lp)
+        return FRESH_ENOMEM;
+    memcpy(lp, path, plen);
+    memcpy(lp + plen, ".lock", sizeof ".lock");
+    int fd = open(lp, O_RDONLY | O_CLOEXEC);
+    fresh__free(lp);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : FRESH_EIO;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops the shared lock if it was taken */
+    return held;
 }
 
 void fresh__store_close(fresh_store *st) { store_free(st); }

@@ -96,6 +96,7 @@ struct fresh_study {
     int replaying;            /* rebuilding from the store: no writes */
     const double *replay_x;   /* replayed ask: the stored configuration */
     int replay_mb;
+    int snapshot; /* fresh_study_open_snapshot: read-only, no store after open */
     size_t n_requeued, replayed, requeued_total, warm_obs, failed_after_crash;
     char errmsg[FRESH__ERRMSG_LEN];
 };
@@ -180,8 +181,8 @@ static size_t online_cpus(void)
     return n > 0 ? (size_t)n : 1;
 }
 
-fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_params *params,
-                                int *status, char *errmsg, size_t errlen)
+static fresh_study *study_create(const fresh_space *space, const fresh_study_params *params,
+                                 int snapshot, int *status, char *errmsg, size_t errlen)
 {
     char err[FRESH__ERRMSG_LEN] = "";
     int rc = FRESH_OK;
@@ -248,6 +249,7 @@ fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_para
         goto fail;
     }
     s->t0 = fresh__now();
+    s->snapshot = snapshot;
     if (p.storage) {
         rc = attach_store(s, p.storage, p.resume, err);
         if (rc != FRESH_OK)
@@ -263,6 +265,12 @@ fail:
     if (errmsg && errlen)
         snprintf(errmsg, errlen, "%s", err);
     return NULL;
+}
+
+fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_params *params,
+                                int *status, char *errmsg, size_t errlen)
+{
+    return study_create(space, params, 0, status, errmsg, errlen);
 }
 
 void fresh_study_destroy(fresh_study *s)
@@ -491,8 +499,12 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
 {
     if (!s || !trial_out)
         return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
-    double t_in = fresh__now();
     *trial_out = NULL;
+    if (s->snapshot && !s->replaying)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "a snapshot of a study file is read-only: open it with "
+                              "fresh_study_open() (or resume it) to continue it");
+    double t_in = fresh__now();
     if (s->broken)
         return fresh__set_err(s->errmsg, FRESH_ESTORE,
                               "the study file could not be written: reopen the study to resume");
@@ -812,6 +824,10 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
         return FRESH_EINVAL;
     if (!objective)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
+    if (s->snapshot)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "a snapshot of a study file is read-only: open it with "
+                              "fresh_study_open() (or resume it) to continue it");
     if (s->n_out > s->n_requeued)
         return fresh__set_err(s->errmsg, FRESH_ESTATE,
                               "%zu jobs from fresh_study_ask() are not told yet",
@@ -960,6 +976,7 @@ void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
     st->proposals_model = s->prop_model;
     st->proposals_random = s->prop_random;
     st->proposals_hedged = s->prop_hedged;
+    st->jobs_running = s->n_out;
     st->brackets_opened = s->p.scheduler->n_opened(s->sched);
     st->brackets_finished = s->p.scheduler->n_finished(s->sched);
     st->used_budget = s->used_budget;
@@ -1248,7 +1265,8 @@ static int replay_tell(void *user, const fresh__outcome_row *o)
  * stored one (resume). */
 static int attach_store(fresh_study *s, const char *path, int resume, char *err)
 {
-    int rc = fresh__store_open(&s->store, path, err);
+    int rc = s->snapshot ? fresh__store_open_snapshot(&s->store, path, err)
+                         : fresh__store_open(&s->store, path, err);
     if (rc != FRESH_OK)
         return rc;
     json_t *now = params_json(&s->p);
@@ -1296,6 +1314,12 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
     if (rc != FRESH_OK) {
         fresh__set_err(err, rc, "resuming '%s': %s", path,
                        s->errmsg[0] ? s->errmsg : fresh__store_errmsg(s->store));
+        goto done;
+    }
+    if (s->snapshot) { /* jobs not told are running elsewhere, or were cut short */
+        fresh__store_close(s->store);
+        s->store = NULL;
+        s->errmsg[0] = '\0';
         goto done;
     }
     /* jobs running at the crash run again, unless the process already died
@@ -1382,8 +1406,8 @@ static int params_from_json(const char *text, fresh_study_params *p, char *err)
     return rc;
 }
 
-fresh_study *fresh_study_open(const char *path, fresh_space **space_out, int *status, char *errmsg,
-                              size_t errlen)
+static fresh_study *open_file(const char *path, fresh_space **space_out, int snapshot,
+                              int *status, char *errmsg, size_t errlen)
 {
     char err[FRESH__ERRMSG_LEN] = "";
     int rc;
@@ -1401,7 +1425,7 @@ fresh_study *fresh_study_open(const char *path, fresh_space **space_out, int *st
         rc = fresh__set_err(err, FRESH_EIO, "no study file '%s'", path);
         goto fail;
     }
-    rc = fresh__store_open(&st, path, err);
+    rc = snapshot ? fresh__store_open_snapshot(&st, path, err) : fresh__store_open(&st, path, err);
     if (rc != FRESH_OK)
         goto fail;
     rc = fresh__store_get_meta(st, &pj, &sj);
@@ -1428,7 +1452,7 @@ fresh_study *fresh_study_open(const char *path, fresh_space **space_out, int *st
         goto fail;
     p.storage = path;
     p.resume = 1;
-    s = fresh_study_create(space, &p, &rc, err, sizeof err);
+    s = study_create(space, &p, snapshot, &rc, err, sizeof err);
     if (!s)
         goto fail;
     free(pj);
@@ -1447,6 +1471,25 @@ fail:
     if (errmsg && errlen)
         snprintf(errmsg, errlen, "%s", err);
     return NULL;
+}
+
+fresh_study *fresh_study_open(const char *path, fresh_space **space_out, int *status, char *errmsg,
+                              size_t errlen)
+{
+    return open_file(path, space_out, 0, status, errmsg, errlen);
+}
+
+fresh_study *fresh_study_open_snapshot(const char *path, fresh_space **space_out, int *status,
+                                       char *errmsg, size_t errlen)
+{
+    return open_file(path, space_out, 1, status, errmsg, errlen);
+}
+
+int fresh_study_file_in_use(const char *path)
+{
+    if (!path || !*path)
+        return FRESH_EINVAL;
+    return fresh__store_in_use(path);
 }
 
 /* ------------------------------------------------------- warm start */
@@ -1523,6 +1566,10 @@ int fresh_study_warm_start(fresh_study *s, const char *path)
     if (s->n_jobs > 0)
         return fresh__set_err(s->errmsg, FRESH_ESTATE,
                               "warm start: call it before the first job is asked");
+    if (s->snapshot)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "a snapshot of a study file is read-only: open it with "
+                              "fresh_study_open() (or resume it) to continue it");
     char err[FRESH__ERRMSG_LEN];
     fresh_store *st = NULL;
     char *pj = NULL, *sj = NULL, *mine = NULL;

@@ -95,6 +95,23 @@ FRESH_API fresh_study *fresh_study_create(const fresh_space *space,
 FRESH_API fresh_study *fresh_study_open(const char *path, fresh_space **space, int *status,
                                         char *errmsg, size_t errlen);
 
+/* Opens a study file read-only, as a snapshot of what was committed when it
+ * is opened, whether or not another process is running the study (it takes
+ * no lock and never writes the file). As fresh_study_open otherwise, except
+ * that the study can only be read: ask, optimize and warm start fail with
+ * FRESH_ESTATE, and the jobs recorded as asked but not told are left as
+ * they are (running in the other process, or cut short by a crash:
+ * fresh_study_file_in_use says which), counted in stats.jobs_running.
+ * Statuses as for fresh_study_open, plus FRESH_ENOTFOUND for a file that
+ * holds no study. Thread safety: any thread. */
+FRESH_API fresh_study *fresh_study_open_snapshot(const char *path, fresh_space **space,
+                                                 int *status, char *errmsg, size_t errlen);
+
+/* 1 if a process has the study file open for writing (a study running on
+ * it), 0 if not; FRESH_EINVAL for a NULL or empty path, FRESH_EIO if the
+ * lock file exists but cannot be opened. Thread safety: any thread. */
+FRESH_API int fresh_study_file_in_use(const char *path);
+
 /* Warm start: feeds the finished results of an earlier study file (same
  * space) into this study's sampler, without running them again and without
  * changing the scheduler. Call before the first ask. Warm-start data is not
@@ -202,6 +219,8 @@ typedef struct fresh_study_stats {
     size_t jobs_requeued;    /* of those, running at the crash: run again */
     size_t warm_start_observations;
     size_t jobs_failed_after_crash; /* running at FRESH_MAX_RETRIES + 1 crashes: failed */
+    size_t jobs_running;     /* asked and not told yet (a snapshot: running in the
+                                process that holds the file, or cut short) */
     size_t proposals_hedged; /* of proposals_random, those the BOHB hedge made random:
                                 their bracket's first budget had not ranked like
                                 the max budget (docs/algorithms.md) */

@@ -550,6 +550,61 @@ Test(storage, other_process_is_busy_while_parent_holds)
     fresh__store_close(st);
 }
 
+/* Child: waits for a byte, takes a snapshot and replays it; exits with the
+ * number of events seen (100 + n), or 1-3 on errors. */
+static int count_ask(void *u, const fresh__job_row *j, const double *x, size_t d, int mb)
+{
+    (void)j, (void)x, (void)d, (void)mb;
+    ++*(int *)u;
+    return 0;
+}
+
+static int count_tell(void *u, const fresh__outcome_row *o)
+{
+    (void)o;
+    ++*(int *)u;
+    return 0;
+}
+
+Test(storage, other_process_reads_a_snapshot_while_parent_holds)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        close(p[1]);
+        char c;
+        if (read(p[0], &c, 1) != 1)
+            _exit(3);
+        fresh_store *st = NULL;
+        char err[512];
+        if (fresh__store_open_snapshot(&st, path, err) != FRESH_OK)
+            _exit(1);
+        if (fresh__store_in_use(path) != 1)
+            _exit(2);
+        int n = 0;
+        if (fresh__store_replay(st, count_ask, count_tell, &n) != FRESH_OK)
+            _exit(3);
+        fresh__store_close(st);
+        _exit(100 + n);
+    }
+    close(p[0]);
+    fresh_store *st = open_ok(path);
+    write_history(st);
+    cr_assert_eq(write(p[1], "g", 1), 1);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    cr_assert_eq(WEXITSTATUS(status), 108, "child exit %d", WEXITSTATUS(status));
+    close(p[1]);
+    /* the holder writes on */
+    fresh__job_row j5 = job(5, 7, 0, 1, 0);
+    double x = 0.25;
+    cr_assert_eq(fresh__store_ask(st, &j5, &x, 1, 0), FRESH_OK, "%s", fresh__store_errmsg(st));
+    fresh__store_close(st);
+}
+
 Test(storage, parent_is_busy_while_child_holds)
 {
     int up[2], down[2];
@@ -652,6 +707,94 @@ static void sql(const char *p, const char *stmt)
     int rc = sqlite3_exec(db, stmt, NULL, NULL, &msg);
     cr_assert_eq(rc, SQLITE_OK, "%s", msg ? msg : "");
     sqlite3_close(db);
+}
+
+/* ---- snapshots ---- */
+
+static fresh_store *snapshot_ok(const char *p)
+{
+    char err[512] = "";
+    fresh_store *st = NULL;
+    int rc = fresh__store_open_snapshot(&st, p, err);
+    cr_assert_eq(rc, FRESH_OK, "snapshot '%s': %d %s", p, rc, err);
+    cr_assert_not_null(st);
+    return st;
+}
+
+static void snapshot_fails(const char *p, int want, const char *needle)
+{
+    char err[512] = "";
+    fresh_store *st = (fresh_store *)0x1;
+    int rc = fresh__store_open_snapshot(&st, p, err);
+    cr_assert_eq(rc, want, "snapshot '%s': got %d (%s), want %d", p, rc, err, want);
+    cr_assert_null(st);
+    cr_assert(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+}
+
+Test(storage, snapshot_reads_while_the_writer_holds)
+{
+    fresh_store *w = open_ok(path);
+    cr_assert_eq(fresh__store_in_use(path), 1);
+    cr_assert_eq(fresh__store_set_meta(w, "{\"p\":1}", "{\"s\":2}"), FRESH_OK);
+    write_history(w);
+
+    /* a snapshot opens while the writer holds the file, and reads it all */
+    fresh_store *r1 = snapshot_ok(path);
+    char *pj = NULL, *sj = NULL;
+    cr_assert_eq(fresh__store_get_meta(r1, &pj, &sj), FRESH_OK);
+    cr_assert_str_eq(pj, "{\"p\":1}");
+    free(pj);
+    free(sj);
+    struct rec *r = calloc(1, sizeof *r);
+    replay(r1, r);
+    check_history(r);
+    check_checkpoints(r1);
+
+    /* the writer goes on while the snapshot is open; the snapshot keeps
+     * seeing the file as it was, a new snapshot sees the new job */
+    fresh__job_row j5 = job(5, 7, 0, 1, 0);
+    double x5 = 0.25;
+    cr_assert_eq(fresh__store_ask(w, &j5, &x5, 1, 2), FRESH_OK, "%s", fresh__store_errmsg(w));
+    replay(r1, r);
+    cr_assert_eq(r->n, 8);
+    fresh_store *r2 = snapshot_ok(path);
+    replay(r2, r);
+    cr_assert_eq(r->n, 9);
+    cr_assert_eq(r->ev[8].job.job_id, 5);
+    cr_assert_eq(r->ev[8].model_based, 2); /* "random by the hedge" is stored as such */
+
+    /* a snapshot never writes */
+    fresh__job_row j6 = job(6, 4, 0, 1, 0);
+    double x = 0.5;
+    cr_assert_eq(fresh__store_ask(r2, &j6, &x, 1, 0), FRESH_EIO);
+    cr_assert(strstr(fresh__store_errmsg(r2), "read-only snapshot"));
+    cr_assert_eq(fresh__store_retry(r2, 4), FRESH_EIO);
+    cr_assert_eq(fresh__store_set_meta(r2, "{}", "{}"), FRESH_EIO);
+    fresh__store_close(r1);
+    fresh__store_close(r2);
+
+    /* and the writer was not disturbed */
+    cr_assert_eq(fresh__store_ask(w, &j6, &x, 1, 0), FRESH_OK, "%s", fresh__store_errmsg(w));
+    fresh__store_close(w);
+    cr_assert_eq(fresh__store_in_use(path), 0);
+    fresh_store *again = open_ok(path);
+    replay(again, r);
+    cr_assert_eq(r->n, 10);
+    fresh__store_close(again);
+    free(r);
+
+    /* files that are not studies */
+    char p[256];
+    snprintf(p, sizeof p, "%s/none.db", dir);
+    snapshot_fails(p, FRESH_EIO, "no study file");
+    cr_assert_eq(fresh__store_in_use(p), 0);
+    snapshot_fails(dir, FRESH_EIO, "is a directory");
+    snprintf(p, sizeof p, "%s/empty.db", dir);
+    write_file(p, "", 0);
+    snapshot_fails(p, FRESH_ENOTFOUND, "holds no study");
+    snprintf(p, sizeof p, "%s/foreign.db", dir);
+    sql(p, "CREATE TABLE t(a)");
+    snapshot_fails(p, FRESH_ESTORE, "not a fresh study file");
 }
 
 Test(storage, not_a_database)

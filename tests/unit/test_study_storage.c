@@ -247,3 +247,77 @@ Test(study_storage, a_job_that_keeps_killing_the_process_is_failed)
     }
     fresh_space_destroy(sp);
 }
+
+Test(study_storage, snapshot_of_a_study_in_use)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 3;
+    p.storage = path("snap.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    fresh_trial *t[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(fresh_study_ask(s, &t[i]), FRESH_OK);
+    fx_curve(t[1], NULL);
+    cr_assert_eq(fresh_study_tell(s, t[1]), FRESH_OK);
+    cr_assert_eq(fresh_study_file_in_use(path("snap.db")), 1);
+
+    /* while s holds the file: fresh_study_open is refused, a snapshot is not */
+    fresh_space *sp2 = NULL;
+    int rc;
+    char err[512] = "";
+    cr_assert_null(fresh_study_open(path("snap.db"), &sp2, &rc, err, sizeof err));
+    cr_assert_eq(rc, FRESH_EBUSY);
+    fresh_study *snap = fresh_study_open_snapshot(path("snap.db"), &sp2, &rc, err, sizeof err);
+    cr_assert_not_null(snap, "%s", err);
+    fresh_study_stats st;
+    fresh_study_get_stats(snap, &st);
+    cr_assert_eq(st.jobs_replayed, 4);
+    cr_assert_eq(st.jobs_finished, 1);
+    cr_assert_eq(st.jobs_running, 3);
+    cr_assert_eq(st.jobs_requeued, 0);
+    cr_assert_eq(fresh_study_n_jobs(snap), 4);
+    /* read-only */
+    fresh_trial *x;
+    cr_assert_eq(fresh_study_ask(snap, &x), FRESH_ESTATE);
+    cr_assert_null(x);
+    cr_assert(strstr(fresh_study_errmsg(snap), "snapshot"));
+    cr_assert_eq(fresh_study_optimize(snap, fx_curve, NULL), FRESH_ESTATE);
+    cr_assert_eq(fresh_study_warm_start(snap, path("snap.db")), FRESH_ESTATE);
+    fresh_study_destroy(snap);
+    fresh_space_destroy(sp2);
+
+    /* the owner was not disturbed */
+    fx_curve(t[0], NULL);
+    cr_assert_eq(fresh_study_tell(s, t[0]), FRESH_OK);
+    fresh_study_destroy(s); /* "crash" with jobs 2 and 3 running */
+    cr_assert_eq(fresh_study_file_in_use(path("snap.db")), 0);
+
+    /* snapshots of the interrupted file do not write: resuming still finds
+     * the two jobs that were running */
+    for (int k = 0; k < 2; k++) {
+        snap = fresh_study_open_snapshot(path("snap.db"), &sp2, &rc, err, sizeof err);
+        cr_assert_not_null(snap, "%s", err);
+        fresh_study_get_stats(snap, &st);
+        cr_assert_eq(st.jobs_running, 2);
+        fresh_study_destroy(snap);
+        fresh_space_destroy(sp2);
+    }
+    p.resume = 1;
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_study_get_stats(s, &st);
+    cr_assert_eq(st.jobs_replayed, 4);
+    cr_assert_eq(st.jobs_requeued, 2);
+    fresh_study_destroy(s);
+
+    /* no such file; a file without a study */
+    cr_assert_null(fresh_study_open_snapshot(path("none.db"), &sp2, &rc, err, sizeof err));
+    cr_assert_eq(rc, FRESH_EIO);
+    FILE *f = fopen(path("empty.db"), "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_null(fresh_study_open_snapshot(path("empty.db"), &sp2, &rc, err, sizeof err));
+    cr_assert_eq(rc, FRESH_ENOTFOUND);
+    cr_assert_eq(fresh_study_file_in_use(NULL), FRESH_EINVAL);
+    fresh_space_destroy(sp);
+}
