@@ -1574,7 +1574,8 @@ int fresh_study_warm_start(fresh_study *s, const char *path)
     fresh_store *st = NULL;
     char *pj = NULL, *sj = NULL, *mine = NULL;
     warm_ctx w = {.s = s};
-    int rc = fresh__store_open(&st, path, err);
+    /* a snapshot: the earlier study may still be running elsewhere */
+    int rc = fresh__store_open_snapshot(&st, path, err);
     if (rc != FRESH_OK)
         return fresh__set_err(s->errmsg, rc, "warm start: %s", err);
     rc = fresh__store_get_meta(st, &pj, &sj);

@@ -115,9 +115,12 @@ FRESH_API int fresh_study_file_in_use(const char *path);
 /* Warm start: feeds the finished results of an earlier study file (same
  * space) into this study's sampler, without running them again and without
  * changing the scheduler. Call before the first ask. Warm-start data is not
- * recorded in this study's own file: repeat the call when resuming.
+ * recorded in this study's own file: repeat the call when resuming. The
+ * earlier file is read as a snapshot (fresh_study_open_snapshot): it may be
+ * in use by a study that is still running, and it is never written.
  * FRESH_OK, FRESH_ESTATE (jobs already asked), FRESH_EMISMATCH (different
- * space), storage errors. Thread safety: owner thread. */
+ * space), storage errors (FRESH_EIO for a missing file, FRESH_ENOTFOUND for
+ * a file without a study). Thread safety: owner thread. */
 FRESH_API int fresh_study_warm_start(fresh_study *study, const char *path);
 
 /* Frees the study and everything it owns; NULL is a no-op. Must not run

@@ -286,6 +286,18 @@ Test(study_storage, snapshot_of_a_study_in_use)
     cr_assert_eq(fresh_study_warm_start(snap, path("snap.db")), FRESH_ESTATE);
     fresh_study_destroy(snap);
     fresh_space_destroy(sp2);
+    /* another study can warm-start from the file in use; a missing file is
+     * an error and is not created */
+    fresh_study_params q = fx_params();
+    q.sampler = fresh_sampler_bohb;
+    fresh_study *w = make(sp, &q, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_warm_start(w, path("snap.db")), FRESH_OK, "%s",
+                 fresh_study_errmsg(w));
+    fresh_study_get_stats(w, &st);
+    cr_assert(st.warm_start_observations >= 1);
+    cr_assert_eq(fresh_study_warm_start(w, path("none.db")), FRESH_EIO);
+    cr_assert_neq(access(path("none.db"), F_OK), 0);
+    fresh_study_destroy(w);
 
     /* the owner was not disturbed */
     fx_curve(t[0], NULL);
