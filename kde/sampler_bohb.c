@@ -98,6 +98,11 @@ typedef struct rank_item {
     size_t idx;
 } rank_item;
 
+typedef struct id_item {
+    uint64_t id;
+    size_t idx;
+} id_item;
+
 typedef struct bohb_state {
     const fresh_space *space;
     size_t d;
@@ -121,7 +126,7 @@ typedef struct bohb_state {
     size_t rows_cap; /* in rows */
     double *x_cand, *u_cand, *x_best, *u_obs; /* d each */
     /* the hedge's scratch */
-    rank_item *max_ids; /* (id as loss, row) of the max set's scratch rows */
+    id_item *max_ids; /* (config id, row) of the max set's scratch rows */
     size_t max_ids_cap;
     double pair_a[PAIRS_KEEP], pair_b[PAIRS_KEEP];
 } bohb_state;
@@ -562,8 +567,8 @@ int fresh__bohb_densities(void *state, const double *x, double *log_l, double *l
 
 static int cmp_id(const void *a, const void *b)
 {
-    const rank_item *x = a, *y = b;
-    return (x->loss > y->loss) - (x->loss < y->loss);
+    const id_item *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 /* Kendall's tau-b of n pairs (O(n^2), n <= PAIRS_KEEP). */
@@ -590,9 +595,7 @@ static double kendall_tau(const double *a, const double *b, size_t n)
 
 /* Updates o's unselected pairs against mx (the max budget's set) if either
  * changed: configurations with a finite from-scratch loss on both, the
- * latest PAIRS_KEEP of o. Config ids are kept as doubles in rank_item.loss
- * for sorting: ids below 2^53 compare exactly (warm-start ids are 2^62 +
- * a small number, also exact). */
+ * latest PAIRS_KEEP of o. */
 static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
 {
     if (o->pair_version == o->version && o->pair_max_version == mx->version &&
@@ -602,7 +605,7 @@ static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
         size_t cap = s->max_ids_cap ? s->max_ids_cap : 64;
         while (cap < mx->n)
             cap *= 2;
-        rank_item *p = fresh__realloc(s->max_ids, cap * sizeof *p);
+        id_item *p = fresh__realloc(s->max_ids, cap * sizeof *p);
         if (!p)
             return FRESH_ENOMEM;
         s->max_ids = p;
@@ -611,7 +614,7 @@ static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
     size_t m = 0;
     for (size_t r = 0; r < mx->n; r++)
         if (mx->scratch[r] && isfinite(mx->loss[r])) {
-            s->max_ids[m].loss = (double)mx->id[r];
+            s->max_ids[m].id = mx->id[r];
             s->max_ids[m].idx = r;
             m++;
         }
@@ -620,8 +623,8 @@ static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
     for (size_t r = o->n; r-- > 0 && n < PAIRS_KEEP;) {
         if (!o->scratch[r] || !isfinite(o->loss[r]))
             continue;
-        rank_item key = {(double)o->id[r], 0};
-        const rank_item *hit = bsearch(&key, s->max_ids, m, sizeof *s->max_ids, cmp_id);
+        id_item key = {o->id[r], 0};
+        const id_item *hit = bsearch(&key, s->max_ids, m, sizeof *s->max_ids, cmp_id);
         if (!hit)
             continue;
         s->pair_a[n] = o->loss[r];

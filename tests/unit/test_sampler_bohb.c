@@ -408,6 +408,16 @@ Test(sampler_bohb, hedge_trusts_a_budget_that_ranks_like_the_max)
     cr_assert_eq(h, 0);
     free_sampler(fresh_sampler_bohb, st0);
 
+    /* ids beyond 2^53 (warm-start data: 2^62 + the earlier study's id) pair
+     * up exactly: reversed ranks give tau -1 */
+    void *st3 = make_sampler(fresh_sampler_bohb, sp, NULL);
+    id = UINT64_C(1) << 62;
+    scratch_jobs(st3, sp, rng, 40, 1, 0.0, &id);
+    cr_assert_eq(fresh__bohb_hedge(st3, &c27, &h, &np, &tau), FRESH_OK);
+    cr_assert_eq(np, 40);
+    cr_assert_float_eq(tau, -1.0, 1e-12);
+    free_sampler(fresh_sampler_bohb, st3);
+
     /* promoted jobs (the 81 result resumed from 27) and failures give no
      * pairs: the loss at 27 chose them */
     void *st2 = make_sampler(fresh_sampler_bohb, sp, NULL);
