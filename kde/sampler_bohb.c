@@ -83,7 +83,7 @@ typedef struct obs_set {
     uint64_t *id;      /* n */
     unsigned char *scratch; /* n: 1 if observed in a job that ran from scratch */
     unsigned long version; /* the state's change counter at the last change */
-    /* the hedge's cache: tau against the max budget's set (see hedge_trusts) */
+    /* the hedge's cache: tau against the max budget's set (see update_pairs) */
     unsigned long pair_version, pair_max_version;
     double pair_max_budget;
     size_t n_pairs;

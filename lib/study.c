@@ -1300,6 +1300,10 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
         goto done;
     }
     json_t *stored = json_loads(stored_params, 0, NULL);
+    /* files written before hedge_tau existed: the default */
+    json_t *stored_sp = stored ? json_object_get(stored, "sampler_params") : NULL;
+    if (json_is_object(stored_sp) && !json_object_get(stored_sp, "hedge_tau"))
+        json_object_set_new(stored_sp, "hedge_tau", json_real(0.8));
     char diff[300];
     int differs = !stored || params_differ(stored, now, diff, sizeof diff);
     json_decref(stored);

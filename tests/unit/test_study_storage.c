@@ -2,6 +2,7 @@
  * same or other parameters/space, a file in use, jobs running at a crash
  * handed out again, warm start, fresh_study_open. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,5 +332,41 @@ Test(study_storage, snapshot_of_a_study_in_use)
     cr_assert_null(fresh_study_open_snapshot(path("empty.db"), &sp2, &rc, err, sizeof err));
     cr_assert_eq(rc, FRESH_ENOTFOUND);
     cr_assert_eq(fresh_study_file_in_use(NULL), FRESH_EINVAL);
+    fresh_space_destroy(sp);
+}
+
+Test(study_storage, files_from_before_hedge_tau_open_and_resume)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.max_brackets = 3;
+    p.storage = path("old.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+    /* what a file written before the parameter existed holds */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(path("old.db"), &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db,
+                          "UPDATE meta SET value = json_remove(value, '$.sampler_params.hedge_tau') "
+                          "WHERE key = 'params'",
+                          NULL, NULL, &msg);
+    cr_assert_eq(rc, SQLITE_OK, "%s", msg ? msg : "");
+    sqlite3_close(db);
+
+    fresh_space *sp2 = NULL;
+    char err[512] = "";
+    s = fresh_study_open(path("old.db"), &sp2, &rc, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp2);
+    p.resume = 1;
+    p.max_brackets = 6;
+    s = make(sp, &p, FRESH_OK, NULL); /* the default hedge_tau matches */
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+    p.sampler_params.hedge_tau = 0.5; /* another value does not */
+    make(sp, &p, FRESH_EMISMATCH, "hedge_tau");
     fresh_space_destroy(sp);
 }
