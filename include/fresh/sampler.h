@@ -45,7 +45,10 @@ typedef struct fresh_sampler_params {
                                    configurations until budget b has ranked
                                    FRESH_HEDGE_MIN_PAIRS unselected configurations
                                    like the max budget, with Kendall's tau >=
-                                   hedge_tau: 0.8 by default; < -1 = off */
+                                   hedge_tau: 0.8 by default; < -1 = off.
+                                   Pairs come from reports at rung budgets: an
+                                   objective that never reports keeps the upper
+                                   half random */
 } fresh_sampler_params;
 
 /* Unselected (loss at b, loss at the max budget) pairs a budget b needs
