@@ -86,7 +86,6 @@ typedef struct obs_set {
     unsigned long version; /* the state's change counter at the last change */
     /* the hedge's cache: tau against the max budget's set (see update_pairs) */
     unsigned long pair_version, pair_max_version;
-    double pair_max_budget;
     size_t n_pairs;
     double pair_tau;
 } obs_set;
@@ -127,8 +126,9 @@ typedef struct bohb_state {
     size_t rows_cap; /* in rows */
     double *x_cand, *u_cand, *x_best, *u_obs; /* d each */
     /* the hedge's scratch */
-    id_item *max_ids; /* (config id, row) of the max set's scratch rows */
-    size_t max_ids_cap;
+    id_item *max_ids; /* (config id, row) of the max set's scratch rows, by id */
+    size_t max_ids_n, max_ids_cap;
+    unsigned long max_ids_version; /* the max set's version they were taken at */
     double pair_a[PAIRS_KEEP], pair_b[PAIRS_KEEP];
 } bohb_state;
 
@@ -425,17 +425,7 @@ static int cmp_rank(const void *a, const void *b)
 
 static int grow_rows(bohb_state *s, size_t n)
 {
-    if (n <= s->rows_cap)
-        return FRESH_OK;
-    size_t cap = s->rows_cap ? s->rows_cap : 64;
-    while (cap < n)
-        cap *= 2;
-    double *p = fresh__realloc(s->rows, cap * s->d * sizeof *p);
-    if (!p)
-        return FRESH_ENOMEM;
-    s->rows = p;
-    s->rows_cap = cap;
-    return FRESH_OK;
+    return fresh__grow((void **)&s->rows, &s->rows_cap, n, s->d * sizeof *s->rows);
 }
 
 /* The floor of continuous bandwidths for a KDE of n points: Optuna's "magic
@@ -488,16 +478,8 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
     int rc;
     if (!(s->fit_valid && s->fit_budget == o->budget && s->fit_version == o->version)) {
         s->fit_valid = 0;
-        if (o->n > s->rank_cap) {
-            size_t cap = s->rank_cap ? s->rank_cap : 64;
-            while (cap < o->n)
-                cap *= 2;
-            rank_item *p = fresh__realloc(s->rank, cap * sizeof *p);
-            if (!p)
-                return FRESH_ENOMEM;
-            s->rank = p;
-            s->rank_cap = cap;
-        }
+        if (fresh__grow((void **)&s->rank, &s->rank_cap, o->n, sizeof *s->rank) != FRESH_OK)
+            return FRESH_ENOMEM;
         for (size_t r = 0; r < o->n; r++) {
             s->rank[r].loss = o->loss[r];
             s->rank[r].idx = r;
@@ -572,55 +554,31 @@ static int cmp_id(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Kendall's tau-b of n pairs (O(n^2), n <= PAIRS_KEEP). */
-static double kendall_tau(const double *a, const double *b, size_t n)
-{
-    double conc = 0, disc = 0, ta = 0, tb = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double da = a[i] - a[j], db = b[i] - b[j];
-            if (da == 0 && db == 0)
-                continue;
-            if (da == 0)
-                ta++;
-            else if (db == 0)
-                tb++;
-            else if ((da > 0) == (db > 0))
-                conc++;
-            else
-                disc++;
-        }
-    double den = sqrt((conc + disc + ta) * (conc + disc + tb));
-    return den > 0 ? (conc - disc) / den : 0;
-}
-
 /* Updates o's unselected pairs against mx (the max budget's set) if either
  * changed: configurations with a finite from-scratch loss on both, the
  * latest PAIRS_KEEP of o. */
 static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
 {
-    if (o->pair_version == o->version && o->pair_max_version == mx->version &&
-        o->pair_max_budget == mx->budget)
+    /* versions come from one counter: equal versions mean the same set,
+     * unchanged */
+    if (o->pair_version == o->version && o->pair_max_version == mx->version)
         return FRESH_OK;
-    if (mx->n > s->max_ids_cap) {
-        size_t cap = s->max_ids_cap ? s->max_ids_cap : 64;
-        while (cap < mx->n)
-            cap *= 2;
-        id_item *p = fresh__realloc(s->max_ids, cap * sizeof *p);
-        if (!p)
+    if (s->max_ids_version != mx->version) { /* sorted once per change of mx */
+        if (fresh__grow((void **)&s->max_ids, &s->max_ids_cap, mx->n, sizeof *s->max_ids) !=
+            FRESH_OK)
             return FRESH_ENOMEM;
-        s->max_ids = p;
-        s->max_ids_cap = cap;
+        size_t m = 0;
+        for (size_t r = 0; r < mx->n; r++)
+            if (mx->scratch[r] && isfinite(mx->loss[r])) {
+                s->max_ids[m].id = mx->id[r];
+                s->max_ids[m].idx = r;
+                m++;
+            }
+        qsort(s->max_ids, m, sizeof *s->max_ids, cmp_id);
+        s->max_ids_n = m;
+        s->max_ids_version = mx->version;
     }
-    size_t m = 0;
-    for (size_t r = 0; r < mx->n; r++)
-        if (mx->scratch[r] && isfinite(mx->loss[r])) {
-            s->max_ids[m].id = mx->id[r];
-            s->max_ids[m].idx = r;
-            m++;
-        }
-    qsort(s->max_ids, m, sizeof *s->max_ids, cmp_id);
-    size_t n = 0;
+    size_t m = s->max_ids_n, n = 0;
     for (size_t r = o->n; r-- > 0 && n < PAIRS_KEEP;) {
         if (!o->scratch[r] || !isfinite(o->loss[r]))
             continue;
@@ -633,10 +591,9 @@ static int update_pairs(bohb_state *s, obs_set *o, const obs_set *mx)
         n++;
     }
     o->n_pairs = n;
-    o->pair_tau = n >= 2 ? kendall_tau(s->pair_a, s->pair_b, n) : NAN;
+    o->pair_tau = n >= 2 ? fresh__kendall_tau(s->pair_a, s->pair_b, n) : NAN;
     o->pair_version = o->version;
     o->pair_max_version = mx->version;
-    o->pair_max_budget = mx->budget;
     return FRESH_OK;
 }
 

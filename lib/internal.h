@@ -58,4 +58,13 @@ int fresh__map_gsl(int gsl_status);
 /* Monotonic clock in seconds. */
 double fresh__now(void);
 
+/* Grows *arr (elements of elem bytes, capacity *cap) to hold need
+ * elements, doubling from 16; the content is kept. FRESH_OK or
+ * FRESH_ENOMEM (nothing changed). */
+int fresh__grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Kendall's tau-b of the n pairs (a[i], b[i]), O(n^2); 0 when every pair
+ * is tied. Used by the adaptive scheduler and the BOHB hedge. */
+double fresh__kendall_tau(const double *a, const double *b, size_t n);
+
 #endif

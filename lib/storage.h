@@ -69,7 +69,7 @@ int fresh__store_open_snapshot(fresh_store **out, const char *path, char *err);
 
 /* 1 if another handle (any process) holds the lock of the study file at
  * path, 0 if not (no lock file, or it could be locked and was released at
- * once), FRESH_EIO if the lock file cannot be opened. */
+ * once), FRESH_EIO if the lock file cannot be opened, FRESH_ENOMEM. */
 int fresh__store_in_use(const char *path);
 
 /* Closes the handle (NULL is a no-op); releases the lock. */

@@ -531,18 +531,89 @@ static int check_schema(fresh_store *st, sqlite3_int64 app_id, char *err)
     return FRESH_OK;
 }
 
-/* Shared by both openers: the SQLite name of path (see fresh__store_open). */
-static int sqlite_name(fresh_store *st, const char *path, const char **out, char *err)
+/* ---- what both openers share ---- */
+
+/* The argument checks of an opener named `fn`. */
+static int check_open_args(const char *fn, fresh_store **out, const char *path, char *err)
+{
+    err[0] = '\0';
+    if (!out)
+        return fresh__set_err(err, FRESH_EINVAL, "%s: out is NULL", fn);
+    *out = NULL;
+    if (!path || !*path)
+        return fresh__set_err(err, FRESH_EINVAL, "study file name is empty");
+    return FRESH_OK;
+}
+
+/* "<path>.lock" (fresh__malloc'ed), or NULL when out of memory. */
+static char *lock_name(const char *path)
 {
     size_t plen = strlen(path);
-    *out = path;
+    char *lp = fresh__malloc(plen + sizeof ".lock");
+    if (lp) {
+        memcpy(lp, path, plen);
+        memcpy(lp + plen, ".lock", sizeof ".lock");
+    }
+    return lp;
+}
+
+/* A zeroed store for path (no lock, no connection yet), or NULL. */
+static fresh_store *store_alloc(const char *path, char *err)
+{
+    fresh_store *st = fresh__calloc(1, sizeof *st);
+    if (st) {
+        st->lock_fd = -1;
+        st->path = fresh__strdup(path);
+        if (st->path)
+            return st;
+        store_free(st);
+    }
+    fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+    return NULL;
+}
+
+/* Opens st->path with SQLite (flags as sqlite3_open_v2), extended result
+ * codes on. Debian's SQLite is built with SQLITE_USE_URI: a relative name
+ * such as "file:x.db" or ":memory:" must stay a plain file name. */
+static int open_db(fresh_store *st, int flags, char *err)
+{
+    const char *path = st->path, *sql_path = path;
+    size_t plen = strlen(path);
     if (strncmp(path, "file:", 5) == 0 || path[0] == ':') {
-        st->sql_path = fresh__malloc(plen + 3);
+        sql_path = st->sql_path = fresh__malloc(plen + 3);
         if (!st->sql_path)
             return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
         memcpy(st->sql_path, "./", 2);
         memcpy(st->sql_path + 2, path, plen + 1);
-        *out = st->sql_path;
+    }
+    int rc = sqlite3_open_v2(sql_path, &st->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        int e = st->db ? sqlite3_system_errno(st->db) : 0;
+        return fresh__set_err(err, map_rc(rc) == FRESH_ENOMEM ? FRESH_ENOMEM : FRESH_EIO,
+                              "cannot open study file '%s': %s%s%s", path, db_msg(st->db, rc),
+                              e ? ": " : "", e ? strerror(e) : "");
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    return FRESH_OK;
+}
+
+/* The file's application id and number of schema objects (both 0: empty). */
+static int read_header(fresh_store *st, sqlite3_int64 *app_id, sqlite3_int64 *ntables, char *err)
+{
+    *app_id = *ntables = 0;
+    int rc = query_int(st->db, "PRAGMA application_id", app_id);
+    if (rc == SQLITE_OK)
+        rc = query_int(st->db, "SELECT count(*) FROM sqlite_master", ntables);
+    return rc == SQLITE_OK ? FRESH_OK : sql_err(err, st->db, st->path, rc, "reading the header");
+}
+
+static int prepare_all(fresh_store *st, char *err)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->stmt[i], NULL);
+        if (rc != SQLITE_OK)
+            return sql_err(err, st->db, st->path, rc, "preparing statements");
     }
     return FRESH_OK;
 }
@@ -552,27 +623,16 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
     char dummy[FRESH__ERRMSG_LEN];
     if (!err)
         err = dummy;
-    err[0] = '\0';
-    if (!out)
-        return fresh__set_err(err, FRESH_EINVAL, "fresh__store_open: out is NULL");
-    *out = NULL;
-    if (!path || !*path)
-        return fresh__set_err(err, FRESH_EINVAL, "study file name is empty");
-
-    int status = FRESH_OK, rc, is_new = 0;
-    fresh_store *st = fresh__calloc(1, sizeof *st);
+    int status = check_open_args("fresh__store_open", out, path, err), rc, is_new = 0;
+    if (status != FRESH_OK)
+        return status;
+    fresh_store *st = store_alloc(path, err);
     if (!st)
-        return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
-    st->lock_fd = -1;
-    size_t plen = strlen(path);
-    st->path = fresh__strdup(path);
-    st->lock_path = fresh__malloc(plen + sizeof ".lock");
-    if (!st->path || !st->lock_path) {
+        return FRESH_ENOMEM;
+    if (!(st->lock_path = lock_name(path))) {
         status = fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
         goto fail;
     }
-    memcpy(st->lock_path, path, plen);
-    memcpy(st->lock_path + plen, ".lock", sizeof ".lock");
 
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -581,21 +641,8 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
     }
     if ((status = take_lock(st, err)) != FRESH_OK)
         goto fail;
-
-    /* Debian's SQLite is built with SQLITE_USE_URI: a relative name such as
-     * "file:x.db" or ":memory:" must stay a plain file name. */
-    const char *sql_path;
-    if ((status = sqlite_name(st, path, &sql_path, err)) != FRESH_OK)
+    if ((status = open_db(st, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err)) != FRESH_OK)
         goto fail;
-    rc = sqlite3_open_v2(sql_path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc != SQLITE_OK) {
-        int e = st->db ? sqlite3_system_errno(st->db) : 0;
-        status = fresh__set_err(err, map_rc(rc) == FRESH_ENOMEM ? FRESH_ENOMEM : FRESH_EIO,
-                                "cannot open study file '%s': %s%s%s", path, db_msg(st->db, rc),
-                                e ? ": " : "", e ? strerror(e) : "");
-        goto fail;
-    }
-    sqlite3_extended_result_codes(st->db, 1);
     if (sqlite3_db_readonly(st->db, "main") == 1) {
         status = fresh__set_err(err, FRESH_EIO,
                                 "study file '%s' is read-only (no write permission)", path);
@@ -614,14 +661,9 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
         status = sql_err(err, st->db, path, rc, "opening");
         goto fail;
     }
-    sqlite3_int64 app_id = 0, ntables = 0;
-    rc = query_int(st->db, "PRAGMA application_id", &app_id);
-    if (rc == SQLITE_OK)
-        rc = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
-    if (rc != SQLITE_OK) {
-        status = sql_err(err, st->db, path, rc, "reading the header");
+    sqlite3_int64 app_id, ntables;
+    if ((status = read_header(st, &app_id, &ntables, err)) != FRESH_OK)
         goto fail;
-    }
     if (app_id == 0 && ntables == 0) {
         is_new = 1;
         status = create_schema(st, err);
@@ -667,14 +709,8 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
             goto fail;
         }
     }
-    for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                                NULL);
-        if (rc != SQLITE_OK) {
-            status = sql_err(err, st->db, path, rc, "preparing statements");
-            goto fail;
-        }
-    }
+    if ((status = prepare_all(st, err)) != FRESH_OK)
+        goto fail;
     if (is_new)
         sync_dir(path);
     *out = st;
@@ -692,83 +728,51 @@ int fresh__store_open_snapshot(fresh_store **out, const char *path, char *err)
     char dummy[FRESH__ERRMSG_LEN];
     if (!err)
         err = dummy;
-    err[0] = '\0';
-    if (!out)
-        return fresh__set_err(err, FRESH_EINVAL, "fresh__store_open_snapshot: out is NULL");
-    *out = NULL;
-    if (!path || !*path)
-        return fresh__set_err(err, FRESH_EINVAL, "study file name is empty");
+    int status = check_open_args("fresh__store_open_snapshot", out, path, err);
+    if (status != FRESH_OK)
+        return status;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return fresh__set_err(err, FRESH_EIO, "no study file '%s'", path);
     if (S_ISDIR(sb.st_mode))
         return fresh__set_err(err, FRESH_EIO, "study file '%s' is a directory", path);
-
-    int status = FRESH_OK, rc;
-    fresh_store *st = fresh__calloc(1, sizeof *st);
+    fresh_store *st = store_alloc(path, err);
     if (!st)
-        return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
-    st->lock_fd = -1;
+        return FRESH_ENOMEM;
     st->snapshot = 1;
-    const char *sql_path;
-    if (!(st->path = fresh__strdup(path))) {
-        status = fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+    if ((status = open_db(st, SQLITE_OPEN_READONLY, err)) != FRESH_OK)
         goto fail;
-    }
-    if ((status = sqlite_name(st, path, &sql_path, err)) != FRESH_OK)
-        goto fail;
-    rc = sqlite3_open_v2(sql_path, &st->db, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        int e = st->db ? sqlite3_system_errno(st->db) : 0;
-        status = fresh__set_err(err, map_rc(rc) == FRESH_ENOMEM ? FRESH_ENOMEM : FRESH_EIO,
-                                "cannot open study file '%s': %s%s%s", path, db_msg(st->db, rc),
-                                e ? ": " : "", e ? strerror(e) : "");
-        goto fail;
-    }
-    sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, OPEN_BUSY_MS);
     /* One read transaction for the life of the handle: every read sees the
      * file as it was at the first one, whatever the writer commits since. */
-    rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
-    sqlite3_int64 app_id = 0, ntables = 0;
-    if (rc == SQLITE_OK)
-        rc = query_int(st->db, "PRAGMA application_id", &app_id);
-    if (rc == SQLITE_OK)
-        rc = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
+    int rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         status = sql_err(err, st->db, path, rc, "reading the header");
         goto fail;
     }
+    sqlite3_int64 app_id, ntables;
+    if ((status = read_header(st, &app_id, &ntables, err)) != FRESH_OK)
+        goto fail;
     if (app_id == 0 && ntables == 0) {
         status = fresh__set_err(err, FRESH_ENOTFOUND, "the study file '%s' holds no study", path);
         goto fail;
     }
-    if ((status = check_schema(st, app_id, err)) != FRESH_OK)
+    if ((status = check_schema(st, app_id, err)) != FRESH_OK ||
+        (status = prepare_all(st, err)) != FRESH_OK)
         goto fail;
-    for (int i = 0; i < S_COUNT; i++) {
-        rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                                NULL);
-        if (rc != SQLITE_OK) {
-            status = sql_err(err, st->db, path, rc, "preparing statements");
-            goto fail;
-        }
-    }
     *out = st;
     return FRESH_OK;
 
 fail:
-    store_free(st);
+    store_free(st); /* rolls the read transaction back */
     return status;
 }
 
 int fresh__store_in_use(const char *path)
 {
-    size_t plen = strlen(path);
-    char *lp = fresh__malloc(plen + sizeof ".lock");
+    char *lp = lock_name(path);
     if (!lp)
         return FRESH_ENOMEM;
-    memcpy(lp, path, plen);
-    memcpy(lp + plen, ".lock", sizeof ".lock");
     int fd = open(lp, O_RDONLY | O_CLOEXEC);
     fresh__free(lp);
     if (fd < 0)

@@ -175,6 +175,14 @@ static int check_params(const fresh_study_params *p, char *err)
 
 static int attach_store(fresh_study *s, const char *path, int resume, char *err);
 
+/* What ask, optimize and warm start say to a snapshot (fresh_study_open_snapshot). */
+static int refuse_snapshot(fresh_study *s)
+{
+    return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                          "a snapshot of a study file is read-only: open it with "
+                          "fresh_study_open() (or resume it) to continue it");
+}
+
 static size_t online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -315,21 +323,6 @@ const fresh_plan *fresh_study_plan(const fresh_study *s) { return s ? s->plan : 
 
 /* ------------------------------------------------------------- helpers */
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return FRESH_OK;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *n = fresh__realloc(*arr, c * elem);
-    if (!n)
-        return FRESH_ENOMEM;
-    *arr = n;
-    *cap = c;
-    return FRESH_OK;
-}
-
 static uint64_t dup_key(const fresh_study *s, long bracket, const double *x)
 {
     return fresh_space_hash(s->space, x) ^ fresh_splitmix64((uint64_t)bracket + 0x51ed27u);
@@ -404,7 +397,7 @@ static stage_table *get_table(fresh_study *s, const fresh_sched_job *sj)
     for (size_t i = s->n_tables; i-- > 0;)
         if (s->tables[i]->bracket == sj->bracket && s->tables[i]->stage == sj->stage)
             return s->tables[i];
-    if (grow((void **)&s->tables, &s->cap_tables, s->n_tables + 1, sizeof *s->tables))
+    if (fresh__grow((void **)&s->tables, &s->cap_tables, s->n_tables + 1, sizeof *s->tables))
         return NULL;
     stage_table *t = fresh__stage_table_create(sj->bracket, sj->stage, sj->quota);
     if (t)
@@ -442,10 +435,10 @@ static int store_failed(fresh_study *s, int rc)
 
 static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_out)
 {
-    int rc = grow((void **)&s->configs, &s->cap_configs, s->n_configs + 1, sizeof *s->configs);
+    int rc = fresh__grow((void **)&s->configs, &s->cap_configs, s->n_configs + 1, sizeof *s->configs);
     if (rc)
         return rc;
-    rc = grow((void **)&s->pending, &s->cap_pending, s->n_out + 1, sizeof *s->pending);
+    rc = fresh__grow((void **)&s->pending, &s->cap_pending, s->n_out + 1, sizeof *s->pending);
     if (rc)
         return rc;
     double *x = fresh__malloc(s->dim * sizeof *x);
@@ -501,9 +494,7 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
     *trial_out = NULL;
     if (s->snapshot && !s->replaying)
-        return fresh__set_err(s->errmsg, FRESH_ESTATE,
-                              "a snapshot of a study file is read-only: open it with "
-                              "fresh_study_open() (or resume it) to continue it");
+        return refuse_snapshot(s);
     double t_in = fresh__now();
     if (s->broken)
         return fresh__set_err(s->errmsg, FRESH_ESTORE,
@@ -522,8 +513,8 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
     if (rc)
         return rc;
     /* reserve every buffer before the scheduler commits a slot */
-    if (grow((void **)&s->jobs, &s->cap_jobs, s->n_jobs + 1, sizeof *s->jobs) ||
-        grow((void **)&s->out, &s->cap_out, s->n_out + 1, sizeof *s->out))
+    if (fresh__grow((void **)&s->jobs, &s->cap_jobs, s->n_jobs + 1, sizeof *s->jobs) ||
+        fresh__grow((void **)&s->out, &s->cap_out, s->n_out + 1, sizeof *s->out))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     fresh_trial *t = fresh__malloc(sizeof *t);
     if (!t)
@@ -635,7 +626,7 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     if (t->requeued)
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "trial: requeued after resume and not handed out by ask yet");
-    if (grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
+    if (fresh__grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     if (!t->has_times) { /* the pool's clock, or ask to tell for callers' own workers */
         t->has_times = 1;
@@ -825,9 +816,7 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
     if (!objective)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
     if (s->snapshot)
-        return fresh__set_err(s->errmsg, FRESH_ESTATE,
-                              "a snapshot of a study file is read-only: open it with "
-                              "fresh_study_open() (or resume it) to continue it");
+        return refuse_snapshot(s);
     if (s->n_out > s->n_requeued)
         return fresh__set_err(s->errmsg, FRESH_ESTATE,
                               "%zu jobs from fresh_study_ask() are not told yet",
@@ -1261,6 +1250,21 @@ static int replay_tell(void *user, const fresh__outcome_row *o)
     return fresh_study_tell(s, t);
 }
 
+/* The stored parameters as JSON, with what files written before a
+ * parameter existed lack filled in with its default (hedge_tau). NULL if
+ * the text does not parse (je, when given, says why). */
+static json_t *load_params(const char *text, json_error_t *je)
+{
+    json_t *root = json_loads(text, 0, je);
+    json_t *sp = root ? json_object_get(root, "sampler_params") : NULL;
+    if (json_is_object(sp) && !json_object_get(sp, "hedge_tau")) {
+        fresh_sampler_params def;
+        fresh_sampler_params_default(&def);
+        json_object_set_new(sp, "hedge_tau", json_real(def.hedge_tau));
+    }
+    return root;
+}
+
 /* Opens the study file of s->p.storage: records a new study, or rebuilds a
  * stored one (resume). */
 static int attach_store(fresh_study *s, const char *path, int resume, char *err)
@@ -1299,11 +1303,7 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
                             path, stored_space);
         goto done;
     }
-    json_t *stored = json_loads(stored_params, 0, NULL);
-    /* files written before hedge_tau existed: the default */
-    json_t *stored_sp = stored ? json_object_get(stored, "sampler_params") : NULL;
-    if (json_is_object(stored_sp) && !json_object_get(stored_sp, "hedge_tau"))
-        json_object_set_new(stored_sp, "hedge_tau", json_real(0.8));
+    json_t *stored = load_params(stored_params, NULL);
     char diff[300];
     int differs = !stored || params_differ(stored, now, diff, sizeof diff);
     json_decref(stored);
@@ -1364,7 +1364,7 @@ done:
 static int params_from_json(const char *text, fresh_study_params *p, char *err)
 {
     json_error_t je;
-    json_t *root = json_loads(text, 0, &je);
+    json_t *root = load_params(text, &je);
     fresh_study_params_default(p);
     if (!root)
         return fresh__set_err(err, FRESH_EPARSE, "stored parameters: %s", je.text);
@@ -1373,10 +1373,9 @@ static int params_from_json(const char *text, fresh_study_params *p, char *err)
     json_int_t ns = 0, mp = 0, mb = 0;
     int es = 1;
     fresh_sampler_params *sp = &p->sampler_params;
-    sp->hedge_tau = 0.8; /* files written before the hedge existed */
     int bad = json_unpack_ex(root, &je, 0,
                              "{s:F,s:F,s:F,s:s,s:s,s:s,s:s,s:b,s:F,"
-                             "s:{s:F,s:I,s:F,s:F,s:F,s:I,s:F,s?F},"
+                             "s:{s:F,s:I,s:F,s:F,s:F,s:I,s:F,s:F},"
                              "s:{s:I,s:F,s:F,s:o}}",
                              "min_budget", &p->min_budget, "max_budget", &p->max_budget, "eta",
                              &p->eta, "bracket_formula", &formula, "scheduler", &sched, "sampler",
@@ -1510,7 +1509,7 @@ static int warm_ask(void *user, const fresh__job_row *row, const double *x, size
 {
     (void)mb;
     warm_ctx *w = user;
-    if (grow((void **)&w->jobs, &w->cap_jobs, row->job_id + 1, sizeof *w->jobs))
+    if (fresh__grow((void **)&w->jobs, &w->cap_jobs, row->job_id + 1, sizeof *w->jobs))
         return FRESH_ENOMEM;
     if (row->job_id >= w->n_jobs)
         w->n_jobs = row->job_id + 1;
@@ -1518,7 +1517,7 @@ static int warm_ask(void *user, const fresh__job_row *row, const double *x, size
     if (x) {
         if (dim != w->s->dim)
             return FRESH_EMISMATCH;
-        if (grow((void **)&w->x, &w->cap_x, row->config_id + 1, sizeof *w->x))
+        if (fresh__grow((void **)&w->x, &w->cap_x, row->config_id + 1, sizeof *w->x))
             return FRESH_ENOMEM;
         while (w->n_x <= row->config_id)
             w->x[w->n_x++] = NULL;
@@ -1571,9 +1570,7 @@ int fresh_study_warm_start(fresh_study *s, const char *path)
         return fresh__set_err(s->errmsg, FRESH_ESTATE,
                               "warm start: call it before the first job is asked");
     if (s->snapshot)
-        return fresh__set_err(s->errmsg, FRESH_ESTATE,
-                              "a snapshot of a study file is read-only: open it with "
-                              "fresh_study_open() (or resume it) to continue it");
+        return refuse_snapshot(s);
     char err[FRESH__ERRMSG_LEN];
     fresh_store *st = NULL;
     char *pj = NULL, *sj = NULL, *mine = NULL;

@@ -1,11 +1,16 @@
 /*
- * util.c - error messages, the allocation hook and the clock.
+ * util.c - error messages, the allocation hook, the clock, array growth and
+ * Kendall's tau.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include "fresh/status.h"
+
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +87,45 @@ double fresh__now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int fresh__grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return FRESH_OK;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return FRESH_ENOMEM;
+        c *= 2;
+    }
+    if (elem && c > SIZE_MAX / elem)
+        return FRESH_ENOMEM;
+    void *n = fresh__realloc(*arr, c * elem);
+    if (!n)
+        return FRESH_ENOMEM;
+    *arr = n;
+    *cap = c;
+    return FRESH_OK;
+}
+
+double fresh__kendall_tau(const double *a, const double *b, size_t n)
+{
+    double conc = 0, disc = 0, ta = 0, tb = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double da = a[i] - a[j], db = b[i] - b[j];
+            if (da == 0 && db == 0)
+                continue;
+            if (da == 0)
+                ta++;
+            else if (db == 0)
+                tb++;
+            else if ((da > 0) == (db > 0))
+                conc++;
+            else
+                disc++;
+        }
+    double den = sqrt((conc + disc + ta) * (conc + disc + tb));
+    return den > 0 ? (conc - disc) / den : 0;
 }

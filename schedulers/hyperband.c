@@ -108,28 +108,6 @@ static void destroy(void *st)
     fresh__free(h->pairs);
 }
 
-/* Kendall's tau-b of n pairs (O(n^2); n <= FRESH__PAIRS_KEEP). */
-static double kendall_tau(const double *a, const double *b, size_t n)
-{
-    double conc = 0, disc = 0, ta = 0, tb = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) {
-            double da = a[i] - a[j], db = b[i] - b[j];
-            if (da == 0 && db == 0)
-                continue;
-            if (da == 0)
-                ta++;
-            else if (db == 0)
-                tb++;
-            else if ((da > 0) == (db > 0))
-                conc++;
-            else
-                disc++;
-        }
-    double den = sqrt((conc + disc + ta) * (conc + disc + tb));
-    return den > 0 ? (conc - disc) / den : 0;
-}
-
 /* Adaptive policy: 1 if the rung that bracket k starts at has proven to rank
  * configurations unlike higher budgets: Kendall's tau between rung k and the
  * highest rung t > k with enough unselected pairs is below the threshold. */
@@ -141,7 +119,7 @@ static int unreliable(const hb_state *h, int k)
     for (int t = s_max; t > k; t--) {
         const rung_pairs *rp = &h->pairs[(size_t)k * (size_t)(s_max + 1) + (size_t)t];
         if (rp->n >= FRESH_ADAPTIVE_MIN_PAIRS) {
-            return kendall_tau(rp->a, rp->b, rp->n) < FRESH_ADAPTIVE_MIN_TAU;
+            return fresh__kendall_tau(rp->a, rp->b, rp->n) < FRESH_ADAPTIVE_MIN_TAU;
         }
     }
     return 0;

@@ -109,7 +109,8 @@ FRESH_API fresh_study *fresh_study_open_snapshot(const char *path, fresh_space *
 
 /* 1 if a process has the study file open for writing (a study running on
  * it), 0 if not; FRESH_EINVAL for a NULL or empty path, FRESH_EIO if the
- * lock file exists but cannot be opened. Thread safety: any thread. */
+ * lock file exists but cannot be opened, FRESH_ENOMEM. Thread safety: any
+ * thread. */
 FRESH_API int fresh_study_file_in_use(const char *path);
 
 /* Warm start: feeds the finished results of an earlier study file (same

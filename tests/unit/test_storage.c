@@ -69,11 +69,13 @@ TestSuite(storage, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 
-static fresh_store *open_ok(const char *p)
+typedef int (*opener)(fresh_store **out, const char *path, char *err);
+
+static fresh_store *opened(opener f, const char *p)
 {
     char err[512] = "";
     fresh_store *st = NULL;
-    int rc = fresh__store_open(&st, p, err);
+    int rc = f(&st, p, err);
     cr_assert_eq(rc, FRESH_OK, "open '%s': %d %s", p, rc, err);
     cr_assert_not_null(st);
     return st;
@@ -81,15 +83,22 @@ static fresh_store *open_ok(const char *p)
 
 /* Opens expecting failure `want`; the message must name the file and hold
  * `needle`. */
-static void open_fails(const char *p, int want, const char *needle)
+static void fails(opener f, const char *p, int want, const char *needle)
 {
     char err[512] = "";
     fresh_store *st = (fresh_store *)0x1;
-    int rc = fresh__store_open(&st, p, err);
+    int rc = f(&st, p, err);
     cr_assert_eq(rc, want, "open '%s': got %d (%s), want %d", p, rc, err, want);
     cr_assert_null(st);
     cr_assert(strstr(err, p), "message '%s' does not name '%s'", err, p);
     cr_assert(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+}
+
+static fresh_store *open_ok(const char *p) { return opened(fresh__store_open, p); }
+
+static void open_fails(const char *p, int want, const char *needle)
+{
+    fails(fresh__store_open, p, want, needle);
 }
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -711,24 +720,11 @@ static void sql(const char *p, const char *stmt)
 
 /* ---- snapshots ---- */
 
-static fresh_store *snapshot_ok(const char *p)
-{
-    char err[512] = "";
-    fresh_store *st = NULL;
-    int rc = fresh__store_open_snapshot(&st, p, err);
-    cr_assert_eq(rc, FRESH_OK, "snapshot '%s': %d %s", p, rc, err);
-    cr_assert_not_null(st);
-    return st;
-}
+static fresh_store *snapshot_ok(const char *p) { return opened(fresh__store_open_snapshot, p); }
 
 static void snapshot_fails(const char *p, int want, const char *needle)
 {
-    char err[512] = "";
-    fresh_store *st = (fresh_store *)0x1;
-    int rc = fresh__store_open_snapshot(&st, p, err);
-    cr_assert_eq(rc, want, "snapshot '%s': got %d (%s), want %d", p, rc, err, want);
-    cr_assert_null(st);
-    cr_assert(strstr(err, needle), "message '%s' lacks '%s'", err, needle);
+    fails(fresh__store_open_snapshot, p, want, needle);
 }
 
 Test(storage, snapshot_reads_while_the_writer_holds)
