@@ -18,8 +18,9 @@ static const char bench_usage[] =
     "                   [--no-early-stopping]\n"
     "\n"
     "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
-    "(best observed loss at the largest budget reached) and its regret (true loss\n"
-    "minus the known optimum). Budgets are max-budget equivalents (MBE): the sum\n"
+    "(best observed loss at the maximum budget; none before a job got there) and its\n"
+    "regret (true loss minus the known optimum). Budgets are max-budget\n"
+    "equivalents (MBE): the sum\n"
     "of budgets run, continuation counted once, divided by the maximum budget.\n"
     "\n"
     "  --sampler S          configuration sampler (default bohb)\n"
@@ -286,7 +287,7 @@ int cmd_bench(int argc, char **argv)
                 printf("regret %.6g (loss %.6g at budget %g) with %s\n", r.regret, r.inc_loss,
                        r.inc_budget, r.inc_params);
             else if (r.has_incumbent)
-                printf("best %s %.6g at budget %g with %s\n", pb.loss_name, r.inc_loss,
+                printf("incumbent %s %.6g at budget %g with %s\n", pb.loss_name, r.inc_loss,
                        r.inc_budget, r.inc_params);
             else
                 printf("no incumbent (no job reached the maximum budget)\n");

@@ -80,8 +80,15 @@ int cmd_show(int argc, char **argv)
         fresh_space_format(space, x, buf, sizeof buf);
         printf("  incumbent: loss %.6g at budget %g, configuration %llu: %s\n", loss, budget,
                (unsigned long long)id, buf);
+    } else if (fresh_study_best_any_budget(s, &id, &loss, &budget, &x) == FRESH_OK) {
+        char buf[2048];
+        fresh_space_format(space, x, buf, sizeof buf);
+        printf("  incumbent: none yet (no job completed at the maximum budget %g)\n"
+               "  best so far: loss %.6g at budget %g (not comparable with the maximum budget),"
+               " configuration %llu: %s\n",
+               fresh_plan_max_budget(plan), loss, budget, (unsigned long long)id, buf);
     } else {
-        printf("  incumbent: none yet (no job completed at the maximum budget)\n");
+        printf("  incumbent: none yet (no job completed)\n");
     }
     fresh_study_destroy(s);
     fresh_space_destroy(space);

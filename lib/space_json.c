@@ -1301,11 +1301,11 @@ static int slurp(fresh_space *s, const char *path, char **out, size_t *outlen)
         if (r == 0)
             break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) {
+    if (bad) { /* a directory, a device error */
         fresh__free(buf);
-        return fresh__set_err(err, FRESH_EIO, "%s: read error", path);
+        return fresh__set_err(err, FRESH_EIO, "%s: cannot read: %s", path, strerror(bad));
     }
     buf[n] = '\0';
     *out = buf;

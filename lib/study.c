@@ -79,9 +79,12 @@ struct fresh_study {
     uint64_t *dup;      /* open-addressing set of config ids, keyed by (bracket, x) */
     size_t cap_dup, n_dup;
 
-    int has_inc;
+    int has_inc;        /* incumbent: best completed at the maximum budget */
     uint64_t inc_config;
-    double inc_loss, inc_budget;
+    double inc_loss;
+    int has_any;        /* best completed at the largest budget completed so far */
+    uint64_t any_config;
+    double any_loss, any_budget;
     fresh_traj_point *traj;
     size_t n_traj, cap_traj;
 
@@ -207,7 +210,8 @@ static fresh_study *study_create(const fresh_space *space, const fresh_study_par
         goto fail;
     }
     if (fresh_space_dim(space) == 0) {
-        rc = fresh__set_err(err, FRESH_EINVAL, "space: has no parameters");
+        rc = fresh__set_err(err, FRESH_EINVAL, "space: has no parameters (did reading the space "
+                            "file fail? check its return value)");
         goto fail;
     }
     rc = check_params(&p, err);
@@ -574,6 +578,8 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
     t->x = c->x;
     t->budget = sj.budget;
     t->resume_from = sj.resume_from;
+    t->rungs = s->rungs;
+    t->n_rungs = (size_t)s->n_rungs;
     t->ckpt_in = c->ckpt;
     t->ckpt_in_len = c->ckpt_len;
     t->study_stop = &s->force_stop;
@@ -748,10 +754,15 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     s->finished++;
     if (st == FRESH_JOB_COMPLETED) {
         s->completed++;
-        if (!s->has_inc || sj->budget > s->inc_budget ||
-            (sj->budget == s->inc_budget && loss < s->inc_loss)) {
+        if (!s->has_any || sj->budget > s->any_budget ||
+            (sj->budget == s->any_budget && loss < s->any_loss)) {
+            s->has_any = 1;
+            s->any_budget = sj->budget;
+            s->any_loss = loss;
+            s->any_config = j->config_id;
+        }
+        if (rung_index(s, sj->budget) == s->n_rungs - 1 && (!s->has_inc || loss < s->inc_loss)) {
             s->has_inc = 1;
-            s->inc_budget = sj->budget;
             s->inc_loss = loss;
             s->inc_config = j->config_id;
         }
@@ -768,7 +779,11 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     pt->has_incumbent = s->has_inc;
     pt->config_id = s->inc_config;
     pt->loss = s->has_inc ? s->inc_loss : NAN;
-    pt->budget = s->has_inc ? s->inc_budget : NAN;
+    pt->budget = s->has_inc ? s->p.max_budget : NAN;
+    pt->has_best_any = s->has_any;
+    pt->best_any_config_id = s->any_config;
+    pt->best_any_loss = s->has_any ? s->any_loss : NAN;
+    pt->best_any_budget = s->has_any ? s->any_budget : NAN;
 
     if (fresh__crash_hook && !s->replaying)
         fresh__crash_hook("tell:done", t->job_id);
@@ -776,7 +791,7 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     size_t job_index = t->job_index;
     fresh__trial_release(t);
     s->overhead += fresh__now() - t_in;
-    if (s->p.on_job) {
+    if (s->p.on_job && !s->replaying) {
         fresh_job_info info;
         fresh_study_job(s, job_index, &info);
         s->p.on_job(s, &info, s->p.on_job_user);
@@ -898,20 +913,38 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
 
 /* -------------------------------------------------------------- results */
 
+static int best_of(const fresh_study *s, int has, uint64_t id, double l, double b,
+                   uint64_t *config_id, double *loss, double *budget, const double **x)
+{
+    if (!has)
+        return FRESH_ENOTFOUND;
+    if (config_id)
+        *config_id = id;
+    if (loss)
+        *loss = l;
+    if (budget)
+        *budget = b;
+    if (x)
+        *x = s->configs[id].x;
+    return FRESH_OK;
+}
+
 int fresh_study_incumbent(const fresh_study *s, uint64_t *config_id, double *loss, double *budget,
                           const double **x)
 {
-    if (!s || !s->has_inc)
+    if (!s)
         return FRESH_ENOTFOUND;
-    if (config_id)
-        *config_id = s->inc_config;
-    if (loss)
-        *loss = s->inc_loss;
-    if (budget)
-        *budget = s->inc_budget;
-    if (x)
-        *x = s->configs[s->inc_config].x;
-    return FRESH_OK;
+    return best_of(s, s->has_inc, s->inc_config, s->inc_loss, s->p.max_budget, config_id, loss,
+                   budget, x);
+}
+
+int fresh_study_best_any_budget(const fresh_study *s, uint64_t *config_id, double *loss,
+                                double *budget, const double **x)
+{
+    if (!s)
+        return FRESH_ENOTFOUND;
+    return best_of(s, s->has_any, s->any_config, s->any_loss, s->any_budget, config_id, loss,
+                   budget, x);
 }
 
 size_t fresh_study_n_jobs(const fresh_study *s) { return s ? s->n_jobs : 0; }

@@ -37,6 +37,8 @@ struct fresh_trial {
     uint64_t job_id, config_id, seed;
     const double *x;
     double budget, resume_from;
+    const double *rungs;    /* the study's rung budgets, ascending (immutable) */
+    size_t n_rungs;
     const void *ckpt_in;
     size_t ckpt_in_len;
     void *ckpt_out;

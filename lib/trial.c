@@ -73,6 +73,27 @@ int fresh_trial_is_active(const fresh_trial *t, const char *name)
 const double *fresh_trial_values(const fresh_trial *t) { return t ? t->x : NULL; }
 double fresh_trial_budget(const fresh_trial *t) { return t ? t->budget : 0; }
 double fresh_trial_resume_from(const fresh_trial *t) { return t ? t->resume_from : 0; }
+size_t fresh_trial_n_rungs(const fresh_trial *t) { return t ? t->n_rungs : 0; }
+
+double fresh_trial_rung(const fresh_trial *t, size_t i)
+{
+    return t && i < t->n_rungs ? t->rungs[i] : NAN;
+}
+
+double fresh_trial_next_rung(const fresh_trial *t, double step)
+{
+    if (!t || isnan(step))
+        return NAN;
+    for (size_t i = 0; i < t->n_rungs; i++) {
+        double r = t->rungs[i];
+        if (r > t->budget * (1 + 1e-9))
+            break;
+        if (r > step && !(fabs(r - step) <= 1e-9 * r))
+            return r;
+    }
+    return NAN;
+}
+
 uint64_t fresh_trial_config_id(const fresh_trial *t) { return t ? t->config_id : 0; }
 uint64_t fresh_trial_job_id(const fresh_trial *t) { return t ? t->job_id : 0; }
 uint64_t fresh_trial_seed(const fresh_trial *t) { return t ? t->seed : 0; }

@@ -21,9 +21,6 @@
  *              skipped. With benign fidelities it is Hyperband; with
  *              misleading ones it moves toward full-budget search.
  */
-
-#define FRESH_ADAPTIVE_MIN_PAIRS 10
-#define FRESH_ADAPTIVE_MIN_TAU 0.8
 #ifndef FRESH_SCHEDULER_H
 #define FRESH_SCHEDULER_H
 
@@ -36,6 +33,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The adaptive scheduler's rule (see the top of this file): pairs needed
+ * before a bracket can be skipped, and the Kendall's tau below which it is.
+ * Pairs come from reports at rung budgets (fresh/trial.h). */
+#define FRESH_ADAPTIVE_MIN_PAIRS 10
+#define FRESH_ADAPTIVE_MIN_TAU 0.8
 
 /* config_id of a job whose configuration the study must draw anew. */
 #define FRESH_SCHED_NEW UINT64_MAX

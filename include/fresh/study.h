@@ -38,8 +38,19 @@ extern "C" {
 typedef struct fresh_study fresh_study;
 struct fresh_job_info;
 
-/* Called on the owner thread after each finished job (progress display,
- * logging). It must not call functions that change the study. */
+/* Called once per finished job (progress display, logging), on the owner
+ * thread: inside fresh_study_tell() for ask/tell, on the thread that called
+ * fresh_study_optimize() otherwise, after the job is recorded (and committed
+ * to the study file) and before the next job is asked for. It never runs on a
+ * worker thread and never overlaps the objective of the job it reports, but
+ * with several workers the objectives of other jobs run meanwhile: it needs
+ * no lock to read the study, yet the time it takes delays new jobs, so keep
+ * it short. It may call the owner-thread readers (fresh_study_incumbent,
+ * fresh_study_best_any_budget, fresh_study_job, fresh_study_get_stats, ...)
+ * and fresh_study_force_stop(); it must not call functions that change the
+ * study (ask, tell, optimize, warm start, destroy). No library lock is held
+ * while it runs. Jobs replayed from the study file on resume are not
+ * reported. */
 typedef void (*fresh_job_callback)(const fresh_study *study, const struct fresh_job_info *job,
                                    void *user);
 
@@ -59,7 +70,9 @@ typedef struct fresh_study_params {
     long max_brackets;               /* brackets to complete */
     double max_total_budget;         /* in max-budget equivalents (MBE) */
     double max_wall_time;            /* seconds */
-    double target_loss;              /* stop once the incumbent is <= this; NaN = off */
+    double target_loss;              /* stop once the incumbent (max budget,
+                                        fresh_study_incumbent) is <= this;
+                                        NaN = off */
     fresh_job_callback on_job;       /* optional, NULL by default */
     void *on_job_user;
     /* storage: NULL (default) keeps the study in memory. A path records
@@ -164,12 +177,24 @@ FRESH_API void fresh_study_force_stop(fresh_study *study);
 
 /* ---- results ---- */
 
-/* The incumbent as BOHB defines it: the best loss among completed jobs at
- * the largest budget any job completed. FRESH_OK, or FRESH_ENOTFOUND before
- * any job completed. Any pointer may be NULL; *x stays valid until the study
- * is destroyed. Thread safety: owner thread. */
+/* The incumbent, the configuration to use: the best loss among jobs that
+ * completed at the maximum budget (as BOHB's final result and the
+ * benchmarks' regret define it; a loss at a lower budget is not comparable).
+ * FRESH_OK, or FRESH_ENOTFOUND until a job has completed at the maximum
+ * budget (early in a study, or when it stopped before any did: use
+ * fresh_study_best_any_budget to show progress). *budget is then the
+ * maximum budget. Any pointer may be NULL; *x stays valid until the study is
+ * destroyed. Thread safety: owner thread. */
 FRESH_API int fresh_study_incumbent(const fresh_study *study, uint64_t *config_id,
                                     double *loss, double *budget, const double **x);
+
+/* For progress display only: the best loss among completed jobs at the
+ * largest budget any job has completed so far (below the maximum budget
+ * early in a study; the incumbent once a job completed at the maximum
+ * budget). FRESH_OK, or FRESH_ENOTFOUND before any job completed. Pointers
+ * as for fresh_study_incumbent. Thread safety: owner thread. */
+FRESH_API int fresh_study_best_any_budget(const fresh_study *study, uint64_t *config_id,
+                                          double *loss, double *budget, const double **x);
 
 typedef enum fresh_job_status {
     FRESH_JOB_PENDING = 0,  /* queued or running */
@@ -241,9 +266,12 @@ FRESH_API void fresh_study_get_stats(const fresh_study *study, fresh_study_stats
 typedef struct fresh_traj_point {
     uint64_t job_id;
     double used_mbe, wall_time;
-    int has_incumbent;
-    uint64_t config_id;
-    double loss, budget;
+    int has_incumbent;      /* 1 once a job completed at the maximum budget */
+    uint64_t config_id;     /* the incumbent (fresh_study_incumbent) then */
+    double loss, budget;    /* its loss and the maximum budget (NaN before) */
+    int has_best_any;       /* 1 once any job completed */
+    uint64_t best_any_config_id; /* fresh_study_best_any_budget then */
+    double best_any_loss, best_any_budget; /* (NaN before) */
 } fresh_traj_point;
 
 /* Trajectory length and point i. Thread safety: owner thread. */

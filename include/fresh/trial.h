@@ -11,6 +11,24 @@
  * return, a NaN or infinite loss, or no loss at all records the job as
  * failed, with a message; the study goes on.
  *
+ * Where to report: the study learns from reports made exactly at rung
+ * budgets (the budgets of the Hyperband plan, fresh_trial_rung()). The
+ * adaptive scheduler (fresh/scheduler.h) and the BOHB hedge (fresh/sampler.h)
+ * judge a low budget by how the losses reported there rank against the
+ * maximum budget, and the BOHB model takes every report at a rung as an
+ * observation. Reports at other steps still drive early stopping, but an
+ * objective that never reports at the rungs below its budget leaves the
+ * adaptive scheduler without evidence (it then behaves as Hyperband) and
+ * keeps the hedge's brackets random. An objective whose natural step is not
+ * an epoch (samples, seconds) reports at each rung with
+ *     for (double r = fresh_trial_next_rung(t, fresh_trial_resume_from(t));
+ *          !isnan(r); r = fresh_trial_next_rung(t, r)) {
+ *         train_up_to(r);
+ *         if (!fresh_trial_report(t, r, validation_loss()))
+ *             break;
+ *     }
+ * (reporting at more steps in between, for earlier stopping, is fine).
+ *
  * A trial is owned by the study. It is valid from fresh_study_ask() (or the
  * call of the objective) until fresh_study_tell() (or the objective's return).
  * Functions marked "inside the objective" may be called from the worker
@@ -73,6 +91,22 @@ FRESH_API double fresh_trial_budget(const fresh_trial *t);
  * Thread safety: inside the objective. */
 FRESH_API double fresh_trial_resume_from(const fresh_trial *t);
 
+/* The rung budgets of the study's plan: fresh_trial_n_rungs() of them
+ * (s_max + 1, fresh/plan.h), fresh_trial_rung(t, i) ascending, from the
+ * minimum to the maximum budget; NaN for i out of range. Every job's budget
+ * is one of them. Reports at these budgets are the ones the scheduler and
+ * the sampler learn from (see the top of this file). Thread safety: inside
+ * the objective. */
+FRESH_API size_t fresh_trial_n_rungs(const fresh_trial *t);
+FRESH_API double fresh_trial_rung(const fresh_trial *t, size_t i);
+
+/* The next rung budget after `step` that this job reaches: the smallest
+ * rung r with step < r <= fresh_trial_budget(t) (a rung within a relative
+ * 1e-9 of step counts as step itself), or NaN when there is none (step is
+ * at or past the job's budget, or NaN). Start from
+ * fresh_trial_resume_from(t). Thread safety: inside the objective. */
+FRESH_API double fresh_trial_next_rung(const fresh_trial *t, double step);
+
 /* Identifiers: configuration id (0, 1, ... in creation order) and job id.
  * Thread safety: inside the objective. */
 FRESH_API uint64_t fresh_trial_config_id(const fresh_trial *t);
@@ -114,8 +148,9 @@ FRESH_API void fresh_trial_fail(fresh_trial *t, const char *message);
 FRESH_API int fresh_trial_save_checkpoint(fresh_trial *t, const void *buf, size_t len);
 
 /* The checkpoint saved by the previous job of this configuration, or NULL
- * (and *len = 0) if none. Owned by the study; valid for the trial's life.
- * Thread safety: inside the objective. */
+ * (and *len = 0) if none. len may be NULL when the caller does not need the
+ * length (a blob that records its own size). Owned by the study; valid for
+ * the trial's life. Thread safety: inside the objective. */
 FRESH_API const void *fresh_trial_checkpoint(const fresh_trial *t, size_t *len);
 
 #ifdef __cplusplus

@@ -158,6 +158,9 @@ Test(bad_input, missing_file)
     cr_assert_eq(fresh_space_read_file(s, "/nonexistent/space.json"), FRESH_EIO);
     cr_expect_str_eq(fresh_space_errmsg(s),
                      "/nonexistent/space.json: cannot open: No such file or directory");
+    /* a directory opens but cannot be read */
+    cr_assert_eq(fresh_space_read_file(s, "/tmp"), FRESH_EIO);
+    cr_expect_str_eq(fresh_space_errmsg(s), "/tmp: cannot read: Is a directory");
     fresh_space_destroy(s);
 }
 
@@ -325,7 +328,7 @@ Test(bad_input, study_min_budget_above_max)
 Test(bad_input, study_space)
 {
     fresh_space *empty = fresh_space_create();
-    expect_study(empty, NULL, FRESH_EINVAL, "space: has no parameters");
+    expect_study(empty, NULL, FRESH_EINVAL, "space: has no parameters (did reading the space file fail? check its return value)");
     expect_study(NULL, NULL, FRESH_EINVAL, "space: NULL");
     fresh_space_destroy(empty);
 }
