@@ -74,9 +74,12 @@ static void every_job_once(void **state)
     fresh_space_destroy(sp);
 }
 
+static atomic_int started; /* jobs of `forever` that began */
+
 static int forever(fresh_trial *t, void *user)
 {
     (void)user;
+    atomic_fetch_add(&started, 1);
     double e = fresh_trial_resume_from(t);
     while (fresh_trial_report(t, e += 1, 1.0))
         nap_ms(1);
@@ -85,7 +88,11 @@ static int forever(fresh_trial *t, void *user)
 
 static void *stopper(void *arg)
 {
-    nap_ms(50);
+    /* stop once a job runs (a fixed delay fails on a loaded machine, where
+     * the pool may not have started any job yet), and a little later */
+    while (atomic_load(&started) == 0)
+        nap_ms(1);
+    nap_ms(20);
     fresh_study_force_stop(arg);
     return NULL;
 }
@@ -99,6 +106,7 @@ static void force_stop_from_another_thread(void **state)
     p.max_budget = 1e6; /* jobs that would run for ages */
     p.min_budget = 1e6 / 81;
     fresh_study *s = make(sp, &p);
+    atomic_store(&started, 0);
     pthread_t th;
     pthread_create(&th, NULL, stopper, s);
     assert_int_equal(fresh_study_optimize(s, forever, NULL), FRESH_STOPPED);
