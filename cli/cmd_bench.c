@@ -15,7 +15,7 @@ static const char bench_usage[] =
     "       fresh bench FUNCTION [--sampler random|bohb|tpe] [--scheduler adaptive|hyperband|sh|none]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
-    "                   [--no-early-stopping]\n"
+    "                   [--no-early-stopping] [--preset default|bohb-reference]\n"
     "\n"
     "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
     "(best observed loss at the maximum budget; none before a job got there) and its\n"
@@ -39,6 +39,13 @@ static const char bench_usage[] =
     "  --sleep-per-budget MS  sleep MS milliseconds per unit of budget (to measure\n"
     "                       worker utilization with a controlled objective)\n"
     "  --no-early-stopping  let every job of a stage run to its budget\n"
+    "  --preset P           algorithm settings by name (fresh_study_params_preset):\n"
+    "                       default, or bohb-reference = BOHB as published and as\n"
+    "                       HpBandSter runs it (hyperband scheduler, floor bracket\n"
+    "                       sizes, no early stopping, bandwidth factor 3, no\n"
+    "                       bandwidth floor, no hedge); the options below and\n"
+    "                       --sampler/--scheduler/--no-early-stopping override it,\n"
+    "                       wherever they stand\n"
     "  --storage FILE       record the study in a SQLite study file (every job, durably)\n"
     "  --resume             continue the study stored in FILE (after a crash or a kill):\n"
     "                       finished jobs are not run again, running ones are\n"
@@ -89,6 +96,33 @@ static json_t *num_or_null(int ok, double v)
     return ok && isfinite(v) ? json_real(v) : json_null();
 }
 
+/* --preset NAME (or --preset=NAME), found before the other options are
+ * parsed so that they override it wherever they stand. 0 or an exit code. */
+static int apply_preset(int argc, char **argv, fresh_bench_opts *o)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc)
+            name = argv[++i];
+        else if (strncmp(argv[i], "--preset=", 9) == 0)
+            name = argv[i] + 9;
+    }
+    if (!name)
+        return 0;
+    fresh_study_params p;
+    fresh_study_params_default(&p);
+    if (fresh_study_params_preset(&p, name) != FRESH_OK) {
+        return cli_usage_error("bench", "option '--preset': unknown preset '%s' (default, "
+                               "bohb-reference)", name);
+    }
+    o->sampler = p.sampler->name;
+    o->scheduler = p.scheduler->name;
+    o->bracket_formula = p.bracket_formula;
+    o->early_stopping = p.early_stopping;
+    o->sp = p.sampler_params;
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     fresh_bench_opts o;
@@ -112,10 +146,14 @@ int cmd_bench(int argc, char **argv)
         {"bandwidth-floor", required_argument, NULL, 7}, {"hedge-tau", required_argument, NULL, 12},
         {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
         {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
+        {"preset", required_argument, NULL, 13},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
     int baseline = 0;
+    int rc = apply_preset(argc, argv, &o);
+    if (rc != 0)
+        return rc;
     optind = 1;
     while ((c = cli_getopt("bench", argc, argv, ":h", opts)) != -1) {
         switch (c) {
@@ -139,6 +177,7 @@ int cmd_bench(int argc, char **argv)
         case 9: o.resume = 1; break;
         case 10: o.warm_start = optarg; break;
         case 11: baseline = 1; break;
+        case 13: break; /* applied by apply_preset */
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;

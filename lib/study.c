@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fresh/rng.h"
@@ -122,6 +123,30 @@ void fresh_study_params_default(fresh_study_params *p)
     p->seed = FRESH_DEFAULT_SEED;
     p->early_stopping = 1;
     p->target_loss = NAN;
+}
+
+int fresh_study_params_preset(fresh_study_params *p, const char *name)
+{
+    if (!p || !name)
+        return FRESH_EINVAL;
+    fresh_study_params d;
+    fresh_study_params_default(&d);
+    if (strcasecmp(name, "bohb-reference") == 0) {
+        d.scheduler = fresh_scheduler_hyperband;
+        d.bracket_formula = FRESH_BRACKETS_FLOOR;
+        d.early_stopping = 0;
+        d.sampler_params.bandwidth_factor = 3;
+        d.sampler_params.bandwidth_floor = 0;
+        d.sampler_params.hedge_tau = -2;
+    } else if (strcasecmp(name, "default") != 0) {
+        return FRESH_ENOTFOUND;
+    }
+    p->sampler = d.sampler;
+    p->scheduler = d.scheduler;
+    p->bracket_formula = d.bracket_formula;
+    p->early_stopping = d.early_stopping;
+    p->sampler_params = d.sampler_params;
+    return FRESH_OK;
 }
 
 static int check_params(const fresh_study_params *p, char *err)

@@ -26,6 +26,7 @@ void fresh_bench_opts_default(fresh_bench_opts *o)
     o->budget_mbe = 100;
     o->seed = 0;
     o->early_stopping = 1;
+    o->bracket_formula = FRESH_BRACKETS_PAPER;
     fresh_sampler_params_default(&o->sp);
 }
 
@@ -155,6 +156,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     p.max_total_budget = o->budget_mbe;
     p.max_brackets = o->brackets;
     p.early_stopping = o->early_stopping;
+    p.bracket_formula = o->bracket_formula;
     p.sampler_params = o->sp;
     p.storage = o->storage;
     p.resume = o->resume;

@@ -34,6 +34,7 @@ typedef struct fresh_bench_opts {
     uint64_t seed;
     double sleep_per_budget;/* seconds of sleep per unit of budget run (0 = none) */
     int early_stopping;
+    fresh_bracket_formula bracket_formula; /* default FRESH_BRACKETS_PAPER */
     int progress;           /* print a progress line to stderr */
     const char *trajectory; /* CSV path or NULL */
     fresh_sampler_params sp;/* model settings (fresh_sampler_params_default) */

@@ -89,6 +89,27 @@ typedef struct fresh_study_params {
 /* Fills *p with the defaults above. Thread safety: any thread. */
 FRESH_API void fresh_study_params_default(fresh_study_params *p);
 
+/* Applies a named preset of the algorithm settings to *p: sampler,
+ * scheduler, bracket_formula, early_stopping and sampler_params. Budgets,
+ * eta, stopping criteria, workers, seed, on_job and storage are left as they
+ * are, so call it after fresh_study_params_default and set those before or
+ * after. Presets (docs/algorithms.md, "Presets"):
+ *   "default"         fresh's defaults (BOHB with the bandwidth floor and
+ *                     factor 1, the hedge, adaptive Hyperband, early stopping)
+ *   "bohb-reference"  BOHB as published and as HpBandSter runs it (Falkner et
+ *                     al. 2018): plain Hyperband (fresh_scheduler_hyperband)
+ *                     with HpBandSter's bracket sizes (FRESH_BRACKETS_FLOOR),
+ *                     no early stopping inside a stage, bandwidth_factor 3,
+ *                     bandwidth_floor 0 (off), hedge off (hedge_tau -2), the
+ *                     other model settings at the paper's values (random
+ *                     fraction 1/3, 64 samples, top 15 %, min_bandwidth
+ *                     1e-3, d + 1 points). fresh's corrections of the
+ *                     reference code (docs/algorithms.md, "fix") and its
+ *                     continuation accounting stay.
+ * Names are ASCII case-insensitive. FRESH_OK, FRESH_EINVAL (p or name NULL),
+ * FRESH_ENOTFOUND (unknown name; *p unchanged). Thread safety: any thread. */
+FRESH_API int fresh_study_params_preset(fresh_study_params *p, const char *name);
+
 /* Creates a study over `space` (borrowed: it must outlive the study) with a
  * copy of *params (NULL = defaults). Invalid parameters (eta <= 1, min budget
  * > max budget, infinite target, ...) are reported through *status and, when

@@ -291,3 +291,68 @@ Test(study_api, on_job_not_called_for_replayed_jobs)
         unlink(side);
     }
 }
+
+/* ---- presets ---- */
+
+Test(study_api, preset_bohb_reference)
+{
+    fresh_study_params p = fx_params();
+    p.max_total_budget = 7;
+    p.workers = 3;
+    fresh_study_params before = p;
+    cr_assert_eq(fresh_study_params_preset(&p, "no-such-preset"), FRESH_ENOTFOUND);
+    cr_assert_eq(memcmp(&p, &before, sizeof p), 0, "an unknown preset changed *p");
+    cr_assert_eq(fresh_study_params_preset(NULL, "default"), FRESH_EINVAL);
+    cr_assert_eq(fresh_study_params_preset(&p, NULL), FRESH_EINVAL);
+
+    cr_assert_eq(fresh_study_params_preset(&p, "BOHB-Reference"), FRESH_OK);
+    cr_assert_eq(p.sampler, fresh_sampler_bohb);
+    cr_assert_eq(p.scheduler, fresh_scheduler_hyperband);
+    cr_assert_eq(p.bracket_formula, FRESH_BRACKETS_FLOOR);
+    cr_assert_eq(p.early_stopping, 0);
+    cr_assert_eq(p.sampler_params.bandwidth_factor, 3.0);
+    cr_assert_eq(p.sampler_params.bandwidth_floor, 0.0);
+    cr_assert_lt(p.sampler_params.hedge_tau, -1.0);
+    cr_assert_float_eq(p.sampler_params.random_fraction, 1.0 / 3.0, 1e-15);
+    cr_assert_eq(p.sampler_params.num_samples, 64);
+    cr_assert_eq(p.sampler_params.top_n_percent, 15.0);
+    cr_assert_eq(p.sampler_params.min_bandwidth, 1e-3);
+    cr_assert_eq(p.sampler_params.min_points_in_model, 0);
+    /* budgets, criteria, workers and seed are the caller's */
+    cr_assert_eq(p.min_budget, 1.0);
+    cr_assert_eq(p.max_budget, 9.0);
+    cr_assert_eq(p.max_total_budget, 7.0);
+    cr_assert_eq(p.workers, 3);
+    cr_assert_eq(p.seed, 42);
+
+    /* back to the defaults */
+    cr_assert_eq(fresh_study_params_preset(&p, "default"), FRESH_OK);
+    fresh_study_params d;
+    fresh_study_params_default(&d);
+    cr_assert_eq(p.scheduler, d.scheduler);
+    cr_assert_eq(p.bracket_formula, d.bracket_formula);
+    cr_assert_eq(p.early_stopping, d.early_stopping);
+    cr_assert_eq(memcmp(&p.sampler_params, &d.sampler_params, sizeof d.sampler_params), 0);
+}
+
+Test(study_api, preset_bohb_reference_runs_like_hpbandster)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.min_budget = 1;
+    p.max_budget = 81;
+    p.max_brackets = 5; /* one Hyperband iteration */
+    cr_assert_eq(fresh_study_params_preset(&p, "bohb-reference"), FRESH_OK);
+    fresh_study *s = make(sp, &p);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    /* HpBandSter's bracket sizes for 1..81, eta 3 (`fresh plan --floor`):
+     * 81, 27, 9, 6, 5 configurations (the paper's formula: 81, 34, 15, 8, 5) */
+    cr_assert_eq(st.configs, 81 + 27 + 9 + 6 + 5);
+    cr_assert_eq(st.jobs_stopped, 0, "no early stopping inside a stage");
+    cr_assert_eq(st.proposals_hedged, 0, "no hedge");
+    cr_assert_gt(st.proposals_model, 0);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
