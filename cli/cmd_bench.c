@@ -12,7 +12,7 @@
 
 static const char bench_usage[] =
     "usage: fresh bench list\n"
-    "       fresh bench FUNCTION [--sampler random|bohb|tpe] [--scheduler adaptive|hyperband|sh|none]\n"
+    "       fresh bench FUNCTION [--sampler random|bohb|tpe|gp|auto] [--scheduler adaptive|hyperband|sh|none]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
     "                   [--no-early-stopping] [--preset default|bohb-reference]\n"

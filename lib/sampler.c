@@ -1,6 +1,6 @@
 /*
  * sampler.c - sampler defaults and lookup by name. The samplers themselves
- * live in kde/ (sampler_random.c, sampler_bohb.c).
+ * live in kde/ (sampler_random.c, sampler_bohb.c) and gp/ (sampler_gp.c).
  */
 #include "fresh/sampler.h"
 
@@ -41,5 +41,9 @@ const fresh_sampler_type *fresh_sampler_find(const char *name)
         return fresh_sampler_random;
     if (name_eq(name, "bohb") || name_eq(name, "tpe"))
         return fresh_sampler_bohb;
+    if (name_eq(name, "gp"))
+        return fresh_sampler_gp;
+    if (name_eq(name, "auto"))
+        return fresh_sampler_auto;
     return NULL;
 }

@@ -120,7 +120,17 @@ FRESH_API extern const fresh_sampler_type *const fresh_sampler_random;
 /* The BOHB model: a TPE over per-budget mixed-type KDEs (kde/). */
 FRESH_API extern const fresh_sampler_type *const fresh_sampler_bohb;
 
-/* Looks a sampler up by name ("random", "bohb", "tpe" = bohb); NULL if unknown.
+/* Bayesian optimization with a Gaussian process (gp/): Matern 5/2 ARD
+ * kernel, MAP hyperparameters, log Expected Improvement, on the same
+ * per-budget observations as BOHB and with the same random_fraction,
+ * min_points_in_model and hedge_tau (docs/algorithms.md). */
+FRESH_API extern const fresh_sampler_type *const fresh_sampler_gp;
+/* Chooses per proposal between the GP and BOHB's KDE by the space
+ * (docs/algorithms.md, "auto"). */
+FRESH_API extern const fresh_sampler_type *const fresh_sampler_auto;
+
+/* Looks a sampler up by name ("random", "bohb", "tpe" = bohb, "gp",
+ * "auto"); NULL if unknown.
  * Thread safety: any thread. */
 FRESH_API const fresh_sampler_type *fresh_sampler_find(const char *name);
 

@@ -1,0 +1,108 @@
+/*
+ * gp.h - a Gaussian-process regression model on fresh's unit encoding, and
+ * the (log) Expected Improvement acquisition; internal to libfresh, never
+ * installed. The GP sampler (gp/sampler_gp.c) is its only user besides the
+ * unit tests.
+ *
+ * Model (Rasmussen & Williams, "Gaussian Processes for Machine Learning",
+ * 2006, chapters 2 and 5): zero prior mean (the caller standardizes the
+ * targets), covariance
+ *     k(a, b) = sf2 * (1 + sqrt(5) r + 5 r^2 / 3) exp(-sqrt(5) r)   (Matern 5/2)
+ *     r^2     = sum_j s_j(a_j, b_j) / l_j^2
+ * with one length scale l_j per dimension (ARD) and the per-dimension
+ * distance s_j:
+ *     continuous (float, int, ordinal in [0, 1])  (a_j - b_j)^2
+ *     categorical                                  0 if a_j == b_j, else 1 (Hamming)
+ *     one value inactive (NaN), the other active   1 (inactive is a level of its own)
+ *     both inactive                                0
+ * and Gaussian noise of variance sn2 on the observations. An inactive value
+ * is never replaced by a default: the dimension contributes exactly as a
+ * categorical "absent" level would.
+ *
+ * Hyperparameters theta = (log l_1 .. log l_d, log sf2, log sn2), set by
+ * maximum a posteriori: fresh__gp_fit minimizes
+ *     -log p(y | X, theta) - log p(theta)
+ * (R&W eq. 5.8 and its gradient eq. 5.9) with independent normal priors on
+ * each component of theta (FRESH__GP_PRIOR_*), by GSL's vector BFGS
+ * (gsl_multimin_fdfminimizer_vector_bfgs2) from the current theta (warm
+ * start). Each component is kept in a box (FRESH__GP_*_MIN/MAX) inside
+ * the objective, so that no step can make the kernel matrix singular.
+ *
+ * Thread safety: a model is used by one thread at a time.
+ */
+#ifndef FRESH_GP_H
+#define FRESH_GP_H
+
+#include <stddef.h>
+
+/* Priors on theta: log l_j ~ N(log 0.5, 1), log sf2 ~ N(0, 1),
+ * log sn2 ~ N(log 1e-2, 1.5^2); the targets are standardized. */
+#define FRESH__GP_PRIOR_LOG_L (-0.6931471805599453)
+#define FRESH__GP_PRIOR_LOG_L_SD 1.0
+#define FRESH__GP_PRIOR_LOG_SF2 0.0
+#define FRESH__GP_PRIOR_LOG_SF2_SD 1.0
+#define FRESH__GP_PRIOR_LOG_SN2 (-4.605170185988091)
+#define FRESH__GP_PRIOR_LOG_SN2_SD 1.5
+/* The box each component of theta is held in (natural logs). */
+#define FRESH__GP_LOG_L_MIN (-4.6) /* l >= 0.01 */
+#define FRESH__GP_LOG_L_MAX 4.6    /* l <= 100 */
+#define FRESH__GP_LOG_SF2_MIN (-6.9)
+#define FRESH__GP_LOG_SF2_MAX 4.6
+#define FRESH__GP_LOG_SN2_MIN (-13.8) /* sn2 >= 1e-6 */
+#define FRESH__GP_LOG_SN2_MAX 2.3
+
+typedef struct fresh__gp fresh__gp;
+
+/* A model of d >= 1 dimensions; is_cat[j] = 1 marks a categorical
+ * dimension (Hamming distance). theta starts at the priors' means.
+ * FRESH_OK, FRESH_EINVAL or FRESH_ENOMEM. */
+int fresh__gp_create(size_t d, const unsigned char *is_cat, fresh__gp **out);
+void fresh__gp_destroy(fresh__gp *gp);
+
+/* Number of hyperparameters (d + 2) and the current theta (d + 2 values). */
+size_t fresh__gp_n_theta(const fresh__gp *gp);
+const double *fresh__gp_theta(const fresh__gp *gp);
+/* Sets theta (clamped to the box) and refactors the data if any.
+ * FRESH_OK, FRESH_EGSL (kernel matrix not positive definite), FRESH_ENOMEM. */
+int fresh__gp_set_theta(fresh__gp *gp, const double *theta);
+
+/* Copies n rows X (n x d, unit encoding, NaN = inactive) with finite targets
+ * y, and factors the kernel matrix with the current theta (Cholesky,
+ * gsl_linalg_cholesky_decomp1). n may be 0 (the prior). FRESH_OK,
+ * FRESH_EINVAL (a non-finite target), FRESH_EGSL, FRESH_ENOMEM. */
+int fresh__gp_set_data(fresh__gp *gp, const double *X, const double *y, size_t n);
+size_t fresh__gp_n(const fresh__gp *gp);
+
+/* The negative log posterior of theta (negative log marginal likelihood
+ * plus the negative log prior, constants included) for the data set, and
+ * its gradient (d + 2 values) when grad is not NULL. Does not change the
+ * model's theta. Returns +inf when the kernel matrix is not positive
+ * definite. */
+double fresh__gp_neg_log_post(fresh__gp *gp, const double *theta, double *grad);
+/* The negative log marginal likelihood alone (R&W eq. 2.30) at theta. */
+double fresh__gp_neg_log_lik(fresh__gp *gp, const double *theta);
+
+/* MAP hyperparameters from the current theta (at most max_iter BFGS
+ * iterations), then refactors. A fit that fails or ends worse than the
+ * start keeps the start. FRESH_OK, FRESH_EGSL, FRESH_ENOMEM. */
+int fresh__gp_fit(fresh__gp *gp, int max_iter);
+
+/* Posterior mean and variance of the latent function at x (d values);
+ * the variance excludes the noise and is at least 1e-12 * sf2. When dmean and
+ * dvar are not NULL they receive the gradients with respect to x (d values
+ * each; 0 for categorical and inactive dimensions). */
+void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var, double *dmean,
+                       double *dvar);
+/* The same for m points at once (m x d, row-major), through one triangular
+ * solve with m right-hand sides (gsl_blas_dtrsm). FRESH_OK or FRESH_ENOMEM. */
+int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var);
+
+/* log EI(mu, sigma; best) for minimization: EI = E[max(best - f, 0)],
+ * f ~ N(mu, sigma^2), sigma > 0: EI = sigma h(z), z = (best - mu)/sigma,
+ * h(z) = z Phi(z) + phi(z), computed in log space without cancellation for
+ * very negative z (Ament et al., "Unexpected improvements to expected
+ * improvement", NeurIPS 2023, eq. 9). When d_mu and d_sigma are not NULL
+ * they receive d log EI / d mu and d log EI / d sigma. */
+double fresh__gp_log_ei(double mu, double sigma, double best, double *d_mu, double *d_sigma);
+
+#endif

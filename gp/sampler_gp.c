@@ -1,0 +1,901 @@
+/*
+ * sampler_gp.c - Bayesian optimization with a Gaussian process inside
+ * Hyperband's brackets: the samplers "gp" and "auto".
+ *
+ * DESIGN.
+ * Observations and model budget: as the BOHB sampler (kde/sampler_bohb.c).
+ * Every observation is kept per budget, from every budget; a failed job's
+ * loss is +inf; the same configuration reported again at the same budget
+ * replaces its loss. The model is fitted on the largest budget with at
+ * least min_points_in_model observations (default d + 1) of which two are
+ * finite. Every observation is also fed to an inner BOHB sampler, which
+ * gives the misleading-fidelity hedge (fresh__bohb_hedge, the same rule and
+ * the same hedge_tau as BOHB) and, for "auto", the KDE model.
+ *
+ * Training set: the model budget's rows, at most FRESH__GP_MAX_TRAIN: past
+ * that size the best half by loss and the most recent of the others (so a
+ * proposal costs the same at 1,000 or 100,000 observations). Failed rows
+ * take the worst finite loss; targets are standardized (mean 0, sd 1).
+ * Encoding: the unit encoding of fresh_space_encode, ordinals rescaled to
+ * index / (c - 1) in [0, 1], categoricals by Hamming distance, inactive
+ * values NaN (a level of their own in the kernel, never a default).
+ * Integers are continuous in the model and exact in every proposal: each
+ * candidate is decoded (rounded to its grid) and re-encoded before it is
+ * scored.
+ *
+ * Hyperparameters (gp/gp.c): MAP by BFGS, warm-started from the last fit;
+ * refitted when the training set has grown by a tenth (at least one row)
+ * since the last refit or the model budget changed, else only the Cholesky
+ * factor is recomputed. Up to 64 rows a second BFGS run starts from the
+ * priors' means and the better posterior wins.
+ *
+ * Pending jobs (parallel workers): "Kriging believer" fantasies. Each
+ * configuration pending in the study is added to the training set with the
+ * posterior mean as its target, without refitting: the mean is unchanged,
+ * the variance around a pending point collapses, and so does its EI, so
+ * parallel workers are sent to different places.
+ *
+ * Proposal. One uniform draw decides random vs model as in BOHB (with
+ * probability random_fraction, or without a model: a uniform random
+ * configuration; the first proposals are this initial design). The hedge
+ * may make it random. Otherwise log EI (gp.h) over the model budget's best
+ * standardized loss is maximized: FRESH__GP_N_SOBOL candidates from a
+ * randomly shifted Sobol sequence (gsl_qrng_sobol; Halton past 40
+ * dimensions) plus FRESH__GP_N_LOCAL perturbations of each of the best
+ * training rows; the FRESH__GP_N_STARTS best distinct ones are improved by
+ * local search: projected gradient steps on the continuous dimensions of the
+ * relaxed point (integers unrounded), then neighbour moves (every other
+ * level of a categorical, +-1 for an integer or an ordinal) on the exact
+ * point. Forbidden configurations and duplicates within the bracket
+ * (ctx->is_duplicate) are never proposed; if no candidate survives, the
+ * proposal is random.
+ *
+ * "auto": the same sampler, which hands a proposal to the inner BOHB
+ * sampler instead when fresh__gp_auto_use_gp says so (see there).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_qrng.h>
+#include <gsl/gsl_randist.h>
+
+#include "fresh/sampler.h"
+#include "fresh/space.h"
+#include "fresh/status.h"
+#include "gp.h"
+#include "internal.h"
+#include "sampler_gp_internal.h"
+#include "sampler_internal.h"
+
+enum kind { K_CONT = 0, K_INT = 1, K_CAT = 2, K_ORD = 3 };
+
+typedef struct gp_set {
+    double budget;
+    size_t n, cap;
+    double *u;    /* n x d, unit encoding (ordinals rescaled) */
+    double *loss; /* n; failed = +inf */
+    uint64_t *id;
+    unsigned long version;
+} gp_set;
+
+typedef struct cand {
+    double score;
+    size_t idx;
+} cand;
+
+typedef struct gp_state {
+    const fresh_space *space;
+    size_t d;
+    fresh_sampler_params p;
+    size_t min_points;
+    int is_auto;
+    unsigned char *kind; /* d */
+    size_t *levels;      /* d: levels of categorical / ordinal */
+    void *bohb;          /* inner BOHB sampler: hedge, and the KDE for auto */
+    gp_set *sets;
+    size_t n_sets, cap_sets;
+    unsigned long changes;
+    fresh__gp *gp;
+    /* the fitted model */
+    int fit_valid;
+    double fit_budget;
+    unsigned long fit_version;
+    size_t n_train, n_refit; /* rows now, rows at the last hyperparameter refit */
+    double refit_budget;
+    size_t fit_pending;      /* fantasies in the GP's data now */
+    double y_mean, y_sd, best;
+    long n_refits;
+    double fit_seconds;
+    /* buffers */
+    double *Xt, *yt;  /* training rows (+ pending), cap_t */
+    size_t cap_t;
+    cand *rank;
+    size_t rank_cap;
+    double *cu, *cufull, *cmean, *cvar; /* candidates: N_CAND x d, N_CAND x d, N_CAND, N_CAND */
+    cand *cscore;
+    double *x, *u, *ufull, *ubest, *xbest, *g1, *g2, *grad, *utry; /* d each */
+    double *th_a, *th_b; /* d + 2 each */
+    gsl_qrng *q;
+} gp_state;
+
+#define N_CAND (FRESH__GP_N_SOBOL + FRESH__GP_N_LOCAL * FRESH__GP_N_BEST)
+
+/* ---- init / destroy ---- */
+
+static void gp_destroy(void *state)
+{
+    gp_state *s = state;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_sets; i++) {
+        fresh__free(s->sets[i].u);
+        fresh__free(s->sets[i].loss);
+        fresh__free(s->sets[i].id);
+    }
+    fresh__free(s->sets);
+    if (s->bohb) {
+        fresh_sampler_bohb->destroy(s->bohb);
+        fresh__free(s->bohb);
+    }
+    fresh__gp_destroy(s->gp);
+    fresh__free(s->kind);
+    fresh__free(s->levels);
+    fresh__free(s->Xt);
+    fresh__free(s->yt);
+    fresh__free(s->rank);
+    fresh__free(s->cu);
+    fresh__free(s->cufull);
+    fresh__free(s->cmean);
+    fresh__free(s->cvar);
+    fresh__free(s->cscore);
+    double **v[] = {&s->x, &s->u, &s->ufull, &s->ubest, &s->xbest, &s->g1, &s->g2, &s->grad, &s->utry};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        fresh__free(*v[i]);
+    fresh__free(s->th_a);
+    fresh__free(s->th_b);
+    if (s->q)
+        gsl_qrng_free(s->q);
+    memset(s, 0, sizeof *s);
+}
+
+static int init_common(void *state, const fresh_space *space, const fresh_sampler_params *p,
+                       uint64_t seed, char *errmsg, int is_auto)
+{
+    const char *name = is_auto ? "auto" : "gp";
+    gp_state *s = state;
+    if (!s || !space) {
+        if (errmsg)
+            fresh__set_err(errmsg, FRESH_EINVAL, "sampler '%s': %s is NULL", name,
+                           s ? "space" : "state");
+        return FRESH_EINVAL;
+    }
+    memset(s, 0, sizeof *s);
+    fresh_sampler_params def;
+    fresh_sampler_params_default(&def);
+    if (!p)
+        p = &def;
+    /* the inner BOHB sampler validates the shared parameters */
+    int rc = FRESH_ENOMEM;
+    s->bohb = fresh__calloc(1, fresh_sampler_bohb->state_size);
+    if (!s->bohb)
+        goto fail;
+    rc = fresh_sampler_bohb->init(s->bohb, space, p, seed, errmsg);
+    if (rc != FRESH_OK) {
+        fresh__free(s->bohb);
+        s->bohb = NULL;
+        gp_destroy(s);
+        if (errmsg) {
+            char inner[FRESH__ERRMSG_LEN];
+            memcpy(inner, errmsg, sizeof inner);
+            inner[sizeof inner - 1] = '\0';
+            const char *msg = strncmp(inner, "sampler 'bohb': ", 16) ? inner : inner + 16;
+            fresh__set_err(errmsg, rc, "sampler '%s': %s", name, msg);
+        }
+        return rc;
+    }
+    size_t d = fresh_space_dim(space);
+    s->space = space;
+    s->d = d;
+    s->p = *p;
+    s->is_auto = is_auto;
+    s->min_points = p->min_points_in_model ? p->min_points_in_model : d + 1;
+    if (s->min_points < 2)
+        s->min_points = 2;
+    rc = FRESH_ENOMEM;
+    s->kind = fresh__calloc(d, 1);
+    s->levels = fresh__calloc(d, sizeof *s->levels);
+    unsigned char *is_cat = fresh__calloc(d, 1);
+    if (!s->kind || !s->levels || !is_cat) {
+        fresh__free(is_cat);
+        goto fail;
+    }
+    for (size_t j = 0; j < d; j++) {
+        fresh_param_info info;
+        if (fresh_space_param(space, j, &info) != FRESH_OK) {
+            fresh__free(is_cat);
+            rc = FRESH_EINVAL;
+            goto fail;
+        }
+        s->kind[j] = info.type == FRESH_PARAM_CATEGORICAL ? K_CAT
+                     : info.type == FRESH_PARAM_ORDINAL   ? K_ORD
+                     : info.type == FRESH_PARAM_INT       ? K_INT
+                                                          : K_CONT;
+        s->levels[j] = info.n_levels;
+        is_cat[j] = s->kind[j] == K_CAT;
+    }
+    rc = fresh__gp_create(d, is_cat, &s->gp);
+    fresh__free(is_cat);
+    if (rc != FRESH_OK)
+        goto fail;
+    rc = FRESH_ENOMEM;
+    s->cu = fresh__malloc(N_CAND * d * sizeof(double));
+    s->cufull = fresh__malloc(N_CAND * d * sizeof(double));
+    s->cmean = fresh__malloc(N_CAND * sizeof(double));
+    s->cvar = fresh__malloc(N_CAND * sizeof(double));
+    s->cscore = fresh__malloc(N_CAND * sizeof(cand));
+    if (!s->cu || !s->cufull || !s->cmean || !s->cvar || !s->cscore)
+        goto fail;
+    double **v[] = {&s->x, &s->u, &s->ufull, &s->ubest, &s->xbest, &s->g1, &s->g2, &s->grad, &s->utry};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!(*v[i] = fresh__malloc(d * sizeof(double))))
+            goto fail;
+    s->th_a = fresh__malloc((d + 2) * sizeof(double));
+    s->th_b = fresh__malloc((d + 2) * sizeof(double));
+    if (!s->th_a || !s->th_b)
+        goto fail;
+    s->q = gsl_qrng_alloc(d <= 40 ? gsl_qrng_sobol : gsl_qrng_halton, (unsigned)d);
+    if (!s->q)
+        goto fail;
+    s->y_sd = 1.0;
+    return FRESH_OK;
+fail:
+    gp_destroy(s);
+    if (errmsg)
+        fresh__set_err(errmsg, rc, "sampler '%s': %s", name,
+                       rc == FRESH_ENOMEM ? "out of memory" : "cannot read the space");
+    return rc;
+}
+
+static int gp_init(void *state, const fresh_space *space, const fresh_sampler_params *p,
+                   uint64_t seed, char *errmsg)
+{
+    return init_common(state, space, p, seed, errmsg, 0);
+}
+
+static int auto_init(void *state, const fresh_space *space, const fresh_sampler_params *p,
+                     uint64_t seed, char *errmsg)
+{
+    return init_common(state, space, p, seed, errmsg, 1);
+}
+
+/* ---- encoding ---- */
+
+/* The model's encoding of configuration x (value space). */
+static void to_model(const gp_state *s, const double *x, double *u)
+{
+    fresh_space_encode(s->space, x, u);
+    for (size_t j = 0; j < s->d; j++)
+        if (s->kind[j] == K_ORD && !isnan(u[j]))
+            u[j] = s->levels[j] > 1 ? u[j] / (double)(s->levels[j] - 1) : 0.0;
+}
+
+/* ufull (unit encoding with a value in every dimension) -> the exact
+ * configuration x and its model encoding u. */
+static void exact(const gp_state *s, const double *ufull, double *x, double *u)
+{
+    fresh_space_decode(s->space, ufull, x);
+    to_model(s, x, u);
+}
+
+/* ufull -> the relaxed model encoding: continuous values unrounded,
+ * inactive dimensions (as the exact point decides) NaN. */
+static void relaxed(const gp_state *s, const double *ufull, double *x, double *u)
+{
+    exact(s, ufull, x, u);
+    for (size_t j = 0; j < s->d; j++)
+        if ((s->kind[j] == K_CONT || s->kind[j] == K_INT) && !isnan(u[j]))
+            u[j] = ufull[j];
+}
+
+/* ---- observations ---- */
+
+static int same_budget(double a, double b)
+{
+    return a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+static int unit_equal(const double *a, const double *b, size_t d)
+{
+    for (size_t j = 0; j < d; j++)
+        if (!(a[j] == b[j] || (isnan(a[j]) && isnan(b[j]))))
+            return 0;
+    return 1;
+}
+
+static int gp_observe(void *state, const fresh_observation *obs)
+{
+    gp_state *s = state;
+    if (!s || !s->space || !obs || !obs->x || !isfinite(obs->budget))
+        return FRESH_EINVAL;
+    int rc = fresh_sampler_bohb->observe(s->bohb, obs);
+    if (rc != FRESH_OK)
+        return rc;
+    size_t d = s->d;
+    double loss = isfinite(obs->loss) ? obs->loss : INFINITY;
+    to_model(s, obs->x, s->u);
+    size_t i = 0;
+    for (; i < s->n_sets && s->sets[i].budget < obs->budget && !same_budget(s->sets[i].budget, obs->budget); i++)
+        ;
+    if (i < s->n_sets && same_budget(s->sets[i].budget, obs->budget)) {
+        gp_set *o = &s->sets[i];
+        for (size_t r = 0; r < o->n; r++)
+            if (o->id[r] == obs->config_id && unit_equal(o->u + r * d, s->u, d)) {
+                o->loss[r] = loss;
+                o->version = ++s->changes;
+                return FRESH_OK;
+            }
+    } else {
+        if (fresh__grow((void **)&s->sets, &s->cap_sets, s->n_sets + 1, sizeof *s->sets) != FRESH_OK)
+            return FRESH_ENOMEM;
+        memmove(s->sets + i + 1, s->sets + i, (s->n_sets - i) * sizeof *s->sets);
+        memset(&s->sets[i], 0, sizeof s->sets[i]);
+        s->sets[i].budget = obs->budget;
+        s->n_sets++;
+    }
+    gp_set *o = &s->sets[i];
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 16;
+        double *u = fresh__realloc(o->u, cap * d * sizeof *u);
+        if (!u)
+            return FRESH_ENOMEM;
+        o->u = u;
+        double *l = fresh__realloc(o->loss, cap * sizeof *l);
+        if (!l)
+            return FRESH_ENOMEM;
+        o->loss = l;
+        uint64_t *id = fresh__realloc(o->id, cap * sizeof *id);
+        if (!id)
+            return FRESH_ENOMEM;
+        o->id = id;
+        o->cap = cap;
+    }
+    memcpy(o->u + o->n * d, s->u, d * sizeof(double));
+    o->loss[o->n] = loss;
+    o->id[o->n] = obs->config_id;
+    o->n++;
+    o->version = ++s->changes;
+    return FRESH_OK;
+}
+
+/* ---- the model ---- */
+
+static size_t n_finite(const gp_set *o)
+{
+    size_t k = 0;
+    for (size_t r = 0; r < o->n; r++)
+        k += isfinite(o->loss[r]) != 0;
+    return k;
+}
+
+/* The model budget's set: the largest budget with min_points rows, two of
+ * them finite; NULL if none. */
+static gp_set *model_set(gp_state *s)
+{
+    for (size_t i = s->n_sets; i-- > 0;)
+        if (s->sets[i].n >= s->min_points && n_finite(&s->sets[i]) >= 2)
+            return &s->sets[i];
+    return NULL;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score < y->score)
+        return -1;
+    if (x->score > y->score)
+        return 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int grow_train(gp_state *s, size_t n)
+{
+    if (n <= s->cap_t)
+        return FRESH_OK;
+    size_t cap = s->cap_t ? s->cap_t : 64;
+    while (cap < n)
+        cap *= 2;
+    double *X = fresh__realloc(s->Xt, cap * s->d * sizeof *X);
+    if (!X)
+        return FRESH_ENOMEM;
+    s->Xt = X;
+    double *y = fresh__realloc(s->yt, cap * sizeof *y);
+    if (!y)
+        return FRESH_ENOMEM;
+    s->yt = y;
+    s->cap_t = cap;
+    return FRESH_OK;
+}
+
+/* Builds the training set of o into Xt/yt (standardized) and fits. */
+static int fit_model(gp_state *s, const gp_set *o)
+{
+    size_t d = s->d, n = o->n;
+    if (fresh__grow((void **)&s->rank, &s->rank_cap, n, sizeof *s->rank) != FRESH_OK)
+        return FRESH_ENOMEM;
+    double worst = -INFINITY;
+    for (size_t r = 0; r < n; r++)
+        if (isfinite(o->loss[r]) && o->loss[r] > worst)
+            worst = o->loss[r];
+    /* rows: all, or the best half of FRESH__GP_MAX_TRAIN and the most recent others */
+    size_t m = n;
+    for (size_t r = 0; r < n; r++) {
+        s->rank[r].score = isfinite(o->loss[r]) ? o->loss[r] : INFINITY;
+        s->rank[r].idx = r;
+    }
+    if (n > FRESH__GP_MAX_TRAIN) {
+        qsort(s->rank, n, sizeof *s->rank, cmp_cand);
+        size_t keep_best = FRESH__GP_MAX_TRAIN / 2;
+        /* mark the best; then take the most recent unmarked */
+        unsigned char *taken = fresh__calloc(n, 1);
+        if (!taken)
+            return FRESH_ENOMEM;
+        for (size_t r = 0; r < keep_best; r++)
+            taken[s->rank[r].idx] = 1;
+        m = keep_best;
+        for (size_t r = n; r-- > 0 && m < FRESH__GP_MAX_TRAIN;)
+            if (!taken[r]) {
+                taken[r] = 1;
+                s->rank[m++].idx = r;
+            }
+        fresh__free(taken);
+    }
+    int rc = grow_train(s, m + s->p.num_samples + 1);
+    if (rc != FRESH_OK)
+        return rc;
+    double sum = 0.0, sq = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        size_t r = s->rank[k].idx;
+        memcpy(s->Xt + k * d, o->u + r * d, d * sizeof(double));
+        double y = isfinite(o->loss[r]) ? o->loss[r] : worst;
+        s->yt[k] = y;
+        sum += y;
+    }
+    double mean = sum / (double)m;
+    for (size_t k = 0; k < m; k++)
+        sq += (s->yt[k] - mean) * (s->yt[k] - mean);
+    double sd = sqrt(sq / (double)m);
+    if (!(sd > 0.0) || !isfinite(sd))
+        sd = 1.0;
+    double best = INFINITY;
+    for (size_t k = 0; k < m; k++) {
+        s->yt[k] = (s->yt[k] - mean) / sd;
+        if (s->yt[k] < best)
+            best = s->yt[k];
+    }
+    s->y_mean = mean;
+    s->y_sd = sd;
+    s->best = best;
+    s->n_train = m;
+    int refit = !same_budget(s->refit_budget, o->budget) || s->n_refit == 0 ||
+                m >= s->n_refit + (s->n_refit / 10 > 1 ? s->n_refit / 10 : 1) || m < s->n_refit;
+    double t0 = fresh__now();
+    rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, m);
+    if (rc == FRESH_OK && refit) {
+        size_t k = fresh__gp_n_theta(s->gp);
+        double *warm = s->th_a, *prior = s->th_b, post_warm = INFINITY;
+        rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER);
+        if (rc == FRESH_OK && m <= 64) {
+            memcpy(warm, fresh__gp_theta(s->gp), k * sizeof *warm);
+            post_warm = fresh__gp_neg_log_post(s->gp, warm, NULL);
+            for (size_t i = 0; i < k; i++)
+                prior[i] = i < d ? FRESH__GP_PRIOR_LOG_L
+                           : i == d ? FRESH__GP_PRIOR_LOG_SF2 : FRESH__GP_PRIOR_LOG_SN2;
+            rc = fresh__gp_set_theta(s->gp, prior);
+            if (rc == FRESH_OK)
+                rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER);
+            if (!(fresh__gp_neg_log_post(s->gp, fresh__gp_theta(s->gp), NULL) < post_warm))
+                rc = fresh__gp_set_theta(s->gp, warm);
+        }
+        s->n_refit = m;
+        s->refit_budget = o->budget;
+        s->n_refits++;
+    }
+    s->fit_seconds += fresh__now() - t0;
+    s->fit_pending = 0;
+    return rc;
+}
+
+/* Makes sure the GP fits o and the pending points of ctx (fantasies). */
+static int prepare(gp_state *s, const gp_set *o, const fresh_propose_ctx *ctx)
+{
+    int rc;
+    size_t n_pending = ctx && ctx->pending ? ctx->n_pending : 0;
+    if (n_pending > s->p.num_samples)
+        n_pending = s->p.num_samples; /* the most recent are last; keep the first ones */
+    if (!(s->fit_valid && same_budget(s->fit_budget, o->budget) && s->fit_version == o->version)) {
+        s->fit_valid = 0;
+        if ((rc = fit_model(s, o)) != FRESH_OK)
+            return rc;
+        s->fit_valid = 1;
+        s->fit_budget = o->budget;
+        s->fit_version = o->version;
+    }
+    if (n_pending == 0 && s->fit_pending == 0)
+        return FRESH_OK;
+    size_t d = s->d, m = s->n_train;
+    if (s->fit_pending) { /* back to the real rows */
+        if ((rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, m)) != FRESH_OK)
+            return rc;
+        s->fit_pending = 0;
+    }
+    if (n_pending == 0)
+        return FRESH_OK;
+    if ((rc = grow_train(s, m + n_pending)) != FRESH_OK)
+        return rc;
+    for (size_t q = 0; q < n_pending; q++) {
+        double *row = s->Xt + (m + q) * d, var;
+        to_model(s, ctx->pending[q], row);
+        fresh__gp_predict(s->gp, row, &s->yt[m + q], &var, NULL, NULL);
+    }
+    if ((rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, m + n_pending)) != FRESH_OK)
+        return rc;
+    s->fit_pending = n_pending;
+    return FRESH_OK;
+}
+
+/* ---- acquisition ---- */
+
+static double acq(const gp_state *s, double mean, double var)
+{
+    return fresh__gp_log_ei(mean, sqrt(var), s->best, NULL, NULL);
+}
+
+static double acq_at(gp_state *s, const double *u)
+{
+    double mean, var;
+    fresh__gp_predict(s->gp, u, &mean, &var, NULL, NULL);
+    return acq(s, mean, var);
+}
+
+/* 1 if x may be proposed. */
+static int admissible(const gp_state *s, const fresh_propose_ctx *ctx, const double *x)
+{
+    if (fresh_space_is_forbidden(s->space, x))
+        return 0;
+    return !(ctx && ctx->is_duplicate && ctx->is_duplicate(ctx->dup_arg, x));
+}
+
+/* Gradient steps on the continuous dimensions of the relaxed point, from
+ * ufull (updated in place). */
+static void gradient_steps(gp_state *s, double *ufull)
+{
+    size_t d = s->d;
+    double *u = s->u, *x = s->x, *g = s->grad, *dm = s->g1, *dv = s->g2, *ut = s->utry;
+    double step = 0.05;
+    relaxed(s, ufull, x, u);
+    double mean, var, dmu, dsig;
+    fresh__gp_predict(s->gp, u, &mean, &var, dm, dv);
+    double sig = sqrt(var), f = fresh__gp_log_ei(mean, sig, s->best, &dmu, &dsig);
+    for (int it = 0; it < FRESH__GP_LOCAL_STEPS && step > 1e-4; it++) {
+        double norm = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            g[j] = 0.0;
+            if ((s->kind[j] == K_CONT || s->kind[j] == K_INT) && !isnan(u[j]))
+                g[j] = dmu * dm[j] + dsig * dv[j] / (2.0 * sig);
+            norm += g[j] * g[j];
+        }
+        norm = sqrt(norm);
+        if (!(norm > 0.0) || !isfinite(norm))
+            break;
+        memcpy(ut, ufull, d * sizeof *ut);
+        for (size_t j = 0; j < d; j++)
+            if (g[j] != 0.0)
+                ut[j] = fmin(1.0, fmax(0.0, ut[j] + step * g[j] / norm));
+        relaxed(s, ut, x, u);
+        double m2, v2;
+        fresh__gp_predict(s->gp, u, &m2, &v2, dm, dv);
+        double s2 = sqrt(v2), d_mu2, d_sig2, f2 = fresh__gp_log_ei(m2, s2, s->best, &d_mu2, &d_sig2);
+        if (f2 > f) {
+            memcpy(ufull, ut, d * sizeof *ut);
+            f = f2;
+            sig = s2;
+            dmu = d_mu2;
+            dsig = d_sig2;
+            step *= 1.5;
+        } else {
+            step *= 0.5;
+            relaxed(s, ufull, x, u);
+            fresh__gp_predict(s->gp, u, &mean, &var, dm, dv);
+        }
+    }
+}
+
+/* Neighbour moves on the exact point of ufull (updated in place): every
+ * other level of an active categorical, +-1 of an active integer or
+ * ordinal; the best admissible improvement each round. Returns the exact
+ * point's score (-inf if it is not admissible and no neighbour is). */
+static double neighbour_moves(gp_state *s, const fresh_propose_ctx *ctx, double *ufull)
+{
+    size_t d = s->d;
+    double *x = s->x, *u = s->u, *ut = s->utry;
+    exact(s, ufull, x, u);
+    double f = admissible(s, ctx, x) ? acq_at(s, u) : -INFINITY;
+    for (int round = 0; round < 3; round++) {
+        double best = f;
+        size_t bj = d;
+        double bval = 0.0;
+        double *xc = s->xbest; /* scratch: the exact point of ufull */
+        fresh_space_decode(s->space, ufull, xc);
+        for (size_t j = 0; j < d; j++) {
+            if (isnan(xc[j]) || s->kind[j] == K_CONT)
+                continue;
+            size_t nl = s->kind[j] == K_CAT ? s->levels[j] : 2;
+            for (size_t l = 0; l < nl; l++) {
+                memcpy(ut, ufull, d * sizeof *ut);
+                double val;
+                if (s->kind[j] == K_CAT) {
+                    if ((double)l == xc[j])
+                        continue;
+                    val = (double)l;
+                } else {
+                    /* +-1 in value space, re-encoded */
+                    fresh_param_info info;
+                    fresh_space_param(s->space, j, &info);
+                    double step = l == 0 ? -1.0 : 1.0;
+                    double v = xc[j] + step;
+                    if (v < info.low || v > info.high)
+                        continue;
+                    memcpy(x, xc, d * sizeof *x);
+                    x[j] = v;
+                    fresh_space_encode(s->space, x, u);
+                    val = u[j];
+                }
+                ut[j] = val;
+                exact(s, ut, x, u);
+                if (!admissible(s, ctx, x))
+                    continue;
+                double f2 = acq_at(s, u);
+                if (f2 > best) {
+                    best = f2;
+                    bj = j;
+                    bval = val;
+                }
+            }
+        }
+        if (bj == d)
+            break;
+        ufull[bj] = bval;
+        f = best;
+    }
+    return f;
+}
+
+/* Candidate i's full unit point: a shifted Sobol point, or a perturbation
+ * of one of the best training rows. */
+static void make_candidates(gp_state *s, gsl_rng *rng, size_t *n_out)
+{
+    size_t d = s->d;
+    double *shift = s->g1, *qp = s->g2;
+    for (size_t j = 0; j < d; j++)
+        shift[j] = gsl_rng_uniform(rng);
+    gsl_qrng_init(s->q);
+    size_t n = 0;
+    for (size_t i = 0; i < FRESH__GP_N_SOBOL; i++, n++) {
+        gsl_qrng_get(s->q, qp);
+        double *uf = s->cufull + n * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = qp[j] + shift[j];
+            v -= floor(v);
+            if (s->kind[j] == K_CAT || s->kind[j] == K_ORD) {
+                double c = (double)(s->levels[j] ? s->levels[j] : 1);
+                v = fmin(floor(v * c), c - 1.0);
+            }
+            uf[j] = v;
+        }
+    }
+    /* the best training rows (real ones only), perturbed */
+    size_t m = s->n_train, nb = m < FRESH__GP_N_BEST ? m : FRESH__GP_N_BEST;
+    if (fresh__grow((void **)&s->rank, &s->rank_cap, m, sizeof *s->rank) == FRESH_OK) {
+        for (size_t k = 0; k < m; k++) {
+            s->rank[k].score = s->yt[k];
+            s->rank[k].idx = k;
+        }
+        qsort(s->rank, m, sizeof *s->rank, cmp_cand);
+    } else {
+        nb = 0;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        const double *row = s->Xt + s->rank[b].idx * d;
+        for (size_t k = 0; k < FRESH__GP_N_LOCAL; k++, n++) {
+            double *uf = s->cufull + n * d;
+            double sd = k < FRESH__GP_N_LOCAL / 2 ? 0.02 : 0.1;
+            for (size_t j = 0; j < d; j++) {
+                double v = row[j];
+                switch (s->kind[j]) {
+                case K_CAT:
+                case K_ORD: {
+                    double c = (double)(s->levels[j] ? s->levels[j] : 1);
+                    if (isnan(v) || gsl_rng_uniform(rng) < 1.0 / (double)d)
+                        v = floor(gsl_rng_uniform(rng) * c);
+                    else if (s->kind[j] == K_ORD)
+                        v = floor(v * (c - 1.0) + 0.5);
+                    v = fmin(v, c - 1.0);
+                    break;
+                }
+                default:
+                    if (isnan(v))
+                        v = gsl_rng_uniform(rng);
+                    else
+                        v = fmin(1.0, fmax(0.0, v + sd * gsl_ran_gaussian_ziggurat(rng, 1.0)));
+                }
+                uf[j] = v;
+            }
+        }
+    }
+    *n_out = n;
+}
+
+static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, double *x)
+{
+    size_t d = s->d, n;
+    make_candidates(s, rng, &n);
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        exact(s, s->cufull + i * d, s->x, s->cu + ok * d);
+        if (!admissible(s, ctx, s->x))
+            continue;
+        if (ok != i)
+            memcpy(s->cufull + ok * d, s->cufull + i * d, d * sizeof(double));
+        ok++;
+    }
+    if (ok == 0)
+        return FRESH_ENOSAMPLE;
+    int rc = fresh__gp_predict_many(s->gp, s->cu, ok, s->cmean, s->cvar);
+    if (rc != FRESH_OK)
+        return rc;
+    for (size_t i = 0; i < ok; i++) {
+        s->cscore[i].score = -acq(s, s->cmean[i], s->cvar[i]); /* ascending = best first */
+        s->cscore[i].idx = i;
+    }
+    qsort(s->cscore, ok, sizeof *s->cscore, cmp_cand);
+    double best = -INFINITY;
+    size_t starts = 0;
+    for (size_t k = 0; k < ok && starts < FRESH__GP_N_STARTS; k++) {
+        size_t i = s->cscore[k].idx;
+        /* distinct starts only */
+        int dup = 0;
+        for (size_t k2 = 0; k2 < k && !dup; k2++)
+            dup = s->cscore[k2].score == s->cscore[k].score &&
+                  unit_equal(s->cu + s->cscore[k2].idx * d, s->cu + i * d, d);
+        if (dup)
+            continue;
+        starts++;
+        memcpy(s->ufull, s->cufull + i * d, d * sizeof(double));
+        gradient_steps(s, s->ufull);
+        double f = neighbour_moves(s, ctx, s->ufull);
+        if (!(f > -INFINITY)) { /* the local search left the admissible set: keep the start */
+            memcpy(s->ufull, s->cufull + i * d, d * sizeof(double));
+            f = -s->cscore[k].score;
+        }
+        if (f > best) {
+            best = f;
+            memcpy(s->ubest, s->ufull, d * sizeof(double));
+        }
+    }
+    if (!(best > -INFINITY))
+        return FRESH_ENOSAMPLE;
+    fresh_space_decode(s->space, s->ubest, x);
+    return FRESH_OK;
+}
+
+/* ---- auto ---- */
+
+int fresh__gp_auto_use_gp(const fresh_space *space, size_t n_obs_model)
+{
+    size_t d = fresh_space_dim(space), n_cat = 0, n_cond = 0;
+    for (size_t j = 0; j < d; j++) {
+        fresh_param_info info;
+        if (fresh_space_param(space, j, &info) != FRESH_OK)
+            return 0;
+        n_cat += info.type == FRESH_PARAM_CATEGORICAL;
+        n_cond += info.has_condition != 0;
+    }
+    (void)n_obs_model;
+    return d <= FRESH__AUTO_MAX_DIM && 2 * (n_cat + n_cond) <= d;
+}
+
+/* ---- proposals ---- */
+
+static int gp_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng, double *x,
+                      int *model_based)
+{
+    gp_state *s = state;
+    if (model_based)
+        *model_based = 0;
+    if (!s || !s->space || !rng || !x)
+        return FRESH_EINVAL;
+    gp_set *o = model_set(s);
+    if (s->is_auto && !fresh__gp_auto_use_gp(s->space, o ? o->n : 0))
+        return fresh_sampler_bohb->propose(s->bohb, ctx, rng, x, model_based);
+    double coin = gsl_rng_uniform(rng); /* as BOHB: one draw, model or not */
+    int hedge;
+    size_t n_pairs;
+    double tau;
+    int rc = fresh__bohb_hedge(s->bohb, ctx, &hedge, &n_pairs, &tau);
+    if (rc != FRESH_OK)
+        return rc;
+    if (hedge) {
+        rc = fresh__sampler_random_draw(s->space, ctx, rng, x);
+        if (rc == FRESH_OK && model_based)
+            *model_based = FRESH_PROPOSAL_HEDGE;
+        return rc;
+    }
+    if (!o || coin < s->p.random_fraction)
+        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    rc = prepare(s, o, ctx);
+    if (rc == FRESH_EGSL) { /* no usable factor: random, and refit next time */
+        s->fit_valid = 0;
+        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    }
+    if (rc != FRESH_OK)
+        return rc;
+    rc = propose_gp(s, ctx, rng, x);
+    if (rc == FRESH_ENOSAMPLE)
+        return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    if (rc == FRESH_OK && model_based)
+        *model_based = FRESH_PROPOSAL_MODEL;
+    return rc;
+}
+
+int fresh__gp_inspect(void *state, const fresh_propose_ctx *ctx, fresh__gp_model *info)
+{
+    gp_state *s = state;
+    if (!s || !s->space || !info)
+        return FRESH_EINVAL;
+    memset(info, 0, sizeof *info);
+    info->n_refits = s->n_refits;
+    info->fit_seconds = s->fit_seconds;
+    gp_set *o = model_set(s);
+    if (!o)
+        return FRESH_OK;
+    int rc = prepare(s, o, ctx);
+    if (rc != FRESH_OK)
+        return rc;
+    info->available = 1;
+    info->budget = o->budget;
+    info->n_obs = o->n;
+    info->n_train = s->n_train;
+    info->n_pending = s->fit_pending;
+    info->n_refits = s->n_refits;
+    info->fit_seconds = s->fit_seconds;
+    info->y_mean = s->y_mean;
+    info->y_sd = s->y_sd;
+    info->model = s->gp;
+    return FRESH_OK;
+}
+
+int fresh__gp_predict_x(void *state, const double *x, double *mean, double *sd)
+{
+    gp_state *s = state;
+    if (!s || !s->space || !x || !mean || !sd)
+        return FRESH_EINVAL;
+    if (!s->fit_valid)
+        return FRESH_ESTATE;
+    double var;
+    to_model(s, x, s->u);
+    fresh__gp_predict(s->gp, s->u, mean, &var, NULL, NULL);
+    *mean = s->y_mean + s->y_sd * *mean;
+    *sd = s->y_sd * sqrt(var);
+    return FRESH_OK;
+}
+
+static const fresh_sampler_type gp_type = {
+    "gp", sizeof(gp_state), gp_init, gp_destroy, gp_observe, gp_propose,
+};
+static const fresh_sampler_type auto_type = {
+    "auto", sizeof(gp_state), auto_init, gp_destroy, gp_observe, gp_propose,
+};
+
+const fresh_sampler_type *const fresh_sampler_gp = &gp_type;
+const fresh_sampler_type *const fresh_sampler_auto = &auto_type;

@@ -1,0 +1,53 @@
+/*
+ * sampler_gp_internal.h - the GP sampler's settings and the hooks the unit
+ * tests use to look inside it; never installed.
+ */
+#ifndef FRESH_SAMPLER_GP_INTERNAL_H
+#define FRESH_SAMPLER_GP_INTERNAL_H
+
+#include <stddef.h>
+
+#include "fresh/sampler.h"
+#include "fresh/space.h"
+#include "gp.h"
+
+/* Training rows at most: past this, the best half by loss and the most
+ * recent others (docs/algorithms.md has the suggestion times). */
+#define FRESH__GP_MAX_TRAIN 200
+/* Acquisition search: Sobol candidates, perturbations of each of the best
+ * training rows, starts of the local search, its gradient steps. */
+#define FRESH__GP_N_SOBOL 512
+#define FRESH__GP_N_LOCAL 16
+#define FRESH__GP_N_BEST 5
+#define FRESH__GP_N_STARTS 5
+#define FRESH__GP_LOCAL_STEPS 30
+/* BFGS iterations per hyperparameter fit. */
+#define FRESH__GP_FIT_ITER 50
+/* "auto" takes the GP for spaces of at most this many parameters. */
+#define FRESH__AUTO_MAX_DIM 10
+
+/* The GP model a proposal with this ctx would use (it is fitted, as
+ * propose would). */
+typedef struct fresh__gp_model {
+    int available;      /* 0: no budget has enough points (random search) */
+    double budget;      /* the model budget */
+    size_t n_obs;       /* observations on that budget */
+    size_t n_train;     /* rows the GP was trained on (capped) */
+    size_t n_pending;   /* fantasies added for pending configurations */
+    long n_refits;      /* hyperparameter fits so far */
+    double fit_seconds; /* time spent fitting so far */
+    double y_mean, y_sd; /* the standardization of the losses */
+    fresh__gp *model;   /* borrowed */
+} fresh__gp_model;
+
+int fresh__gp_inspect(void *state, const fresh_propose_ctx *ctx, fresh__gp_model *info);
+
+/* Posterior mean and sd of the loss (in loss units) at x (value space)
+ * under the last fitted model; FRESH_ESTATE when there is none. */
+int fresh__gp_predict_x(void *state, const double *x, double *mean, double *sd);
+
+/* The "auto" rule: 1 if a proposal in this space, with n_obs_model
+ * observations on the model budget, goes to the GP, 0 for the KDE. */
+int fresh__gp_auto_use_gp(const fresh_space *space, size_t n_obs_model);
+
+#endif

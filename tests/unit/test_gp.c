@@ -1,0 +1,255 @@
+/* The GP model (gp/gp.c): posterior mean and variance and the marginal
+ * likelihood on a tiny data set against hand-computed values, the gradient
+ * of the log posterior against finite differences, prediction gradients,
+ * many-point predictions, the categorical and inactive distances, the MAP
+ * fit, and log EI against its closed form. Fixed data throughout. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "fresh/status.h"
+#include "gp.h"
+
+#define LOG_2PI 1.8378770664093453
+
+static double matern52(double r) { return (1 + sqrt(5) * r + 5 * r * r / 3) * exp(-sqrt(5) * r); }
+
+static fresh__gp *make(size_t d, const unsigned char *is_cat, double l, double sf2, double sn2)
+{
+    fresh__gp *gp = NULL;
+    cr_assert_eq(fresh__gp_create(d, is_cat, &gp), FRESH_OK);
+    double th[16];
+    for (size_t j = 0; j < d; j++)
+        th[j] = log(l);
+    th[d] = log(sf2);
+    th[d + 1] = log(sn2);
+    cr_assert_eq(fresh__gp_set_theta(gp, th), FRESH_OK);
+    return gp;
+}
+
+/* Two points in 1-D, l = 0.5, sf2 = 1, sn2 = 0.01: the 2x2 system by hand. */
+Test(gp, posterior_two_points_by_hand)
+{
+    fresh__gp *gp = make(1, NULL, 0.5, 1.0, 0.01);
+    double X[2] = {0.0, 0.5}, y[2] = {1.0, -1.0};
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, 2), FRESH_OK);
+    /* K = [[a, b], [b, a]], a = 1.01, b = k(r = 1); k* = (k(0.2), k(0.8)) */
+    double a = 1.01, b = matern52(1.0), k1 = matern52(0.2), k2 = matern52(0.8);
+    double det = a * a - b * b;
+    double al1 = (a * y[0] - b * y[1]) / det, al2 = (-b * y[0] + a * y[1]) / det;
+    double mean_hand = k1 * al1 + k2 * al2;
+    double var_hand = 1.0 - (a * k1 * k1 - 2 * b * k1 * k2 + a * k2 * k2) / det;
+    double xs = 0.1, mean, var;
+    fresh__gp_predict(gp, &xs, &mean, &var, NULL, NULL);
+    cr_assert_float_eq(mean, mean_hand, 1e-12, "mean %.15g vs %.15g", mean, mean_hand);
+    cr_assert_float_eq(var, var_hand, 1e-12, "var %.15g vs %.15g", var, var_hand);
+    /* the same values computed independently (numpy, np.linalg.solve) */
+    cr_assert_float_eq(mean, 0.665691094242036, 1e-12);
+    cr_assert_float_eq(var, 0.04486323596511599, 1e-12);
+    /* marginal likelihood: 1/2 y^T K^-1 y + 1/2 log det K + log 2 pi */
+    double nll_hand = 0.5 * (y[0] * al1 + y[1] * al2) + 0.5 * log(det) + LOG_2PI;
+    const double *th = fresh__gp_theta(gp);
+    cr_assert_float_eq(fresh__gp_neg_log_lik(gp, th), nll_hand, 1e-12);
+    cr_assert_float_eq(nll_hand, 3.748635458139025, 1e-12);
+    /* at a data point the variance is about the noise, far away the prior */
+    double x0 = 0.0;
+    fresh__gp_predict(gp, &x0, &mean, &var, NULL, NULL);
+    cr_assert(var < 0.01 && mean > 0.9, "at a data point: mean %g var %g", mean, var);
+    double far = 50.0;
+    fresh__gp_predict(gp, &far, &mean, &var, NULL, NULL);
+    cr_assert_float_eq(var, 1.0, 1e-9);
+    cr_assert_float_eq(mean, 0.0, 1e-9);
+    fresh__gp_destroy(gp);
+}
+
+/* A mixed data set: 2 continuous dimensions, 1 categorical, NaN (inactive)
+ * in places. */
+#define MIX_N 9
+static const double MIX_X[MIX_N * 3] = {
+    0.1, 0.2, 0, 0.8, 0.3, 1, 0.5, NAN, 2, 0.9, 0.9, 0,  0.3, 0.7, 1,
+    0.2, NAN, 2, 0.6, 0.1, 0, 0.4, 0.4, 1, 0.7, 0.6, 2,
+};
+static const double MIX_Y[MIX_N] = {0.3, -1.2, 0.5, 1.1, -0.4, 0.0, 0.9, -0.7, 0.2};
+static const unsigned char MIX_CAT[3] = {0, 0, 1};
+
+Test(gp, log_posterior_gradient_matches_finite_differences)
+{
+    fresh__gp *gp = make(3, MIX_CAT, 0.4, 1.3, 0.05);
+    cr_assert_eq(fresh__gp_set_data(gp, MIX_X, MIX_Y, MIX_N), FRESH_OK);
+    const double thetas[3][5] = {
+        {log(0.4), log(0.7), log(1.5), log(1.3), log(0.05)},
+        {log(0.1), log(2.0), log(0.3), log(0.5), log(0.2)},
+        {log(1.0), log(0.2), log(0.8), log(2.0), log(1e-3)},
+    };
+    for (int t = 0; t < 3; t++) {
+        double g[5], th[5];
+        double f = fresh__gp_neg_log_post(gp, thetas[t], g);
+        cr_assert(isfinite(f));
+        for (int i = 0; i < 5; i++) {
+            const double h = 1e-5;
+            memcpy(th, thetas[t], sizeof th);
+            th[i] += h;
+            double fp = fresh__gp_neg_log_post(gp, th, NULL);
+            th[i] -= 2 * h;
+            double fm = fresh__gp_neg_log_post(gp, th, NULL);
+            double fd = (fp - fm) / (2 * h);
+            cr_assert(fabs(fd - g[i]) <= 1e-5 * fmax(1.0, fabs(fd)),
+                      "theta set %d, component %d: analytic %.10g, finite differences %.10g", t,
+                      i, g[i], fd);
+        }
+    }
+    fresh__gp_destroy(gp);
+}
+
+Test(gp, prediction_gradients_and_batches)
+{
+    fresh__gp *gp = make(3, MIX_CAT, 0.4, 1.3, 0.05);
+    cr_assert_eq(fresh__gp_set_data(gp, MIX_X, MIX_Y, MIX_N), FRESH_OK);
+    double x[3] = {0.35, 0.55, 1}, m, v, dm[3], dv[3];
+    fresh__gp_predict(gp, x, &m, &v, dm, dv);
+    for (int j = 0; j < 2; j++) {
+        const double h = 1e-6;
+        double xp[3], xm[3], mp, vp, mm, vm;
+        memcpy(xp, x, sizeof x);
+        memcpy(xm, x, sizeof x);
+        xp[j] += h;
+        xm[j] -= h;
+        fresh__gp_predict(gp, xp, &mp, &vp, NULL, NULL);
+        fresh__gp_predict(gp, xm, &mm, &vm, NULL, NULL);
+        cr_assert_float_eq(dm[j], (mp - mm) / (2 * h), 1e-6, "dmean[%d]", j);
+        cr_assert_float_eq(dv[j], (vp - vm) / (2 * h), 1e-6, "dvar[%d]", j);
+    }
+    cr_assert_eq(dm[2], 0.0); /* categorical */
+    /* many at once = one at a time */
+    double many[4 * 3] = {0.1, 0.1, 0, 0.5, NAN, 2, 0.9, 0.2, 1, 0.35, 0.55, 1};
+    double mean[4], var[4];
+    cr_assert_eq(fresh__gp_predict_many(gp, many, 4, mean, var), FRESH_OK);
+    for (int i = 0; i < 4; i++) {
+        fresh__gp_predict(gp, many + 3 * i, &m, &v, NULL, NULL);
+        cr_assert_float_eq(mean[i], m, 1e-12);
+        cr_assert_float_eq(var[i], v, 1e-12);
+    }
+    fresh__gp_destroy(gp);
+}
+
+/* Hamming distance for a categorical: the levels' order does not matter,
+ * and two different levels are at distance 1 / l. */
+Test(gp, categorical_distance_is_hamming)
+{
+    unsigned char cat = 1;
+    fresh__gp *gp = make(1, &cat, 0.5, 1.0, 0.01);
+    double X[1] = {0.0}, y[1] = {1.0};
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, 1), FRESH_OK);
+    double m1, v1, m2, v2, m0, v0, x1 = 1.0, x2 = 4.0, x0 = 0.0;
+    fresh__gp_predict(gp, &x1, &m1, &v1, NULL, NULL);
+    fresh__gp_predict(gp, &x2, &m2, &v2, NULL, NULL);
+    fresh__gp_predict(gp, &x0, &m0, &v0, NULL, NULL);
+    cr_assert_eq(m1, m2);
+    cr_assert_eq(v1, v2);
+    double k = matern52(1.0 / 0.5); /* r = 1 / l */
+    cr_assert_float_eq(m1, k * 1.0 / 1.01, 1e-12);
+    cr_assert_float_eq(m0, 1.0 / 1.01, 1e-12);
+    fresh__gp_destroy(gp);
+}
+
+/* An inactive value (NaN) is a level of its own: at distance 0 from another
+ * inactive value, and at the same distance 1 from every active value, so no
+ * default value enters the model. */
+Test(gp, inactive_dimension_is_its_own_level)
+{
+    fresh__gp *gp = make(2, NULL, 0.5, 1.0, 0.01);
+    double X[2] = {0.3, NAN}, y[1] = {1.0};
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, 1), FRESH_OK);
+    double q_in[2] = {0.3, NAN}, q_a[2] = {0.3, 0.0}, q_b[2] = {0.3, 0.77};
+    double m_in, v_in, m_a, v_a, m_b, v_b;
+    fresh__gp_predict(gp, q_in, &m_in, &v_in, NULL, NULL);
+    fresh__gp_predict(gp, q_a, &m_a, &v_a, NULL, NULL);
+    fresh__gp_predict(gp, q_b, &m_b, &v_b, NULL, NULL);
+    cr_assert_float_eq(m_in, 1.0 / 1.01, 1e-12);
+    cr_assert_float_eq(m_a, matern52(2.0) / 1.01, 1e-12);
+    cr_assert_eq(m_a, m_b);
+    cr_assert_eq(v_a, v_b);
+    fresh__gp_destroy(gp);
+}
+
+/* MAP fit: on a smooth 1-D function the log posterior decreases, theta stays
+ * in its box, the noise found is small and the fit interpolates. */
+Test(gp, map_fit_improves_the_posterior)
+{
+    fresh__gp *gp = make(1, NULL, 5.0, 0.2, 0.5);
+    double X[12], y[12];
+    for (int i = 0; i < 12; i++) {
+        X[i] = i / 11.0;
+        y[i] = sin(6.0 * X[i]);
+    }
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, 12), FRESH_OK);
+    double before = fresh__gp_neg_log_post(gp, fresh__gp_theta(gp), NULL);
+    cr_assert_eq(fresh__gp_fit(gp, 100), FRESH_OK);
+    const double *th = fresh__gp_theta(gp);
+    double after = fresh__gp_neg_log_post(gp, th, NULL);
+    cr_assert(after < before - 1.0, "log posterior %g -> %g", before, after);
+    cr_assert(th[0] >= FRESH__GP_LOG_L_MIN && th[0] <= FRESH__GP_LOG_L_MAX);
+    cr_assert(exp(th[2]) < 0.05, "noise variance %g", exp(th[2]));
+    double xq = 0.5 / 11.0, m, v;
+    fresh__gp_predict(gp, &xq, &m, &v, NULL, NULL);
+    cr_assert_float_eq(m, sin(6.0 * xq), 0.05, "mean %g vs %g", m, sin(6.0 * xq));
+    fresh__gp_destroy(gp);
+}
+
+Test(gp, bad_input)
+{
+    fresh__gp *gp = NULL;
+    cr_assert_eq(fresh__gp_create(0, NULL, &gp), FRESH_EINVAL);
+    cr_assert_eq(fresh__gp_create(1, NULL, &gp), FRESH_OK);
+    double X[1] = {0.5}, y[1] = {NAN};
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, 1), FRESH_EINVAL);
+    double th[3] = {NAN, 100.0, -100.0};
+    cr_assert_eq(fresh__gp_set_theta(gp, th), FRESH_OK); /* clamped into the box */
+    cr_assert_eq(fresh__gp_theta(gp)[0], FRESH__GP_LOG_L_MIN);
+    cr_assert_eq(fresh__gp_theta(gp)[1], FRESH__GP_LOG_SF2_MAX);
+    cr_assert_eq(fresh__gp_theta(gp)[2], FRESH__GP_LOG_SN2_MIN);
+    fresh__gp_destroy(gp);
+    fresh__gp_destroy(NULL);
+}
+
+/* log EI against EI = (best - mu) Phi(z) + sigma phi(z). */
+Test(gp, log_ei_closed_form)
+{
+    const double sigmas[3] = {0.1, 1.0, 3.0};
+    for (int si = 0; si < 3; si++) {
+        for (double z = -8.0; z <= 5.0; z += 0.25) {
+            double s = sigmas[si], best = 0.7, mu = best - z * s;
+            double ei = (best - mu) * gsl_cdf_ugaussian_P(z) + s * exp(-0.5 * z * z) / sqrt(2 * 3.141592653589793);
+            double lei = fresh__gp_log_ei(mu, s, best, NULL, NULL);
+            cr_assert_float_eq(lei, log(ei), 1e-8 * fmax(1.0, fabs(log(ei))),
+                               "z %g sigma %g: %.15g vs %.15g", z, s, lei, log(ei));
+        }
+    }
+    /* continuous across the branches (z = -1, z = -30) */
+    for (int b = 0; b < 2; b++) {
+        double zb = b ? -30.0 : -1.0;
+        double lo = fresh__gp_log_ei(-(zb - 1e-9), 1.0, 0.0, NULL, NULL);
+        double hi = fresh__gp_log_ei(-(zb + 1e-9), 1.0, 0.0, NULL, NULL);
+        cr_assert(fabs(lo - hi) < 1e-6 * fabs(hi), "at z = %g: %.15g vs %.15g", zb, lo, hi);
+    }
+    /* far in the tail: log phi(z) - 2 log|z| + O(1/z^2), finite */
+    for (double z = -40.0; z >= -1e4; z *= 5.0) {
+        double lei = fresh__gp_log_ei(-z, 1.0, 0.0, NULL, NULL);
+        double asym = -0.5 * z * z - 0.5 * LOG_2PI - 2.0 * log(-z);
+        cr_assert(isfinite(lei) && fabs(lei - asym) < 4.0 / (z * z), "z %g: %g vs %g", z, lei, asym);
+    }
+    /* the derivatives against finite differences */
+    const double mus[4] = {0.0, 1.0, 3.0, 12.0};
+    for (int i = 0; i < 4; i++) {
+        double dmu, dsig, h = 1e-6, mu = mus[i], s = 0.8;
+        fresh__gp_log_ei(mu, s, 0.2, &dmu, &dsig);
+        double fd_mu = (fresh__gp_log_ei(mu + h, s, 0.2, NULL, NULL) -
+                        fresh__gp_log_ei(mu - h, s, 0.2, NULL, NULL)) / (2 * h);
+        double fd_s = (fresh__gp_log_ei(mu, s + h, 0.2, NULL, NULL) -
+                       fresh__gp_log_ei(mu, s - h, 0.2, NULL, NULL)) / (2 * h);
+        cr_assert_float_eq(dmu, fd_mu, 1e-5 * fmax(1.0, fabs(fd_mu)), "mu %g", mu);
+        cr_assert_float_eq(dsig, fd_s, 1e-5 * fmax(1.0, fabs(fd_s)), "mu %g", mu);
+    }
+}
