@@ -87,20 +87,17 @@ static void theta_prior(const fresh__gp *gp, size_t i, double *mean, double *sd)
 
 /* ---- create / destroy ---- */
 
+static double **buffers(fresh__gp *gp, size_t i, size_t c, size_t *count);
+
 void fresh__gp_destroy(fresh__gp *gp)
 {
     if (!gp)
         return;
     fresh__free(gp->is_cat);
     fresh__free(gp->theta);
-    fresh__free(gp->X);
-    fresh__free(gp->y);
-    fresh__free(gp->L);
-    fresh__free(gp->alpha);
-    fresh__free(gp->K2);
-    fresh__free(gp->alpha2);
-    fresh__free(gp->kv);
-    fresh__free(gp->beta);
+    size_t count;
+    for (size_t i = 0; i < 8; i++)
+        fresh__free(*buffers(gp, i, 0, &count));
     fresh__free(gp->inv_l2);
     fresh__free(gp->il_s);
     fresh__free(gp->th_s);
@@ -145,6 +142,15 @@ size_t fresh__gp_n_theta(const fresh__gp *gp) { return gp->d + 2; }
 const double *fresh__gp_theta(const fresh__gp *gp) { return gp->theta; }
 size_t fresh__gp_n(const fresh__gp *gp) { return gp->n; }
 
+/* The buffers that grow with the data: element counts per capacity c. */
+static double **buffers(fresh__gp *gp, size_t i, size_t c, size_t *count)
+{
+    double **all[8] = {&gp->X, &gp->y, &gp->L, &gp->alpha, &gp->K2, &gp->alpha2, &gp->kv, &gp->beta};
+    size_t counts[8] = {c * gp->d, c, c * c, c, c * c, c, c, c};
+    *count = counts[i];
+    return all[i];
+}
+
 static int reserve(fresh__gp *gp, size_t n)
 {
     if (n <= gp->cap)
@@ -152,42 +158,25 @@ static int reserve(fresh__gp *gp, size_t n)
     size_t cap = gp->cap ? gp->cap : 16;
     while (cap < n)
         cap *= 2;
-    size_t d = gp->d;
-    double *X = fresh__malloc(cap * d * sizeof *X), *y = fresh__malloc(cap * sizeof *y),
-           *L = fresh__malloc(cap * cap * sizeof *L), *al = fresh__malloc(cap * sizeof *al),
-           *K2 = fresh__malloc(cap * cap * sizeof *K2), *al2 = fresh__malloc(cap * sizeof *al2),
-           *kv = fresh__malloc(cap * sizeof *kv), *beta = fresh__malloc(cap * sizeof *beta);
-    if (!X || !y || !L || !al || !K2 || !al2 || !kv || !beta) {
-        fresh__free(X);
-        fresh__free(y);
-        fresh__free(L);
-        fresh__free(al);
-        fresh__free(K2);
-        fresh__free(al2);
-        fresh__free(kv);
-        fresh__free(beta);
-        return FRESH_ENOMEM;
+    double *fresh_buf[8] = {NULL};
+    size_t count;
+    for (size_t i = 0; i < 8; i++) {
+        buffers(gp, i, cap, &count);
+        if (!(fresh_buf[i] = fresh__malloc(count * sizeof(double)))) {
+            for (size_t k = 0; k < i; k++)
+                fresh__free(fresh_buf[k]);
+            return FRESH_ENOMEM;
+        }
     }
-    if (gp->n) {
-        memcpy(X, gp->X, gp->n * d * sizeof *X);
-        memcpy(y, gp->y, gp->n * sizeof *y);
+    if (gp->n) { /* the data move; the factors are recomputed */
+        memcpy(fresh_buf[0], gp->X, gp->n * gp->d * sizeof(double));
+        memcpy(fresh_buf[1], gp->y, gp->n * sizeof(double));
     }
-    fresh__free(gp->X);
-    fresh__free(gp->y);
-    fresh__free(gp->L);
-    fresh__free(gp->alpha);
-    fresh__free(gp->K2);
-    fresh__free(gp->alpha2);
-    fresh__free(gp->kv);
-    fresh__free(gp->beta);
-    gp->X = X;
-    gp->y = y;
-    gp->L = L;
-    gp->alpha = al;
-    gp->K2 = K2;
-    gp->alpha2 = al2;
-    gp->kv = kv;
-    gp->beta = beta;
+    for (size_t i = 0; i < 8; i++) {
+        double **slot = buffers(gp, i, cap, &count);
+        fresh__free(*slot);
+        *slot = fresh_buf[i];
+    }
     gp->cap = cap;
     gp->factored = 0;
     return FRESH_OK;

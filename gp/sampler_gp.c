@@ -70,19 +70,7 @@
 
 enum kind { K_CONT = 0, K_INT = 1, K_CAT = 2, K_ORD = 3 };
 
-typedef struct gp_set {
-    double budget;
-    size_t n, cap;
-    double *u;    /* n x d, unit encoding (ordinals rescaled) */
-    double *loss; /* n; failed = +inf */
-    uint64_t *id;
-    unsigned long version;
-} gp_set;
-
-typedef struct cand {
-    double score;
-    size_t idx;
-} cand;
+typedef fresh__rank_item cand; /* .loss: the score, lower is better */
 
 typedef struct gp_state {
     const fresh_space *space;
@@ -92,10 +80,7 @@ typedef struct gp_state {
     int is_auto;
     unsigned char *kind; /* d */
     size_t *levels;      /* d: levels of categorical / ordinal */
-    void *bohb;          /* inner BOHB sampler: hedge, and the KDE for auto */
-    gp_set *sets;
-    size_t n_sets, cap_sets;
-    unsigned long changes;
+    void *bohb;          /* inner BOHB sampler: the observations, the hedge, the KDE for auto */
     fresh__gp *gp;
     /* the fitted model */
     int fit_valid;
@@ -108,8 +93,8 @@ typedef struct gp_state {
     long n_refits;
     double fit_seconds;
     /* buffers */
-    double *Xt, *yt;  /* training rows (+ pending), cap_t */
-    size_t cap_t;
+    double *Xt, *yt;  /* training rows (+ pending) */
+    size_t cap_x, cap_y;
     cand *rank;
     size_t rank_cap;
     double *cu, *cufull, *cmean, *cvar; /* candidates: N_CAND x d, N_CAND x d, N_CAND, N_CAND */
@@ -128,12 +113,6 @@ static void gp_destroy(void *state)
     gp_state *s = state;
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_sets; i++) {
-        fresh__free(s->sets[i].u);
-        fresh__free(s->sets[i].loss);
-        fresh__free(s->sets[i].id);
-    }
-    fresh__free(s->sets);
     if (s->bohb) {
         fresh_sampler_bohb->destroy(s->bohb);
         fresh__free(s->bohb);
@@ -271,13 +250,19 @@ static int auto_init(void *state, const fresh_space *space, const fresh_sampler_
 
 /* ---- encoding ---- */
 
+/* The unit encoding of u in place -> the model's (ordinals rescaled). */
+static void rescale_ordinals(const gp_state *s, double *u)
+{
+    for (size_t j = 0; j < s->d; j++)
+        if (s->kind[j] == K_ORD && !isnan(u[j]))
+            u[j] = s->levels[j] > 1 ? u[j] / (double)(s->levels[j] - 1) : 0.0;
+}
+
 /* The model's encoding of configuration x (value space). */
 static void to_model(const gp_state *s, const double *x, double *u)
 {
     fresh_space_encode(s->space, x, u);
-    for (size_t j = 0; j < s->d; j++)
-        if (s->kind[j] == K_ORD && !isnan(u[j]))
-            u[j] = s->levels[j] > 1 ? u[j] / (double)(s->levels[j] - 1) : 0.0;
+    rescale_ordinals(s, u);
 }
 
 /* ufull (unit encoding with a value in every dimension) -> the exact
@@ -305,120 +290,42 @@ static int same_budget(double a, double b)
     return a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
 }
 
-static int unit_equal(const double *a, const double *b, size_t d)
-{
-    for (size_t j = 0; j < d; j++)
-        if (!(a[j] == b[j] || (isnan(a[j]) && isnan(b[j]))))
-            return 0;
-    return 1;
-}
-
 static int gp_observe(void *state, const fresh_observation *obs)
 {
     gp_state *s = state;
-    if (!s || !s->space || !obs || !obs->x || !isfinite(obs->budget))
+    if (!s || !s->space)
         return FRESH_EINVAL;
-    int rc = fresh_sampler_bohb->observe(s->bohb, obs);
-    if (rc != FRESH_OK)
-        return rc;
-    size_t d = s->d;
-    double loss = isfinite(obs->loss) ? obs->loss : INFINITY;
-    to_model(s, obs->x, s->u);
-    size_t i = 0;
-    for (; i < s->n_sets && s->sets[i].budget < obs->budget && !same_budget(s->sets[i].budget, obs->budget); i++)
-        ;
-    if (i < s->n_sets && same_budget(s->sets[i].budget, obs->budget)) {
-        gp_set *o = &s->sets[i];
-        for (size_t r = 0; r < o->n; r++)
-            if (o->id[r] == obs->config_id && unit_equal(o->u + r * d, s->u, d)) {
-                o->loss[r] = loss;
-                o->version = ++s->changes;
-                return FRESH_OK;
-            }
-    } else {
-        if (fresh__grow((void **)&s->sets, &s->cap_sets, s->n_sets + 1, sizeof *s->sets) != FRESH_OK)
-            return FRESH_ENOMEM;
-        memmove(s->sets + i + 1, s->sets + i, (s->n_sets - i) * sizeof *s->sets);
-        memset(&s->sets[i], 0, sizeof s->sets[i]);
-        s->sets[i].budget = obs->budget;
-        s->n_sets++;
-    }
-    gp_set *o = &s->sets[i];
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 16;
-        double *u = fresh__realloc(o->u, cap * d * sizeof *u);
-        if (!u)
-            return FRESH_ENOMEM;
-        o->u = u;
-        double *l = fresh__realloc(o->loss, cap * sizeof *l);
-        if (!l)
-            return FRESH_ENOMEM;
-        o->loss = l;
-        uint64_t *id = fresh__realloc(o->id, cap * sizeof *id);
-        if (!id)
-            return FRESH_ENOMEM;
-        o->id = id;
-        o->cap = cap;
-    }
-    memcpy(o->u + o->n * d, s->u, d * sizeof(double));
-    o->loss[o->n] = loss;
-    o->id[o->n] = obs->config_id;
-    o->n++;
-    o->version = ++s->changes;
-    return FRESH_OK;
+    return fresh_sampler_bohb->observe(s->bohb, obs);
 }
 
 /* ---- the model ---- */
 
-static size_t n_finite(const gp_set *o)
+/* The model budget's rows: the largest budget with min_points rows, two of
+ * them finite. 0 if none. */
+static int model_set(gp_state *s, fresh__bohb_rows *o)
 {
-    size_t k = 0;
-    for (size_t r = 0; r < o->n; r++)
-        k += isfinite(o->loss[r]) != 0;
-    return k;
-}
-
-/* The model budget's set: the largest budget with min_points rows, two of
- * them finite; NULL if none. */
-static gp_set *model_set(gp_state *s)
-{
-    for (size_t i = s->n_sets; i-- > 0;)
-        if (s->sets[i].n >= s->min_points && n_finite(&s->sets[i]) >= 2)
-            return &s->sets[i];
-    return NULL;
-}
-
-static int cmp_cand(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    if (x->score < y->score)
-        return -1;
-    if (x->score > y->score)
-        return 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    for (size_t i = fresh__bohb_n_budgets(s->bohb); i-- > 0;) {
+        if (fresh__bohb_rows_at(s->bohb, i, o) != FRESH_OK || o->n < s->min_points)
+            continue;
+        size_t k = 0;
+        for (size_t r = 0; r < o->n && k < 2; r++)
+            k += isfinite(o->loss[r]) != 0;
+        if (k >= 2)
+            return 1;
+    }
+    return 0;
 }
 
 static int grow_train(gp_state *s, size_t n)
 {
-    if (n <= s->cap_t)
-        return FRESH_OK;
-    size_t cap = s->cap_t ? s->cap_t : 64;
-    while (cap < n)
-        cap *= 2;
-    double *X = fresh__realloc(s->Xt, cap * s->d * sizeof *X);
-    if (!X)
+    if (fresh__grow((void **)&s->Xt, &s->cap_x, n, s->d * sizeof *s->Xt) != FRESH_OK ||
+        fresh__grow((void **)&s->yt, &s->cap_y, n, sizeof *s->yt) != FRESH_OK)
         return FRESH_ENOMEM;
-    s->Xt = X;
-    double *y = fresh__realloc(s->yt, cap * sizeof *y);
-    if (!y)
-        return FRESH_ENOMEM;
-    s->yt = y;
-    s->cap_t = cap;
     return FRESH_OK;
 }
 
 /* Builds the training set of o into Xt/yt (standardized) and fits. */
-static int fit_model(gp_state *s, const gp_set *o)
+static int fit_model(gp_state *s, const fresh__bohb_rows *o)
 {
     size_t d = s->d, n = o->n;
     if (fresh__grow((void **)&s->rank, &s->rank_cap, n, sizeof *s->rank) != FRESH_OK)
@@ -430,11 +337,11 @@ static int fit_model(gp_state *s, const gp_set *o)
     /* rows: all, or the best half of FRESH__GP_MAX_TRAIN and the most recent others */
     size_t m = n;
     for (size_t r = 0; r < n; r++) {
-        s->rank[r].score = isfinite(o->loss[r]) ? o->loss[r] : INFINITY;
+        s->rank[r].loss = isfinite(o->loss[r]) ? o->loss[r] : INFINITY;
         s->rank[r].idx = r;
     }
     if (n > FRESH__GP_MAX_TRAIN) {
-        qsort(s->rank, n, sizeof *s->rank, cmp_cand);
+        qsort(s->rank, n, sizeof *s->rank, fresh__cmp_rank);
         size_t keep_best = FRESH__GP_MAX_TRAIN / 2;
         /* mark the best; then take the most recent unmarked */
         unsigned char *taken = fresh__calloc(n, 1);
@@ -456,7 +363,9 @@ static int fit_model(gp_state *s, const gp_set *o)
     double sum = 0.0, sq = 0.0;
     for (size_t k = 0; k < m; k++) {
         size_t r = s->rank[k].idx;
-        memcpy(s->Xt + k * d, o->u + r * d, d * sizeof(double));
+        double *row = s->Xt + k * d;
+        memcpy(row, o->u + r * d, d * sizeof(double));
+        rescale_ordinals(s, row);
         double y = isfinite(o->loss[r]) ? o->loss[r] : worst;
         s->yt[k] = y;
         sum += y;
@@ -507,7 +416,7 @@ static int fit_model(gp_state *s, const gp_set *o)
 }
 
 /* Makes sure the GP fits o and the pending points of ctx (fantasies). */
-static int prepare(gp_state *s, const gp_set *o, const fresh_propose_ctx *ctx)
+static int prepare(gp_state *s, const fresh__bohb_rows *o, const fresh_propose_ctx *ctx)
 {
     int rc;
     size_t n_pending = ctx && ctx->pending ? ctx->n_pending : 0;
@@ -556,6 +465,15 @@ static double acq_at(gp_state *s, const double *u)
     double mean, var;
     fresh__gp_predict(s->gp, u, &mean, &var, NULL, NULL);
     return acq(s, mean, var);
+}
+
+/* Equal model encodings (NaN equal to NaN). */
+static int same_row(const double *a, const double *b, size_t d)
+{
+    size_t j = 0;
+    while (j < d && (a[j] == b[j] || (isnan(a[j]) && isnan(b[j]))))
+        j++;
+    return j == d;
 }
 
 /* 1 if x may be proposed. */
@@ -698,10 +616,10 @@ static void make_candidates(gp_state *s, gsl_rng *rng, size_t *n_out)
     size_t m = s->n_train, nb = m < FRESH__GP_N_BEST ? m : FRESH__GP_N_BEST;
     if (fresh__grow((void **)&s->rank, &s->rank_cap, m, sizeof *s->rank) == FRESH_OK) {
         for (size_t k = 0; k < m; k++) {
-            s->rank[k].score = s->yt[k];
+            s->rank[k].loss = s->yt[k];
             s->rank[k].idx = k;
         }
-        qsort(s->rank, m, sizeof *s->rank, cmp_cand);
+        qsort(s->rank, m, sizeof *s->rank, fresh__cmp_rank);
     } else {
         nb = 0;
     }
@@ -755,10 +673,10 @@ static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, d
     if (rc != FRESH_OK)
         return rc;
     for (size_t i = 0; i < ok; i++) {
-        s->cscore[i].score = -acq(s, s->cmean[i], s->cvar[i]); /* ascending = best first */
+        s->cscore[i].loss = -acq(s, s->cmean[i], s->cvar[i]); /* ascending = best first */
         s->cscore[i].idx = i;
     }
-    qsort(s->cscore, ok, sizeof *s->cscore, cmp_cand);
+    qsort(s->cscore, ok, sizeof *s->cscore, fresh__cmp_rank);
     double best = -INFINITY;
     size_t starts = 0;
     for (size_t k = 0; k < ok && starts < FRESH__GP_N_STARTS; k++) {
@@ -766,8 +684,8 @@ static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, d
         /* distinct starts only */
         int dup = 0;
         for (size_t k2 = 0; k2 < k && !dup; k2++)
-            dup = s->cscore[k2].score == s->cscore[k].score &&
-                  unit_equal(s->cu + s->cscore[k2].idx * d, s->cu + i * d, d);
+            dup = s->cscore[k2].loss == s->cscore[k].loss &&
+                  same_row(s->cu + s->cscore[k2].idx * d, s->cu + i * d, d);
         if (dup)
             continue;
         starts++;
@@ -776,7 +694,7 @@ static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, d
         double f = neighbour_moves(s, ctx, s->ufull);
         if (!(f > -INFINITY)) { /* the local search left the admissible set: keep the start */
             memcpy(s->ufull, s->cufull + i * d, d * sizeof(double));
-            f = -s->cscore[k].score;
+            f = -s->cscore[k].loss;
         }
         if (f > best) {
             best = f;
@@ -815,7 +733,7 @@ static int gp_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng, d
         *model_based = 0;
     if (!s || !s->space || !rng || !x)
         return FRESH_EINVAL;
-    gp_set *o = model_set(s);
+    fresh__bohb_rows rows, *o = model_set(s, &rows) ? &rows : NULL;
     if (s->is_auto && !fresh__gp_auto_use_gp(s->space, o ? o->n : 0))
         return fresh_sampler_bohb->propose(s->bohb, ctx, rng, x, model_based);
     double coin = gsl_rng_uniform(rng); /* as BOHB: one draw, model or not */
@@ -856,7 +774,7 @@ int fresh__gp_inspect(void *state, const fresh_propose_ctx *ctx, fresh__gp_model
     memset(info, 0, sizeof *info);
     info->n_refits = s->n_refits;
     info->fit_seconds = s->fit_seconds;
-    gp_set *o = model_set(s);
+    fresh__bohb_rows rows, *o = model_set(s, &rows) ? &rows : NULL;
     if (!o)
         return FRESH_OK;
     int rc = prepare(s, o, ctx);

@@ -93,10 +93,7 @@ typedef struct obs_set {
 /* Unselected pairs the hedge's tau uses at most (the latest ones). */
 #define PAIRS_KEEP 128
 
-typedef struct rank_item {
-    double loss;
-    size_t idx;
-} rank_item;
+typedef fresh__rank_item rank_item;
 
 typedef struct id_item {
     uint64_t id;
@@ -411,17 +408,27 @@ size_t fresh__bohb_count(const void *state, double budget)
     return found ? s->sets[i].n : 0;
 }
 
-/* ---- the model ---- */
-
-static int cmp_rank(const void *a, const void *b)
+size_t fresh__bohb_n_budgets(const void *state)
 {
-    const rank_item *x = a, *y = b;
-    if (x->loss < y->loss)
-        return -1;
-    if (x->loss > y->loss)
-        return 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
+    const bohb_state *s = state;
+    return s ? s->n_sets : 0;
 }
+
+int fresh__bohb_rows_at(const void *state, size_t i, fresh__bohb_rows *rows)
+{
+    const bohb_state *s = state;
+    if (!s || !rows || i >= s->n_sets)
+        return FRESH_EINVAL;
+    const obs_set *o = &s->sets[i];
+    rows->budget = o->budget;
+    rows->n = o->n;
+    rows->u = o->u;
+    rows->loss = o->loss;
+    rows->version = o->version;
+    return FRESH_OK;
+}
+
+/* ---- the model ---- */
 
 static int grow_rows(bohb_state *s, size_t n)
 {
@@ -484,7 +491,7 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
             s->rank[r].loss = o->loss[r];
             s->rank[r].idx = r;
         }
-        qsort(s->rank, o->n, sizeof *s->rank, cmp_rank);
+        qsort(s->rank, o->n, sizeof *s->rank, fresh__cmp_rank);
         s->n_good = n_good;
         s->n_bad = n_bad;
         if ((rc = grow_rows(s, n_good)) != FRESH_OK)

@@ -55,6 +55,21 @@ size_t fresh__bohb_count(const void *state, double budget);
 int fresh__bohb_hedge(void *state, const fresh_propose_ctx *ctx, int *hedge, size_t *n_pairs,
                       double *tau);
 
+/* The observations the BOHB sampler keeps at its i-th budget (ascending,
+ * i < fresh__bohb_n_budgets): rows in the unit encoding (n x d), losses
+ * (+inf for failed jobs), and a version that changes whenever the rows do.
+ * Borrowed until the next observe. FRESH_OK or FRESH_EINVAL. The GP
+ * sampler fits its model on these. */
+typedef struct fresh__bohb_rows {
+    double budget;
+    size_t n;
+    const double *u;
+    const double *loss;
+    unsigned long version;
+} fresh__bohb_rows;
+size_t fresh__bohb_n_budgets(const void *state);
+int fresh__bohb_rows_at(const void *state, size_t i, fresh__bohb_rows *rows);
+
 /* The good (l) and bad (g) densities at x (value space) of the model the
  * last inspect or propose fitted. FRESH_ESTATE when there is none. */
 int fresh__bohb_densities(void *state, const double *x, double *log_l, double *log_g);

@@ -63,6 +63,15 @@ double fresh__now(void);
  * FRESH_ENOMEM (nothing changed). */
 int fresh__grow(void **arr, size_t *cap, size_t need, size_t elem);
 
+/* A loss and the index of its row; fresh__cmp_rank (qsort) orders by loss,
+ * then index, so that ties keep arrival order (the BOHB split, the GP's
+ * training set and candidates). */
+typedef struct fresh__rank_item {
+    double loss;
+    size_t idx;
+} fresh__rank_item;
+int fresh__cmp_rank(const void *a, const void *b);
+
 /* Kendall's tau-b of the n pairs (a[i], b[i]), O(n^2); 0 when every pair
  * is tied. Used by the adaptive scheduler and the BOHB hedge. */
 double fresh__kendall_tau(const double *a, const double *b, size_t n);

@@ -109,6 +109,16 @@ int fresh__grow(void **arr, size_t *cap, size_t need, size_t elem)
     return FRESH_OK;
 }
 
+int fresh__cmp_rank(const void *a, const void *b)
+{
+    const fresh__rank_item *x = a, *y = b;
+    if (x->loss < y->loss)
+        return -1;
+    if (x->loss > y->loss)
+        return 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 double fresh__kendall_tau(const double *a, const double *b, size_t n)
 {
     double conc = 0, disc = 0, ta = 0, tb = 0;
