@@ -169,7 +169,7 @@ int cmd_bench(int argc, char **argv)
         case 'z': if (cli_parse_double("bench", "sleep-per-budget", optarg, &sleep_ms)) return CLI_EXIT_USAGE; break;
         case 'E': o.early_stopping = 0; break;
         case 1: if (cli_parse_double("bench", "random-fraction", optarg, &o.sp.random_fraction)) return CLI_EXIT_USAGE; break;
-        case 2: if (cli_parse_long("bench", "num-samples", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--num-samples': must be an integer >= 1"); o.sp.num_samples = (size_t)lv; break;
+        case 2: if (cli_parse_long("bench", "num-samples", optarg, &lv) || lv < 1 || lv > FRESH_MAX_NUM_SAMPLES) return cli_usage_error("bench", "option '--num-samples': must be an integer in 1..%d", FRESH_MAX_NUM_SAMPLES); o.sp.num_samples = (size_t)lv; break;
         case 3: if (cli_parse_double("bench", "top-n-percent", optarg, &o.sp.top_n_percent)) return CLI_EXIT_USAGE; break;
         case 4: if (cli_parse_double("bench", "bandwidth-factor", optarg, &o.sp.bandwidth_factor)) return CLI_EXIT_USAGE; break;
         case 5: if (cli_parse_double("bench", "min-bandwidth", optarg, &o.sp.min_bandwidth)) return CLI_EXIT_USAGE; break;
@@ -211,7 +211,7 @@ int cmd_bench(int argc, char **argv)
     if (seed < 0)
         return cli_usage_error("bench", "option '--seed': must be >= 0, got %ld", seed);
     if (seeds < 1 || seeds > 100000)
-        return cli_usage_error("bench", "option '--seeds': must be >= 1, got %ld", seeds);
+        return cli_usage_error("bench", "option '--seeds': must be in 1..100000, got %ld", seeds);
     if (sleep_ms < 0)
         return cli_usage_error("bench", "option '--sleep-per-budget': must be >= 0, got %g", sleep_ms);
     if (o.resume && !o.storage)
@@ -221,6 +221,9 @@ int cmd_bench(int argc, char **argv)
     o.workers = workers > 0 ? (size_t)workers : 0;
     o.sleep_per_budget = sleep_ms / 1000.0;
     o.progress = isatty(STDERR_FILENO);
+    /* Ctrl-C stops the study cleanly and prints how to resume it */
+    cli_interrupt_install();
+    o.watch = cli_interrupt_watch;
 
     fresh_bench_problem pb;
     fresh_bench_fn_ctx fn_ctx;
@@ -260,7 +263,7 @@ int cmd_bench(int argc, char **argv)
     }
     size_t n_reg = 0;
     int exit_code = 0;
-    for (long k = 0; k < seeds; k++) {
+    for (long k = 0; k < seeds && !cli_interrupted(); k++) {
         char path[4096];
         o.seed = (uint64_t)(seed + k);
         o.trajectory = NULL;
@@ -341,7 +344,13 @@ int cmd_bench(int argc, char **argv)
                    r.utilization);
         }
         fflush(stdout);
+        if (cli_interrupted()) {
+            cli_interrupt_report("bench", r.evaluations, r.interrupted, o.storage, argc, argv);
+            exit_code = cli_interrupt_exit_code();
+        }
     }
+    if (exit_code == 0 && cli_interrupted()) /* before the first run */
+        exit_code = cli_interrupt_exit_code();
     if (exit_code == 0 && seeds > 1) {
         double mr = median(regrets, n_reg), mu = median(used, (size_t)seeds),
                mw = median(walls, (size_t)seeds);

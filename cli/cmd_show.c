@@ -101,7 +101,7 @@ int cmd_export(int argc, char **argv)
                                          {"output", required_argument, NULL, 'o'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *format = "csv", *out = "/dev/stdout";
+    const char *format = "csv", *out = NULL; /* NULL: the stdout stream */
     int c;
     optind = 1;
     while ((c = cli_getopt("export", argc, argv, ":h", opts)) != -1) {
@@ -128,7 +128,9 @@ int cmd_export(int argc, char **argv)
     fresh_study *s = open_study("export", argv[optind], &space);
     if (!s)
         return CLI_EXIT_FAIL;
-    int rc = fresh_study_export(s, out, fmt);
+    /* to the stdout stream, not a reopened /dev/stdout: `>> f` appends, a
+     * redirection of a ( ... ) group keeps what came before, sockets work */
+    int rc = out ? fresh_study_export(s, out, fmt) : fresh_study_export_stream(s, stdout, fmt);
     if (rc != FRESH_OK)
         fprintf(stderr, "fresh export: %s\n", fresh_study_errmsg(s));
     fresh_study_destroy(s);

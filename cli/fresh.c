@@ -89,6 +89,7 @@ int main(int argc, char **argv)
 {
     /* the study's workers are the parallelism: one BLAS thread each */
     setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    cli_argv0 = argv[0];
     if (argc < 2) {
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;

@@ -19,6 +19,10 @@
 
 #define FRESH__ERRMSG_LEN 512
 
+/* The text of a macro's value: FRESH__STR(FRESH_MAX_REPORTS) is "100000". */
+#define FRESH__STR_(x) #x
+#define FRESH__STR(x) FRESH__STR_(x)
+
 #ifndef FRESH_VERSION_STRING
 #define FRESH_VERSION_STRING "0.0.0"
 #endif

@@ -49,7 +49,10 @@ typedef struct fresh__outcome_row {
     int worker;
 } fresh__outcome_row;
 
-/* Opens (creating if missing) the study file at path and takes an exclusive
+/* A study file must be a regular file (or not exist yet): a directory, a
+ * FIFO, a socket or a device gives FRESH_EIO at open, from both openers.
+ *
+ * Opens (creating if missing) the study file at path and takes an exclusive
  * lock on it for the life of the handle: a second opener, in this or another
  * process, gets FRESH_EBUSY ("in use by another process"), never a corrupt
  * file. A file that is not a SQLite database or not a fresh study, or has an
@@ -100,10 +103,24 @@ int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x
                      int model_based);
 
 /* Records that a job asked earlier, never told (it was running when the
- * process died), is handed out again: a second "ask" event for the same job.
- * Replay calls on_ask again for it; the study counts these retries. One
- * durable transaction. */
+ * process died, or it was interrupted), is handed out again: a second "ask"
+ * event for the same job, written when the job is handed out (not when it
+ * is merely requeued). Replay calls on_ask again for it; the study counts
+ * these runs. One durable transaction. */
 int fresh__store_retry(fresh_store *st, uint64_t job_id);
+
+/* Records that the running job job_id was cut short by a stop request
+ * (fresh_study_force_stop, Ctrl-C) and will run again: its run ended
+ * without a death of the process. One durable transaction. Errors as for
+ * fresh__store_ask. */
+int fresh__store_interrupt(fresh_store *st, uint64_t job_id);
+
+/* Calls on_job(user, job_id, n) for each job with n > 0 recorded
+ * interrupts (any order). A snapshot of a file written before interrupts
+ * were recorded has none. A non-zero return of on_job stops and is
+ * returned; FRESH_ESTORE/FRESH_EBUSY/FRESH_ENOMEM from SQLite. */
+int fresh__store_interrupts(fresh_store *st, int (*on_job)(void *user, uint64_t job_id, long n),
+                            void *user);
 
 /* Records a tell: the raw outcome, its reports and checkpoint (replacing
  * the configuration's previous one when ckpt_saved). One durable

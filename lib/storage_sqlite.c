@@ -38,8 +38,22 @@
  * the study as committed at its first read, however far the writer gets
  * meanwhile (WAL readers do not block the writer, nor it them). Its write
  * functions fail with FRESH_EIO.
+ * A snapshot of a study that no process runs (no lock held, no -wal file)
+ * is opened with immutable=1: SQLite then reads the file like read-only
+ * media, creates no -wal/-shm files and needs no write access to the
+ * directory, so `fresh show` works in a read-only directory and leaves
+ * nothing behind that another user would own.
  * Any SQLITE_BUSY at open is reported as FRESH_EBUSY, "in use by another
- * process"; busy_timeout is short (OPEN_BUSY_MS) so nothing hangs.
+ * process"; busy_timeout is short (OPEN_BUSY_MS) so nothing hangs. Once
+ * open, a writer's transactions wait up to WRITE_BUSY_MS for an outside
+ * SQLite client (the sqlite3 shell) that holds the write lock.
+ *
+ * Interrupts. A job cut short by fresh_study_force_stop (Ctrl-C) is neither
+ * told nor lost: fresh__store_interrupt adds a row to `interrupts`, so that
+ * on resume the job runs again without its interrupted run counting as a
+ * death of the process. The table is created on the first writable open of
+ * a file (CREATE TABLE IF NOT EXISTS): files written before it existed stay
+ * readable, and a snapshot of such a file simply has no interrupts.
  *
  * Doubles. SQLite turns a bound NaN into NULL, and a REAL-affinity column
  * stores -0.0 as the integer 0. Scalars that must round-trip exactly (loss,
@@ -72,9 +86,13 @@
 
 /* PRAGMA application_id of a fresh study file: "FRSH". */
 #define FRESH_APP_ID 0x46525348
-/* Busy timeout in milliseconds; only non-fresh SQLite clients can make
- * SQLite itself wait, since the side lock keeps fresh openers out. */
+/* Busy timeouts in milliseconds; only non-fresh SQLite clients can make
+ * SQLite itself wait, since the side lock keeps fresh openers out. Opening
+ * gives up quickly ("in use by another process"); a write of a running
+ * study waits (SQLite retries) for an outside client's lock up to
+ * WRITE_BUSY_MS before the study stops with FRESH_EBUSY. */
 #define OPEN_BUSY_MS 50
+#define WRITE_BUSY_MS 60000
 
 /* ---- cached statements ---- */
 
@@ -149,6 +167,12 @@ static const char schema_sql[] =
     " job_id INTEGER NOT NULL REFERENCES jobs(id), data BLOB NOT NULL);"
     "CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " kind TEXT NOT NULL CHECK (kind IN ('ask', 'tell')),"
+    " job_id INTEGER NOT NULL REFERENCES jobs(id));";
+
+/* Added to version 1 without a version change: older builds ignore it (they
+ * count an interrupted run as a death of the process, as they always did). */
+static const char interrupts_sql[] =
+    "CREATE TABLE IF NOT EXISTS interrupts(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " job_id INTEGER NOT NULL REFERENCES jobs(id));";
 
 struct fresh_store {
@@ -572,14 +596,66 @@ static fresh_store *store_alloc(const char *path, char *err)
     return NULL;
 }
 
+/* A study file must be a regular file: a FIFO would hang the open, a
+ * device would get its lock file written beside it in /dev. */
+static int check_regular(const char *path, const struct stat *sb, char *err)
+{
+    if (S_ISDIR(sb->st_mode))
+        return fresh__set_err(err, FRESH_EIO, "study file '%s' is a directory", path);
+    if (!S_ISREG(sb->st_mode))
+        return fresh__set_err(err, FRESH_EIO,
+                              "study file '%s' is not a regular file (a FIFO, socket or device)",
+                              path);
+    return FRESH_OK;
+}
+
+/* 1 if "<path>-wal" exists. */
+static int wal_exists(const char *path)
+{
+    size_t n = strlen(path);
+    char *w = fresh__malloc(n + 5);
+    if (!w)
+        return 1; /* the safe answer: read the WAL */
+    memcpy(w, path, n);
+    memcpy(w + n, "-wal", 5);
+    int r = access(w, F_OK) == 0;
+    fresh__free(w);
+    return r;
+}
+
+/* "file:PATH?immutable=1" with '%', '?' and '#' escaped (fresh__malloc'ed),
+ * or NULL when out of memory. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = fresh__malloc(3 * n + 32), *o = u;
+    if (!u)
+        return NULL;
+    o += sprintf(o, "file:%s", path[0] == '/' ? "//" : "");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            o += sprintf(o, "%%%02X", (unsigned char)*p);
+        else
+            *o++ = *p;
+    }
+    strcpy(o, "?immutable=1");
+    return u;
+}
+
 /* Opens st->path with SQLite (flags as sqlite3_open_v2), extended result
- * codes on. Debian's SQLite is built with SQLITE_USE_URI: a relative name
- * such as "file:x.db" or ":memory:" must stay a plain file name. */
-static int open_db(fresh_store *st, int flags, char *err)
+ * codes on; immutable: read-only, as read-only media (no -wal/-shm). Debian's
+ * SQLite is built with SQLITE_USE_URI: a relative name such as "file:x.db"
+ * or ":memory:" must stay a plain file name. */
+static int open_db(fresh_store *st, int flags, int immutable, char *err)
 {
     const char *path = st->path, *sql_path = path;
     size_t plen = strlen(path);
-    if (strncmp(path, "file:", 5) == 0 || path[0] == ':') {
+    if (immutable) {
+        sql_path = st->sql_path = immutable_uri(path);
+        if (!st->sql_path)
+            return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
+        flags |= SQLITE_OPEN_URI;
+    } else if (strncmp(path, "file:", 5) == 0 || path[0] == ':') {
         sql_path = st->sql_path = fresh__malloc(plen + 3);
         if (!st->sql_path)
             return fresh__set_err(err, FRESH_ENOMEM, "study file '%s': out of memory", path);
@@ -635,13 +711,11 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
     }
 
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        status = fresh__set_err(err, FRESH_EIO, "study file '%s' is a directory", path);
+    if (stat(path, &sb) == 0 && (status = check_regular(path, &sb, err)) != FRESH_OK)
         goto fail;
-    }
     if ((status = take_lock(st, err)) != FRESH_OK)
         goto fail;
-    if ((status = open_db(st, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err)) != FRESH_OK)
+    if ((status = open_db(st, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0, err)) != FRESH_OK)
         goto fail;
     if (sqlite3_db_readonly(st->db, "main") == 1) {
         status = fresh__set_err(err, FRESH_EIO,
@@ -672,6 +746,11 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
     }
     if (status != FRESH_OK)
         goto fail;
+    rc = sqlite3_exec(st->db, interrupts_sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        status = sql_err(err, st->db, path, rc, "opening");
+        goto fail;
+    }
     rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         status = sql_err(err, st->db, path, rc, is_new ? "creating the schema" : "opening");
@@ -711,6 +790,7 @@ int fresh__store_open(fresh_store **out, const char *path, char *err)
     }
     if ((status = prepare_all(st, err)) != FRESH_OK)
         goto fail;
+    sqlite3_busy_timeout(st->db, WRITE_BUSY_MS);
     if (is_new)
         sync_dir(path);
     *out = st;
@@ -734,13 +814,16 @@ int fresh__store_open_snapshot(fresh_store **out, const char *path, char *err)
     struct stat sb;
     if (stat(path, &sb) != 0)
         return fresh__set_err(err, FRESH_EIO, "no study file '%s'", path);
-    if (S_ISDIR(sb.st_mode))
-        return fresh__set_err(err, FRESH_EIO, "study file '%s' is a directory", path);
+    if ((status = check_regular(path, &sb, err)) != FRESH_OK)
+        return status;
     fresh_store *st = store_alloc(path, err);
     if (!st)
         return FRESH_ENOMEM;
     st->snapshot = 1;
-    if ((status = open_db(st, SQLITE_OPEN_READONLY, err)) != FRESH_OK)
+    /* no process runs the study and no WAL is left to read: immutable (see
+     * DESIGN) */
+    int immutable = fresh__store_in_use(path) == 0 && !wal_exists(path);
+    if ((status = open_db(st, SQLITE_OPEN_READONLY, immutable, err)) != FRESH_OK)
         goto fail;
     sqlite3_busy_timeout(st->db, OPEN_BUSY_MS);
     /* One read transaction for the life of the handle: every read sees the
@@ -905,6 +988,53 @@ int fresh__store_retry(fresh_store *st, uint64_t job_id)
     if (rc != SQLITE_OK)
         return write_fail(st, rc, what);
     return append_event_and_commit(st, "ask", job_id, what);
+}
+
+int fresh__store_interrupt(fresh_store *st, uint64_t job_id)
+{
+    if (!st)
+        return FRESH_EINVAL;
+    int status = check_writable(st);
+    if (status != FRESH_OK)
+        return status;
+    char what[96];
+    snprintf(what, sizeof what, "recording the interrupt of job %llu", (unsigned long long)job_id);
+    sqlite3_stmt *s = NULL;
+    int rc = run(st->stmt[S_BEGIN]);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(st->db, "INSERT INTO interrupts(job_id) VALUES(?1)", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = bind_u64(s, 1, job_id);
+    if (rc == SQLITE_OK)
+        rc = run(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_OK)
+        rc = run(st->stmt[S_COMMIT]);
+    return rc == SQLITE_OK ? FRESH_OK : write_fail(st, rc, what);
+}
+
+int fresh__store_interrupts(fresh_store *st, int (*on_job)(void *user, uint64_t job_id, long n),
+                            void *user)
+{
+    if (!st || !on_job)
+        return FRESH_EINVAL;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT job_id, count(*) FROM interrupts GROUP BY job_id",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        /* a snapshot of a file written before the table existed */
+        if ((rc & 0xff) == SQLITE_ERROR && st->snapshot)
+            return FRESH_OK;
+        return sql_err(st->errmsg, st->db, st->path, rc, "reading the interrupts");
+    }
+    int status = FRESH_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && status == FRESH_OK)
+        status = on_job(user, (uint64_t)sqlite3_column_int64(s, 0),
+                        (long)sqlite3_column_int64(s, 1));
+    if (status == FRESH_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        status = sql_err(st->errmsg, st->db, st->path, rc, "reading the interrupts");
+    sqlite3_finalize(s);
+    return status;
 }
 
 int fresh__store_ask(fresh_store *st, const fresh__job_row *job, const double *x, size_t dim,

@@ -93,17 +93,42 @@ struct fresh_study {
     double used_budget, busy, overhead, wall, t0, run_start;
     int running; /* inside optimize */
     size_t workers;
-    atomic_int force_stop;
-    fresh_pool *_Atomic pool;
+    atomic_int force_stop;    /* a stop request (fresh_study_force_stop): see ending() */
+    fresh_trial *solo;        /* a suspect of a crash running alone (optimize) */
+    fresh_trial **zombies;    /* abandoned jobs whose objective has not returned */
+    size_t n_zombies, cap_zombies, pool_zombies;
+    fresh_pool **zpools;      /* earlier pools that still run an abandoned job */
+    size_t n_zpools, cap_zpools;
     fresh_store *store;
     int broken;               /* a store write failed: no more jobs */
+    int halted;               /* an error left a scheduler slot taken: no more jobs */
     int replaying;            /* rebuilding from the store: no writes */
     const double *replay_x;   /* replayed ask: the stored configuration */
     int replay_mb;
     int snapshot; /* fresh_study_open_snapshot: read-only, no store after open */
     size_t n_requeued, replayed, requeued_total, warm_obs, failed_after_crash;
+    size_t n_interrupted;     /* requeued because a stop request cut them short */
     char errmsg[FRESH__ERRMSG_LEN];
 };
+
+/* ------------------------------------------------- calls from an objective */
+
+/* The study whose objective this thread is running (set by run_job), and
+ * the message of a call it refused: the study API belongs to the owner
+ * thread, and a call from inside the objective would race with it. The
+ * owner's own message (s->errmsg) is left alone. */
+static _Thread_local const fresh_study *tl_objective_of;
+static _Thread_local char tl_errmsg[256];
+
+static int from_objective(const fresh_study *s, const char *fn)
+{
+    if (!s || tl_objective_of != s)
+        return 0;
+    snprintf(tl_errmsg, sizeof tl_errmsg,
+             "%s: called from inside the study's objective (the study belongs to its owner "
+             "thread; an objective may only use its trial and fresh_study_force_stop)", fn);
+    return 1;
+}
 
 /* ---------------------------------------------------------------- params */
 
@@ -177,9 +202,10 @@ static int check_params(const fresh_study_params *p, char *err)
     if (!(sp->random_fraction >= 0 && sp->random_fraction <= 1))
         return fresh__set_err(err, FRESH_EINVAL, "random_fraction: must be in [0, 1], got %g",
                               sp->random_fraction);
-    if (sp->num_samples < 1)
-        return fresh__set_err(err, FRESH_EINVAL, "num_samples: must be >= 1, got %zu",
-                              sp->num_samples);
+    if (sp->num_samples < 1 || sp->num_samples > FRESH_MAX_NUM_SAMPLES)
+        return fresh__set_err(err, FRESH_EINVAL,
+                              "num_samples: must be in 1.." FRESH__STR(FRESH_MAX_NUM_SAMPLES)
+                              ", got %zu", sp->num_samples);
     if (!(sp->top_n_percent > 0 && sp->top_n_percent < 100))
         return fresh__set_err(err, FRESH_EINVAL, "top_n_percent: must be in (0, 100), got %g",
                               sp->top_n_percent);
@@ -312,8 +338,15 @@ fresh_study *fresh_study_create(const fresh_space *space, const fresh_study_para
 
 void fresh_study_destroy(fresh_study *s)
 {
-    if (!s)
+    if (!s || from_objective(s, "fresh_study_destroy"))
         return;
+    /* abandoned jobs: wait for their objectives to return (see study.h) */
+    for (size_t i = 0; i < s->n_zpools; i++)
+        fresh__pool_destroy(s->zpools[i]);
+    fresh__free(s->zpools);
+    for (size_t i = 0; i < s->n_zombies; i++)
+        fresh__trial_release(s->zombies[i]);
+    fresh__free(s->zombies);
     if (s->sched)
         s->p.scheduler->destroy(s->sched);
     if (s->samp)
@@ -347,7 +380,12 @@ void fresh_study_destroy(fresh_study *s)
     fresh__free(s);
 }
 
-const char *fresh_study_errmsg(const fresh_study *s) { return s ? s->errmsg : ""; }
+const char *fresh_study_errmsg(const fresh_study *s)
+{
+    if (s && tl_objective_of == s)
+        return tl_errmsg;
+    return s ? s->errmsg : "";
+}
 const fresh_plan *fresh_study_plan(const fresh_study *s) { return s ? s->plan : NULL; }
 
 /* ------------------------------------------------------------- helpers */
@@ -439,6 +477,7 @@ static int ending(fresh_study *s)
 {
     if (atomic_load(&s->force_stop))
         return FRESH_STOPPED;
+
     if (!isnan(s->p.target_loss) && s->has_inc && s->inc_loss <= s->p.target_loss)
         return FRESH_TARGET_REACHED;
     if (s->p.max_wall_time > 0 && s->running && fresh__now() - s->run_start >= s->p.max_wall_time)
@@ -456,7 +495,6 @@ static int ending(fresh_study *s)
 static int store_failed(fresh_study *s, int rc)
 {
     s->broken = 1;
-    atomic_store(&s->force_stop, 1);
     return fresh__set_err(s->errmsg, rc, "%s", fresh__store_errmsg(s->store));
 }
 
@@ -517,10 +555,28 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
     return FRESH_OK;
 }
 
+/* The requeued job to hand out next: a suspect of a crash first (it runs
+ * alone, see optimize), then the others in job order. NULL if none. */
+static fresh_trial *next_requeued(const fresh_study *s)
+{
+    fresh_trial *best = NULL;
+    for (size_t i = 0; i < s->n_out; i++) {
+        fresh_trial *t = s->out[i];
+        if (t->requeued && (!best || t->suspect > best->suspect ||
+                            (t->suspect == best->suspect && t->job_id < best->job_id)))
+            best = t;
+    }
+    return best;
+}
+
 int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
 {
-    if (!s || !trial_out)
-        return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
+    if (!s)
+        return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_ask"))
+        return FRESH_ESTATE;
+    if (!trial_out)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL");
     *trial_out = NULL;
     if (s->snapshot && !s->replaying)
         return refuse_snapshot(s);
@@ -528,17 +584,36 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
     if (s->broken)
         return fresh__set_err(s->errmsg, FRESH_ESTORE,
                               "the study file could not be written: reopen the study to resume");
-    if (s->n_requeued > 0 && !s->replaying) {
-        /* a job that was running when the last process died: run it again */
-        for (size_t i = 0; i < s->n_out; i++)
-            if (s->out[i]->requeued) {
-                s->out[i]->requeued = 0;
-                s->n_requeued--;
-                *trial_out = s->out[i];
-                return FRESH_OK;
-            }
+    if (s->halted)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "an earlier error (%s) left a scheduler slot taken: the study "
+                              "cannot go on (a study file can be resumed)",
+                              fresh_strerror(s->halted));
+    int rc;
+    if (!s->replaying && atomic_load(&s->force_stop)) {
+        /* outside optimize, a stop request ends once no trial is out */
+        if (!s->running && s->n_out == s->n_requeued)
+            atomic_store(&s->force_stop, 0);
+        return FRESH_STOPPED;
     }
-    int rc = s->replaying ? 0 : ending(s);
+    if (s->n_requeued > 0 && !s->replaying) {
+        /* a job that was running when the last process died, or that a stop
+         * request cut short: run it again (the run is recorded first, so
+         * that a death during it is counted against it) */
+        fresh_trial *t = next_requeued(s);
+        if (s->store && (rc = fresh__store_retry(s->store, t->job_id)) != FRESH_OK)
+            return store_failed(s, rc);
+        t->retries++;
+        t->requeued = 0;
+        s->n_requeued--;
+        if (!t->suspect)
+            s->n_interrupted--;
+        s->jobs[t->job_index].start = fresh__now() - s->t0;
+        fresh__trial_start_clock(t);
+        *trial_out = t;
+        return FRESH_OK;
+    }
+    rc = s->replaying ? 0 : ending(s);
     if (rc)
         return rc;
     /* reserve every buffer before the scheduler commits a slot */
@@ -571,7 +646,7 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         if (rc != FRESH_OK) {
             /* the slot stays taken: the study cannot continue consistently */
             fresh__free(t);
-            atomic_store(&s->force_stop, 1);
+            s->halted = rc;
             return rc;
         }
         sj.config_id = id;
@@ -581,7 +656,7 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         table = get_table(s, &sj);
         if (!table) {
             fresh__free(t);
-            atomic_store(&s->force_stop, 1);
+            s->halted = FRESH_ENOMEM;
             return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
         }
     }
@@ -643,10 +718,48 @@ static int observe(fresh_study *s, uint64_t cid, double budget, double loss, dou
     return s->p.sampler->observe(s->samp, &o);
 }
 
+/* 1 if a stop request cut t short: the study is stopping on request, t
+ * was asked to stop and has no result at its budget. Such a job is not
+ * recorded but run again (interrupt_job). */
+static int cut_short(fresh_study *s, const fresh_trial *t)
+{
+    if (s->replaying || !atomic_load(&s->force_stop) || !(atomic_load(&t->stop) & STOP_STUDY))
+        return 0;
+    if (t->has_loss && t->rc == 0 && !t->failed)
+        return 0; /* a final result all the same */
+    double last = t->n_rep ? t->rep_steps[t->n_rep - 1] : t->resume_from;
+    return last < t->budget;
+}
+
+/* Records that a stop request cut t short and requeues it: the next
+ * optimize (or ask), here or after a resume, runs it again from its start,
+ * and the interrupted run does not count as a death of the process. */
+static int interrupt_job(fresh_study *s, fresh_trial *t)
+{
+    if (s->store) {
+        int rc = fresh__store_interrupt(s->store, t->job_id);
+        if (rc != FRESH_OK)
+            return store_failed(s, rc);
+    }
+    if (t->pjob.work)
+        s->busy += t->pjob.end_time - t->pjob.start_time;
+    fresh__trial_reset(t);
+    t->interrupts++;
+    t->suspect = 0;
+    t->requeued = 1;
+    s->n_requeued++;
+    s->n_interrupted++;
+    return FRESH_OK;
+}
+
 int fresh_study_tell(fresh_study *s, fresh_trial *t)
 {
-    if (!s || !t)
-        return s ? fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL") : FRESH_EINVAL;
+    if (!s)
+        return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_tell"))
+        return FRESH_ESTATE;
+    if (!t)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "trial: NULL");
     size_t k = 0;
     while (k < s->n_out && s->out[k] != t)
         k++;
@@ -657,6 +770,11 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     if (t->requeued)
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "trial: requeued after resume and not handed out by ask yet");
+    if (!s->replaying && !t->has_times && !t->pjob.work && t->deadline > 0 &&
+        fresh__now() > t->deadline) /* a caller-run job told after its time limit */
+        atomic_fetch_or(&t->stop, STOP_TIMEOUT);
+    if (cut_short(s, t))
+        return interrupt_job(s, t);
     if (fresh__grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     if (!t->has_times) { /* the pool's clock, or ask to tell for callers' own workers */
@@ -684,7 +802,10 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         snprintf(msg, sizeof msg, "%s", t->message);
     } else if (flags & STOP_TIMEOUT) {
         error = FRESH_ETIMEDOUT;
-        snprintf(msg, sizeof msg, "job exceeded its time limit of %g s", s->p.job_time_limit);
+        if (t->message[0]) /* abandoned: why */
+            snprintf(msg, sizeof msg, "%s", t->message);
+        else
+            snprintf(msg, sizeof msg, "job exceeded its time limit of %g s", s->p.job_time_limit);
     }
     loss = t->has_loss ? t->loss : last_loss;
     if (!error) {
@@ -826,33 +947,213 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
 
 void fresh_study_force_stop(fresh_study *s)
 {
-    if (!s)
-        return;
-    atomic_store(&s->force_stop, 1);
-    fresh_pool *p = atomic_load(&s->pool);
-    if (p)
-        fresh__pool_wakeup(p);
+    /* one lock-free atomic store: async-signal-safe. optimize notices it
+     * within POLL_S; objectives see it at their next report */
+    if (s)
+        atomic_store(&s->force_stop, 1);
 }
 
 /* ------------------------------------------------------------- optimize */
+
+/* How often optimize looks at the clock and at stop requests while it waits
+ * for a job (a stop request from a signal handler cannot wake it). */
+#define POLL_S 0.05
+
+/* How long a job may go on after its time limit, or after the study asked
+ * it to stop, before optimize abandons it (see fresh_study_params). */
+static double grace(double limit) { return fmax(1.0, 0.1 * limit); }
 
 static void run_job(fresh_pool_job *pj)
 {
     fresh_trial *t = pj->data;
     fresh__trial_start_clock(t);
+    tl_objective_of = t->study;
     t->rc = t->fn(t, t->user);
+    tl_objective_of = NULL;
+    if (t->deadline > 0 && fresh__now() > t->deadline) /* returned late */
+        atomic_fetch_or(&t->stop, STOP_TIMEOUT);
 }
 
-static void stop_running(fresh_study *s)
+/* Asks every running job to stop; each must be back within `g` seconds or
+ * it is abandoned. */
+static void stop_running(fresh_study *s, double g)
 {
+    double by = fresh__now() + g;
+    for (size_t i = 0; i < s->n_out; i++) {
+        fresh_trial *t = s->out[i];
+        if (t->requeued)
+            continue; /* not running: it must start afresh when handed out */
+        atomic_fetch_or(&t->stop, STOP_STUDY);
+        if (t->submitted && (t->owner_deadline == 0 || t->owner_deadline > by))
+            t->owner_deadline = by;
+    }
+}
+
+/* The job t (running in the pool) is past its deadline: optimize stops
+ * waiting for it. Its objective keeps its thread (a thread cannot be
+ * killed safely) and its trial (now a zombie, freed when it returns or at
+ * destroy); a copy g takes its place in the study and is either requeued
+ * (a stop request: it runs again) or recorded as failed, FRESH_ETIMEDOUT,
+ * without the reports the objective is still writing. */
+static int abandon(fresh_study *s, fresh_trial *t)
+{
+    if (fresh__grow((void **)&s->zombies, &s->cap_zombies, s->n_zombies + 1, sizeof *s->zombies))
+        return FRESH_ENOMEM;
+    fresh_trial *g = fresh__malloc(sizeof *g);
+    if (!g)
+        return FRESH_ENOMEM;
+    fresh__trial_init(g);
+    /* only the fields the owner wrote: the worker writes the others */
+    g->study = t->study;
+    g->space = t->space;
+    g->job_index = t->job_index;
+    g->job_id = t->job_id;
+    g->config_id = t->config_id;
+    g->seed = t->seed;
+    g->x = t->x;
+    g->budget = t->budget;
+    g->resume_from = t->resume_from;
+    g->ckpt_in = t->ckpt_in;
+    g->ckpt_in_len = t->ckpt_in_len;
+    g->study_stop = t->study_stop;
+    g->job_time_limit = t->job_time_limit;
+    g->table = t->table;
+    g->retries = t->retries;
+    g->interrupts = t->interrupts;
     for (size_t i = 0; i < s->n_out; i++)
-        atomic_fetch_or(&s->out[i]->stop, STOP_STUDY);
+        if (s->out[i] == t)
+            s->out[i] = g;
+    t->abandoned = 2; /* a zombie of the current pool */
+    t->submitted = 0;
+    s->zombies[s->n_zombies++] = t;
+    s->pool_zombies++;
+    if (s->solo == t)
+        s->solo = NULL;
+    if (atomic_load(&s->force_stop)) {
+        atomic_store(&g->stop, STOP_STUDY);
+        return interrupt_job(s, g);
+    }
+    double now = fresh__now();
+    atomic_store(&g->stop, STOP_TIMEOUT);
+    if (s->p.job_time_limit > 0 && now - (s->jobs[g->job_index].start + s->t0) > s->p.job_time_limit)
+        snprintf(g->message, sizeof g->message,
+                 "job did not return within %g s of its time limit of %g s: abandoned, "
+                 "its thread left running", grace(s->p.job_time_limit), s->p.job_time_limit);
+    else
+        snprintf(g->message, sizeof g->message,
+                 "job did not return within %g s of the study's stop (wall time or target): "
+                 "abandoned, its thread left running", grace(s->p.max_wall_time));
+    g->has_times = 1;
+    g->r_start = s->jobs[g->job_index].start;
+    g->r_end = now - s->t0;
+    g->r_worker = -1;
+    return fresh_study_tell(s, g);
+}
+
+/* A zombie's objective returned: its trial can go. */
+static void bury(fresh_study *s, fresh_trial *t)
+{
+    for (size_t i = 0; i < s->n_zombies; i++)
+        if (s->zombies[i] == t) {
+            s->zombies[i] = s->zombies[--s->n_zombies];
+            break;
+        }
+    s->pool_zombies--;
+    fresh__trial_release(t);
+}
+
+/* Abandons the running jobs past their deadline. Negative: an error of the
+ * study (the tell of the copy). */
+static int reap(fresh_study *s)
+{
+    double now = fresh__now();
+    for (size_t i = 0; i < s->n_out; i++) {
+        fresh_trial *t = s->out[i];
+        if (t->submitted && t->owner_deadline > 0 && now > t->owner_deadline) {
+            int rc = abandon(s, t);
+            if (rc != FRESH_OK)
+                return rc;
+            i = (size_t)-1; /* s->out changed: scan again */
+        }
+    }
+    return FRESH_OK;
+}
+
+/* Keeps the pool in the study while a zombie runs in it (destroy waits for
+ * it), else destroys it. */
+static void retire_pool(fresh_study *s, fresh_pool *pool)
+{
+    if (s->pool_zombies > 0 &&
+        fresh__grow((void **)&s->zpools, &s->cap_zpools, s->n_zpools + 1, sizeof *s->zpools) ==
+            FRESH_OK) {
+        fresh__pool_cancel_all(pool);
+        fresh__pool_shutdown(pool);
+        s->zpools[s->n_zpools++] = pool;
+    } else {
+        fresh__pool_destroy(pool); /* out of memory: waits for the zombies */
+        for (size_t i = s->n_zombies; i-- > 0;)
+            if (s->zombies[i]->abandoned == 2) /* of this pool */
+                bury(s, s->zombies[i]);
+    }
+    s->pool_zombies = 0;
+    for (size_t i = 0; i < s->n_zombies; i++)
+        s->zombies[i]->abandoned = 1; /* of an earlier pool from now on */
+}
+
+static int stops_jobs(int end) { return end && end != FRESH_BUDGET_REACHED && end != FRESH_BRACKETS_DONE; }
+
+/* Hands out jobs while a worker is free. A requeued suspect of a crash runs
+ * alone: it waits for the pool to drain, and nothing starts beside it, so
+ * that a death during its run convicts it and nobody else. Jobs requeued
+ * at a resume also run when a budget or bracket criterion already holds
+ * (the uninterrupted run finished them). */
+static void fill(fresh_study *s, fresh_pool *pool, fresh_objective objective, void *user, int *end)
+{
+    for (;;) {
+        size_t busy = fresh__pool_outstanding(pool);
+        if (busy >= s->workers || s->solo)
+            return;
+        if (*end && (stops_jobs(*end) || s->n_requeued == 0))
+            return;
+        if (s->n_requeued > 0 && next_requeued(s)->suspect && busy > s->pool_zombies)
+            return;
+        fresh_trial *t = NULL;
+        int r = fresh_study_ask(s, &t);
+        if (r == FRESH_WAIT)
+            return;
+        if (r != FRESH_OK) {
+            *end = r;
+            if (stops_jobs(r))
+                stop_running(s, grace(0));
+            return;
+        }
+        t->fn = objective;
+        t->user = user;
+        t->pjob.work = run_job;
+        t->pjob.data = t;
+        t->owner_deadline =
+            s->p.job_time_limit > 0
+                ? fresh__now() + s->p.job_time_limit + grace(s->p.job_time_limit) : 0;
+        r = fresh__pool_submit(pool, &t->pjob);
+        if (r != FRESH_OK) { /* cannot happen with a live pool; record as failed */
+            t->rc = -1;
+            t->pjob.work = NULL;
+            fresh_study_tell(s, t);
+            *end = r;
+            return;
+        }
+        t->submitted = 1;
+        if (t->suspect)
+            s->solo = t;
+    }
 }
 
 int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
 {
     if (!s)
         return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_optimize"))
+        return FRESH_ESTATE;
     if (!objective)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
     if (s->snapshot)
@@ -867,68 +1168,60 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
     int rc = fresh__pool_create(&pool, s->workers);
     if (rc != FRESH_OK)
         return fresh__set_err(s->errmsg, rc, "worker pool: %s", fresh_strerror(rc));
-    atomic_store(&s->pool, pool);
     s->running = 1;
     s->run_start = fresh__now();
+    s->pool_zombies = 0;
+    s->solo = NULL;
     int end = 0;
-    /* jobs that were running when the previous process died run first, even
-     * if a criterion already holds: the uninterrupted run finished them */
-    while (s->n_requeued > 0) {
-        fresh_trial *t = NULL;
-        if (fresh_study_ask(s, &t) != FRESH_OK)
-            break;
-        t->fn = objective;
-        t->user = user;
-        t->pjob.work = run_job;
-        t->pjob.data = t;
-        fresh__pool_submit(pool, &t->pjob);
-    }
     for (;;) {
-        if (!end && (end = ending(s)) != 0 && end != FRESH_BUDGET_REACHED &&
-            end != FRESH_BRACKETS_DONE)
-            stop_running(s); /* wall time, target, force stop: running jobs stop too */
-        while (!end && fresh__pool_outstanding(pool) < s->workers) {
-            fresh_trial *t = NULL;
-            int r = fresh_study_ask(s, &t);
-            if (r == FRESH_OK) {
-                t->fn = objective;
-                t->user = user;
-                t->pjob.work = run_job;
-                t->pjob.data = t;
-                r = fresh__pool_submit(pool, &t->pjob);
-                if (r != FRESH_OK) { /* cannot happen with a live pool; record as failed */
-                    t->rc = -1;
-                    t->pjob.work = NULL;
-                    fresh_study_tell(s, t);
-                    end = r;
-                }
+        if (!end && (end = ending(s)) != 0 && stops_jobs(end)) /* wall time, target, stop */
+            stop_running(s, grace(end == FRESH_TIME_REACHED ? s->p.max_wall_time : 0));
+        fill(s, pool, objective, user, &end);
+        if (fresh__pool_outstanding(pool) == s->pool_zombies) {
+            if (end || s->pool_zombies == 0)
+                break;
+            /* every job left runs in a thread of its own that will not come
+             * back: go on with a new pool */
+            fresh_pool *fresh_one = NULL;
+            if ((rc = fresh__pool_create(&fresh_one, s->workers)) != FRESH_OK) {
+                end = fresh__set_err(s->errmsg, rc, "worker pool: %s", fresh_strerror(rc));
+                break;
+            }
+            retire_pool(s, pool);
+            pool = fresh_one;
+            continue;
+        }
+        double timeout = POLL_S;
+        if (s->p.max_wall_time > 0 && !end)
+            timeout = fmin(timeout, fmax(0.001, s->p.max_wall_time - (fresh__now() - s->run_start)));
+        fresh_pool_job *done = NULL;
+        /* FRESH_WAIT: the loop checks the criteria and the deadlines */
+        if (fresh__pool_next(pool, timeout, &done) == FRESH_OK) {
+            fresh_trial *t = done->data;
+            if (t->abandoned) {
+                bury(s, t);
                 continue;
             }
-            if (r == FRESH_WAIT)
-                break;
-            end = r;
-            if (r != FRESH_BUDGET_REACHED && r != FRESH_BRACKETS_DONE)
-                stop_running(s);
-        }
-        if (fresh__pool_outstanding(pool) == 0)
-            break;
-        double timeout = -1;
-        if (s->p.max_wall_time > 0 && !end)
-            timeout = fmax(0.001, s->p.max_wall_time - (fresh__now() - s->run_start));
-        fresh_pool_job *done = NULL;
-        /* FRESH_WAIT (timeout or force_stop's wakeup): the loop checks the criteria */
-        if (fresh__pool_next(pool, timeout, &done) == FRESH_OK) {
-            int tr = fresh_study_tell(s, done->data);
+            t->submitted = 0;
+            if (s->solo == t)
+                s->solo = NULL;
+            int tr = fresh_study_tell(s, t);
             if (tr < 0 && !end) {
                 end = tr;
-                stop_running(s);
+                stop_running(s, grace(0));
             }
         }
+        int rr = reap(s);
+        if (rr < 0 && !end) {
+            end = rr;
+            stop_running(s, grace(0));
+        }
     }
-    atomic_store(&s->pool, NULL);
     s->wall += fresh__now() - s->run_start;
+    retire_pool(s, pool);
     s->running = 0;
-    fresh__pool_destroy(pool);
+    s->solo = NULL;
+    atomic_store(&s->force_stop, 0); /* the request is done: optimize may run again */
     if (!end)
         end = FRESH_BRACKETS_DONE;
     if (end < 0 && !s->errmsg[0])
@@ -1036,6 +1329,7 @@ void fresh_study_get_stats(const fresh_study *s, fresh_study_stats *st)
     st->jobs_requeued = s->requeued_total;
     st->warm_start_observations = s->warm_obs;
     st->jobs_failed_after_crash = s->failed_after_crash;
+    st->jobs_interrupted = s->n_interrupted;
     st->utilization = st->wall_time > 0 ? s->busy / ((double)s->workers * st->wall_time) : 0;
 }
 
@@ -1060,6 +1354,9 @@ static const char *status_word(fresh_job_status st)
     default: return "pending";
     }
 }
+
+static int export_to(const fresh_study *s, FILE *f, fresh_export_format format,
+                     const char *name);
 
 static void csv_string(FILE *f, const char *str)
 {
@@ -1093,6 +1390,8 @@ int fresh_study_export(const fresh_study *s, const char *path, fresh_export_form
     if (!s)
         return FRESH_EINVAL;
     fresh_study *ms = (fresh_study *)s; /* errmsg only */
+    if (from_objective(s, "fresh_study_export"))
+        return FRESH_ESTATE;
     if (!path)
         return fresh__set_err(ms->errmsg, FRESH_EINVAL, "path: NULL");
     if (format != FRESH_EXPORT_CSV && format != FRESH_EXPORT_JSONL)
@@ -1100,6 +1399,34 @@ int fresh_study_export(const fresh_study *s, const char *path, fresh_export_form
     FILE *f = fopen(path, "w");
     if (!f)
         return fresh__set_err(ms->errmsg, FRESH_EIO, "cannot write '%s'", path);
+    int rc = export_to(s, f, format, "the file");
+    if ((fclose(f) != 0 && rc == FRESH_OK) || rc == FRESH_EIO)
+        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s'", path);
+    return rc;
+}
+
+int fresh_study_export_stream(const fresh_study *s, FILE *f, fresh_export_format format)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    fresh_study *ms = (fresh_study *)s; /* errmsg only */
+    if (from_objective(s, "fresh_study_export_stream"))
+        return FRESH_ESTATE;
+    if (!f)
+        return fresh__set_err(ms->errmsg, FRESH_EINVAL, "stream: NULL");
+    if (format != FRESH_EXPORT_CSV && format != FRESH_EXPORT_JSONL)
+        return fresh__set_err(ms->errmsg, FRESH_EINVAL, "format: unknown value %d", (int)format);
+    int rc = export_to(s, f, format, "the stream");
+    if (fflush(f) != 0 && rc == FRESH_OK)
+        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing the stream");
+    return rc;
+}
+
+/* Writes the jobs to f (the caller opens and closes it); `name` names it in
+ * messages. */
+static int export_to(const fresh_study *s, FILE *f, fresh_export_format format, const char *name)
+{
+    fresh_study *ms = (fresh_study *)s; /* errmsg only */
     int rc = FRESH_OK;
     if (format == FRESH_EXPORT_CSV) {
         fprintf(f, "job,config_id,bracket,stage,budget,resume_from,reached,cost,loss,status,"
@@ -1160,8 +1487,10 @@ int fresh_study_export(const fresh_study *s, const char *path, fresh_export_form
             json_decref(o);
         }
     }
-    if (fclose(f) != 0 && rc == FRESH_OK)
-        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s'", path);
+    if (rc == FRESH_ENOMEM)
+        fresh__set_err(ms->errmsg, rc, "out of memory while exporting");
+    else if (ferror(f))
+        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing %s", name);
     return rc;
 }
 
@@ -1323,6 +1652,16 @@ static json_t *load_params(const char *text, json_error_t *je)
     return root;
 }
 
+/* fresh__store_interrupts: job_id's runs cut short by a stop request. */
+static int count_interrupts(void *user, uint64_t job_id, long n)
+{
+    fresh_study *s = user;
+    for (size_t i = 0; i < s->n_out; i++)
+        if (s->out[i]->job_id == job_id)
+            s->out[i]->interrupts = (int)n;
+    return FRESH_OK;
+}
+
 /* Opens the study file of s->p.storage: records a new study, or rebuilds a
  * stored one (resume). */
 static int attach_store(fresh_study *s, const char *path, int resume, char *err)
@@ -1384,15 +1723,26 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
         s->errmsg[0] = '\0';
         goto done;
     }
-    /* jobs running at the crash run again, unless the process already died
-     * FRESH_MAX_RETRIES times while running them: then the job itself is the
-     * likely killer (a crash or an out-of-memory in the objective) and it is
-     * recorded as failed */
+    if ((rc = fresh__store_interrupts(s->store, count_interrupts, s)) != FRESH_OK) {
+        fresh__set_err(err, rc, "%s", fresh__store_errmsg(s->store));
+        goto done;
+    }
+    /* Jobs asked and not told run again. Each run of a job ended with a
+     * tell, an interrupt (a stop request) or a death of the process, so a
+     * job not told has died 1 + retries - interrupts times. One that died
+     * is a suspect: it runs alone (optimize), so that a death during that
+     * run convicts it and not the jobs beside it. At FRESH_MAX_RETRIES + 1
+     * deaths it is recorded as failed: the likely killer (a crash or an
+     * out-of-memory in the objective). */
     for (size_t i = s->n_out; i-- > 0;) {
         fresh_trial *t = s->out[i];
-        if (t->retries >= FRESH_MAX_RETRIES) {
-            fresh_trial_fail(t, "the process died while running this job, each of the "
-                                "times it was run (a crash in the objective?)");
+        long deaths = 1 + (long)t->retries - (long)t->interrupts;
+        if (deaths > FRESH_MAX_RETRIES) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "the process died each of the %ld times this job ran, alone after the "
+                     "first (a crash in the objective?)", deaths);
+            fresh_trial_fail(t, msg);
             atomic_fetch_or(&t->stop, STOP_FAILED);
             if ((rc = fresh_study_tell(s, t)) != FRESH_OK) {
                 fresh__set_err(err, rc, "%s", s->errmsg);
@@ -1401,10 +1751,9 @@ static int attach_store(fresh_study *s, const char *path, int resume, char *err)
             s->failed_after_crash++;
             continue;
         }
-        if ((rc = fresh__store_retry(s->store, t->job_id)) != FRESH_OK) {
-            fresh__set_err(err, rc, "%s", fresh__store_errmsg(s->store));
-            goto done;
-        }
+        t->suspect = deaths > 0;
+        if (!t->suspect)
+            s->n_interrupted++;
         t->requeued = 1;
         s->n_requeued++;
     }
@@ -1622,6 +1971,8 @@ int fresh_study_warm_start(fresh_study *s, const char *path)
 {
     if (!s)
         return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_warm_start"))
+        return FRESH_ESTATE;
     if (!path)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "path: NULL");
     if (s->n_jobs > 0)

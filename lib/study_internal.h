@@ -59,8 +59,14 @@ struct fresh_trial {
     fresh_objective fn;
     void *user;
     fresh_pool_job pjob;
-    int requeued;           /* replayed ask without a tell: run again */
-    int retries;            /* times it was handed out again after a crash */
+    int requeued;           /* replayed ask without a tell, or interrupted: run again */
+    int retries;            /* times it was handed out again (retry events) */
+    int interrupts;         /* runs cut short by a stop request (not deaths) */
+    int suspect;            /* requeued after a death of the process: runs alone */
+    int submitted;          /* in optimize's pool now (owner's view) */
+    int abandoned;          /* left running past its deadline: the pool's zombie */
+    size_t n_tabled;        /* leading reports given to the stage table */
+    double owner_deadline;  /* optimize abandons it after this fresh__now() time */
     int has_times;          /* replayed tell: start/end/worker below */
     double r_start, r_end;
     int r_worker;
@@ -73,5 +79,12 @@ void fresh__trial_start_clock(fresh_trial *t);
 stage_table *fresh__stage_table_create(long bracket, int stage, long quota);
 void fresh__stage_table_destroy(stage_table *st);
 int fresh__stage_table_report(stage_table *st, double step, double loss);
+/* Takes back one loss recorded at step (a report of an interrupted run that
+ * will run again); nothing if it is not among the kept losses. */
+void fresh__stage_table_forget(stage_table *st, double step, double loss);
+/* Resets an interrupted trial to its state at ask, for a new run: drops its
+ * reports (taking them back from the stage table), loss, failure, stop
+ * flags and saved checkpoint. Owner thread, trial not running. */
+void fresh__trial_reset(fresh_trial *t);
 
 #endif

@@ -151,6 +151,30 @@ void fresh__stage_table_destroy(stage_table *st)
     fresh__free(st);
 }
 
+void fresh__stage_table_forget(stage_table *st, double step, double loss)
+{
+    pthread_mutex_lock(&st->mu);
+    size_t lo = 0, hi = st->n_steps;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (st->steps[mid] < step)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < st->n_steps && st->steps[lo] == step) {
+        double *row = st->best + lo * (size_t)st->quota;
+        long n = st->n_best[lo];
+        for (long i = 0; i < n; i++)
+            if (row[i] == loss) {
+                memmove(row + i, row + i + 1, (size_t)(n - i - 1) * sizeof *row);
+                st->n_best[lo] = n - 1;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
 /* Row of `step`, inserting it if new; -1 when out of memory. Lock held. */
 static long table_row(stage_table *st, double step)
 {
@@ -236,6 +260,10 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
 {
     if (!t)
         return 0;
+    if (t->n_rep >= FRESH_MAX_REPORTS) {
+        set_failed(t, "more than " FRESH__STR(FRESH_MAX_REPORTS) " reports in one job");
+        return 0;
+    }
     if (t->n_rep == t->cap_rep) {
         size_t cap = t->cap_rep ? 2 * t->cap_rep : 16;
         double *s = fresh__realloc(t->rep_steps, cap * sizeof *s);
@@ -257,8 +285,21 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
         set_failed(t, "report with a step that is not a finite number");
         return 0;
     }
+    char msg[160];
+    double prev = t->n_rep > 1 ? t->rep_steps[t->n_rep - 2] : NAN;
+    if (step < t->resume_from || step > t->budget * (1 + 1e-12)) {
+        snprintf(msg, sizeof msg, "report at step %.17g: outside the job's range %g..%g "
+                 "(resume_from..budget)", step, t->resume_from, t->budget);
+        set_failed(t, msg);
+        return 0;
+    }
+    if (step <= prev) {
+        snprintf(msg, sizeof msg, "report at step %.17g after step %.17g: steps must increase",
+                 step, prev);
+        set_failed(t, msg);
+        return 0;
+    }
     if (!isfinite(loss)) {
-        char msg[96];
         snprintf(msg, sizeof msg, "report at step %g: loss is %s", step,
                  isnan(loss) ? "NaN" : "infinite");
         set_failed(t, msg);
@@ -273,6 +314,7 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
             set_failed(t, "out of memory in early stopping");
             return 0;
         }
+        t->n_tabled = t->n_rep; /* every earlier report below the budget went in too */
         if (r) {
             atomic_fetch_or(&t->stop, STOP_EARLY);
             return 0;
@@ -297,7 +339,7 @@ void fresh_trial_fail(fresh_trial *t, const char *message)
 
 int fresh_trial_save_checkpoint(fresh_trial *t, const void *buf, size_t len)
 {
-    if (!t || (!buf && len > 0))
+    if (!t || (!buf && len > 0) || len > FRESH_MAX_CHECKPOINT_BYTES)
         return FRESH_EINVAL;
     void *copy = NULL;
     if (len > 0) {
@@ -325,6 +367,31 @@ int fresh__trial_init(fresh_trial *t)
     memset(t, 0, sizeof *t);
     atomic_init(&t->stop, 0);
     return FRESH_OK;
+}
+
+void fresh__trial_reset(fresh_trial *t)
+{
+    /* the stage table forgets what this run told it (a loss it kept may
+     * have pushed out another one for good: a rare, small difference) */
+    for (size_t i = 0; t->table && i < t->n_tabled; i++)
+        if (t->rep_steps[i] < t->budget)
+            fresh__stage_table_forget(t->table, t->rep_steps[i], t->rep_losses[i]);
+    fresh__free(t->rep_steps);
+    fresh__free(t->rep_losses);
+    fresh__free(t->ckpt_out);
+    t->rep_steps = t->rep_losses = NULL;
+    t->n_rep = t->cap_rep = t->n_tabled = 0;
+    t->ckpt_out = NULL;
+    t->ckpt_out_len = 0;
+    t->ckpt_saved = 0;
+    t->loss = 0;
+    t->has_loss = t->failed = t->rc = 0;
+    t->message[0] = '\0';
+    atomic_store(&t->stop, 0);
+    t->deadline = 0;
+    t->has_times = 0;
+    t->submitted = 0;
+    memset(&t->pjob, 0, sizeof t->pjob);
 }
 
 void fresh__trial_release(fresh_trial *t)

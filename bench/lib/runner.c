@@ -177,7 +177,11 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
             goto done;
         }
     }
+    if (o->watch)
+        o->watch(study);
     res->status = fresh_study_optimize(study, b->objective, b->user);
+    if (o->watch)
+        o->watch(NULL);
     if (o->progress)
         fputc('\n', stderr);
     if (res->status < 0) {
@@ -216,6 +220,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     res->replayed = st.jobs_replayed;
     res->workers = st.workers;
     res->requeued = st.jobs_requeued;
+    res->interrupted = st.jobs_interrupted;
 
     if (o->trajectory) {
         traj = fopen(o->trajectory, "w");

@@ -41,6 +41,9 @@ typedef struct fresh_bench_opts {
     const char *storage;    /* study file or NULL */
     int resume;
     const char *warm_start; /* earlier study file or NULL */
+    /* called with the study just before optimize and with NULL just after
+     * (the CLI's Ctrl-C handler stops the study it is given); may be NULL */
+    void (*watch)(fresh_study *study);
 } fresh_bench_opts;
 
 typedef struct fresh_bench_result {
@@ -55,6 +58,7 @@ typedef struct fresh_bench_result {
     size_t hedged; /* of random_based: random by the BOHB hedge */
     long brackets;
     size_t replayed, requeued, workers;
+    size_t interrupted; /* jobs a stop request cut short: they run again on resume */
 } fresh_bench_result;
 
 void fresh_bench_opts_default(fresh_bench_opts *o);

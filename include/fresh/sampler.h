@@ -24,13 +24,18 @@
 extern "C" {
 #endif
 
+/* Most candidates a proposal may draw (num_samples): a study refuses more
+ * (FRESH_EINVAL), since one proposal would then outlast any wall-time limit. */
+#define FRESH_MAX_NUM_SAMPLES 100000
+
 /* Settings of the model-based samplers (BOHB / TPE). Defaults as in
  * Falkner et al. 2018 except bandwidth_factor and bandwidth_floor, and the
  * hedge, which is fresh's (fresh_sampler_params_default; docs/algorithms.md
  * gives the measurements). */
 typedef struct fresh_sampler_params {
     double random_fraction;     /* share of proposals drawn at random: 1/3 */
-    size_t num_samples;         /* candidates drawn per proposal: 64 */
+    size_t num_samples;         /* candidates drawn per proposal: 64
+                                   (1..FRESH_MAX_NUM_SAMPLES) */
     double top_n_percent;       /* share of observations called good: 15 */
     double bandwidth_factor;    /* widening of the good KDE when sampling: 1
                                    (the paper's 3 predates bandwidth_floor) */

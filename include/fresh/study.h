@@ -15,13 +15,18 @@
  *
  * Threads: the study (scheduler, sampler, RNG, bookkeeping) lives on its
  * owner thread. Workers run the objective only. fresh_study_force_stop() may
- * be called from any thread.
+ * be called from any thread and from a signal handler. An objective may use
+ * its trial and fresh_study_force_stop() only: any other fresh_study_* call
+ * made from inside the study's own objective is refused with FRESH_ESTATE
+ * (fresh_study_destroy does nothing), and fresh_study_errmsg() called on
+ * that thread gives the reason, leaving the owner's message alone.
  */
 #ifndef FRESH_STUDY_H
 #define FRESH_STUDY_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fresh/export.h"
 #include "fresh/plan.h"
@@ -65,7 +70,8 @@ typedef struct fresh_study_params {
     size_t workers;                  /* 0: number of online CPUs (default) */
     uint64_t seed;                   /* default FRESH_DEFAULT_SEED */
     int early_stopping;              /* stop hopeless jobs inside a stage; default 1 */
-    double job_time_limit;           /* seconds per job, 0 = none (default) */
+    double job_time_limit;           /* seconds per job, 0 = none (default); see
+                                        "Time limits" below */
     /* stopping criteria, any combination; 0 (NaN for target) = off */
     long max_brackets;               /* brackets to complete */
     double max_total_budget;         /* in max-budget equivalents (MBE) */
@@ -79,9 +85,14 @@ typedef struct fresh_study_params {
      * every job in a SQLite study file (docs/storage.md), committed before
      * the study acts on it. An existing study file is an error unless
      * resume is 1: the study is then rebuilt from the file (same space and
-     * parameters required) and jobs that were running are run again (one
-     * running at FRESH_MAX_RETRIES + 1 deaths of the process is recorded as
-     * failed instead: it is the likely cause). */
+     * parameters required) and jobs that were running are run again. Those
+     * that were running when the process died are suspects: optimize runs
+     * each alone, nothing beside it, so that only a job that kills the
+     * process on its own is blamed; one that died FRESH_MAX_RETRIES + 1
+     * times is recorded as failed instead (it is the cause). Jobs cut short
+     * by a stop request (fresh_study_force_stop, Ctrl-C) are not suspects:
+     * their interrupted run does not count as a death. The file must be a
+     * regular file (FRESH_EIO for a directory, FIFO, socket or device). */
     const char *storage;             /* borrowed during create only */
     int resume;
 } fresh_study_params;
@@ -176,8 +187,24 @@ FRESH_API const fresh_plan *fresh_study_plan(const fresh_study *study);
  * (FRESH_BUDGET_REACHED, FRESH_BRACKETS_DONE, FRESH_TIME_REACHED,
  * FRESH_TARGET_REACHED, FRESH_STOPPED) or a negative error (FRESH_ETHREAD,
  * FRESH_ENOMEM, FRESH_ENOSAMPLE, FRESH_ESTATE if jobs from ask() are still
- * out). Failed jobs do not stop the study. May be called again to continue
- * with new criteria. Thread safety: owner thread. */
+ * out or when called from inside the objective). Failed jobs do not stop
+ * the study. May be called again to continue with new criteria: jobs a
+ * stop request cut short run first, from their start.
+ *
+ * Time limits. A job whose objective returns after job_time_limit seconds
+ * is recorded as failed with FRESH_ETIMEDOUT, whatever it reported; a
+ * reporting objective learns of the limit from fresh_trial_report()
+ * returning 0. A thread cannot be killed safely, so an objective that does
+ * not return is abandoned: once it has run max(1 s, 10% of the limit)
+ * past job_time_limit, or past the moment the study asked it to stop (1 s
+ * for a target or a stop request, max(1 s, 10% of max_wall_time) for the
+ * wall time), optimize records the job as failed (FRESH_ETIMEDOUT, "abandoned";
+ * after a stop request it is requeued instead) and goes on or returns
+ * without it. The objective keeps its thread and its trial until it
+ * returns; fresh_study_destroy() waits for it. A process that cannot wait
+ * may exit() without destroying the study: the study file already holds
+ * every result, and a child process (`fresh run`) can be killed outright.
+ * Thread safety: owner thread. */
 FRESH_API int fresh_study_optimize(fresh_study *study, fresh_objective objective, void *user);
 
 /* Next job for a caller-run worker: FRESH_OK and *trial (owned by the study,
@@ -192,8 +219,17 @@ FRESH_API int fresh_study_ask(fresh_study *study, fresh_trial **trial);
  * Thread safety: owner thread. */
 FRESH_API int fresh_study_tell(fresh_study *study, fresh_trial *trial);
 
-/* Asks optimize() to stop: no new jobs; running ones are asked to stop.
- * Thread safety: any thread (async-signal-safe: sets atomic flags). */
+/* Asks optimize() to stop: no new jobs; running ones are asked to stop
+ * (fresh_trial_report() returns 0). A job it cuts short, one without a
+ * result at its budget, is not recorded: it is requeued (and, with a study
+ * file, recorded as interrupted), and runs again from its start in the next
+ * optimize or after a resume (stats.jobs_interrupted counts them). The
+ * request ends when the optimize it stops returns FRESH_STOPPED (made
+ * outside optimize, it stops the next one at once); outside optimize, ask
+ * returns FRESH_STOPPED until no trial is out, then the request ends. So a
+ * study can be stopped and continued any number of times.
+ * Thread safety: any thread, and async-signal-safe (one lock-free atomic
+ * store; optimize notices it within 50 ms): a SIGINT handler may call it. */
 FRESH_API void fresh_study_force_stop(fresh_study *study);
 
 /* ---- results ---- */
@@ -274,10 +310,13 @@ typedef struct fresh_study_stats {
     size_t proposals_hedged; /* of proposals_random, those the BOHB hedge made random:
                                 their bracket's first budget had not ranked like
                                 the max budget (docs/algorithms.md) */
+    size_t jobs_interrupted; /* cut short by a stop request, waiting to run again
+                                (included in jobs_running) */
 } fresh_study_stats;
 
 /* A job that was running each time the process died is run again at most
- * this many times, then recorded as failed (it is the likely cause). */
+ * this many times (alone, after the first death), then recorded as failed
+ * (it is the cause). */
 #define FRESH_MAX_RETRIES 2
 
 /* Fills *stats. Thread safety: owner thread. */
@@ -304,9 +343,17 @@ typedef enum fresh_export_format { FRESH_EXPORT_CSV = 0, FRESH_EXPORT_JSONL = 1 
 /* Writes every job (id, config id, params, bracket, stage, budget,
  * resume_from, reached, cost, loss, status, message, reports, times, worker)
  * to path as CSV or JSON Lines. FRESH_OK, FRESH_EIO (message names the
- * file), FRESH_EINVAL. Thread safety: owner thread. */
+ * file), FRESH_EINVAL, FRESH_ENOMEM. Thread safety: owner thread. */
 FRESH_API int fresh_study_export(const fresh_study *study, const char *path,
                                  fresh_export_format format);
+
+/* As fresh_study_export, to an open stream (borrowed: neither closed nor
+ * repositioned; flushed at the end), e.g. stdout: appending and shell
+ * redirections keep what the stream already holds, and pipes and sockets
+ * work. FRESH_OK, FRESH_EIO (a write or the flush failed), FRESH_EINVAL,
+ * FRESH_ENOMEM. Thread safety: owner thread. */
+FRESH_API int fresh_study_export_stream(const fresh_study *study, FILE *stream,
+                                        fresh_export_format format);
 
 #ifdef __cplusplus
 }

@@ -119,11 +119,18 @@ FRESH_API uint64_t fresh_trial_seed(const fresh_trial *t);
 
 /* ---- reporting ---- */
 
+/* Most reports one job may make; the next one fails the job (a study file
+ * stores 16 bytes per report). */
+#define FRESH_MAX_REPORTS 100000
+
 /* Records the loss reached at `step` (a budget between resume_from and
  * budget, e.g. the epoch) and returns 1 to go on or 0 to stop: the job was
  * stopped early (it cannot reach its stage's promotion quota), hit its time
- * limit, or the study is stopping. A NaN or infinite loss or step marks the
- * job failed and returns 0. Returns 0 also on out-of-memory (job failed).
+ * limit, or the study is stopping. Steps must increase from one report to
+ * the next and lie in resume_from..budget; a step out of order or out of
+ * that range, a NaN or infinite loss or step, or a report beyond
+ * FRESH_MAX_REPORTS marks the job failed (with a message naming the step)
+ * and returns 0. Returns 0 also on out-of-memory (job failed).
  * Thread safety: inside the objective. */
 FRESH_API int fresh_trial_report(fresh_trial *t, double step, double loss);
 
@@ -141,10 +148,17 @@ FRESH_API void fresh_trial_fail(fresh_trial *t, const char *message);
 
 /* ---- checkpoints ---- */
 
+/* Largest checkpoint, in bytes (512 MiB): SQLite stores at most about
+ * 1 GB in one value, and a study file must be able to store every
+ * checkpoint it accepts. */
+#define FRESH_MAX_CHECKPOINT_BYTES ((size_t)512 * 1024 * 1024)
+
 /* Stores an opaque blob (copied) for this configuration, replacing any
  * earlier one when the job ends; the next job of the configuration reads it
  * back with fresh_trial_checkpoint(). FRESH_OK, FRESH_EINVAL (NULL with
- * len > 0), FRESH_ENOMEM. Thread safety: inside the objective. */
+ * len > 0, or len > FRESH_MAX_CHECKPOINT_BYTES: nothing is saved, the job
+ * goes on; keep larger state in a file of your own and checkpoint its
+ * name), FRESH_ENOMEM. Thread safety: inside the objective. */
 FRESH_API int fresh_trial_save_checkpoint(fresh_trial *t, const void *buf, size_t len);
 
 /* The checkpoint saved by the previous job of this configuration, or NULL

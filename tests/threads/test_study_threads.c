@@ -1,6 +1,9 @@
 /* The study on a real pool (cmocka; run under ThreadSanitizer): every job is
  * delivered exactly once with several workers, early stopping with
- * concurrent reports, force_stop from another thread, wall-time limit. */
+ * concurrent reports, force_stop from another thread (jobs cut short are
+ * requeued, and the study can be stopped and continued again), wall-time
+ * limit, job time limits with objectives that return late or never, and
+ * the study API refused from inside the objective. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <time.h>
 
 #include "study_fixtures.h"
@@ -97,6 +101,14 @@ static void *stopper(void *arg)
     return NULL;
 }
 
+static atomic_int forever_calls;
+
+static int forever_counted(fresh_trial *t, void *user)
+{
+    atomic_fetch_add(&forever_calls, 1);
+    return forever(t, user);
+}
+
 static void force_stop_from_another_thread(void **state)
 {
     (void)state;
@@ -106,15 +118,195 @@ static void force_stop_from_another_thread(void **state)
     p.max_budget = 1e6; /* jobs that would run for ages */
     p.min_budget = 1e6 / 81;
     fresh_study *s = make(sp, &p);
-    atomic_store(&started, 0);
-    pthread_t th;
-    pthread_create(&th, NULL, stopper, s);
-    assert_int_equal(fresh_study_optimize(s, forever, NULL), FRESH_STOPPED);
-    pthread_join(th, NULL);
+    atomic_store(&forever_calls, 0);
+    for (int round = 1; round <= 3; round++) {
+        /* the request of one round must not stop the next: force_stop re-arms */
+        atomic_store(&started, 0);
+        pthread_t th;
+        pthread_create(&th, NULL, stopper, s);
+        assert_int_equal(fresh_study_optimize(s, forever_counted, NULL), FRESH_STOPPED);
+        pthread_join(th, NULL);
+        fresh_study_stats st;
+        fresh_study_get_stats(s, &st);
+        /* the three running jobs were cut short: requeued, neither stopped
+         * nor failed, and nothing else was handed out */
+        assert_int_equal(st.jobs_finished, 0);
+        assert_int_equal(st.jobs_interrupted, 3);
+        assert_int_equal(st.jobs_running, 3);
+        assert_int_equal(fresh_study_n_jobs(s), 3);
+        /* each round ran the same three jobs again */
+        assert_int_equal(atomic_load(&forever_calls), 3 * round);
+    }
+    /* outside optimize, a request stops ask until no trial is out */
+    fresh_study_force_stop(s);
+    fresh_trial *t = NULL;
+    assert_int_equal(fresh_study_ask(s, &t), FRESH_STOPPED);
+    assert_int_equal(fresh_study_ask(s, &t), FRESH_OK); /* the request ended */
+    assert_non_null(t);
+    fresh_trial_set_loss(t, 0.5);
+    assert_int_equal(fresh_study_tell(s, t), FRESH_OK);
     fresh_study_stats st;
     fresh_study_get_stats(s, &st);
+    assert_int_equal(st.jobs_finished, 1);
+    assert_int_equal(st.jobs_interrupted, 2);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+/* ---- time limits (fresh_study_params.job_time_limit, max_wall_time) ---- */
+
+static atomic_int release_stuck;
+
+/* Never reports and does not return until the test releases it. */
+static int stuck(fresh_trial *t, void *user)
+{
+    (void)t;
+    (void)user;
+    while (!atomic_load(&release_stuck))
+        nap_ms(5);
+    return 0;
+}
+
+/* Config 0 is stuck; the others finish at once. */
+static int stuck_first(fresh_trial *t, void *user)
+{
+    if (fresh_trial_config_id(t) == 0)
+        return stuck(t, user);
+    fresh_trial_set_loss(t, fx_base(t));
+    return 0;
+}
+
+static void never_returning_job_is_abandoned_at_its_time_limit(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 2;
+    p.max_brackets = 1;
+    p.job_time_limit = 0.2;
+    fresh_study *s = make(sp, &p);
+    atomic_store(&release_stuck, 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(fresh_study_optimize(s, stuck_first, NULL), FRESH_BRACKETS_DONE);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double took = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+    /* abandoned 1 s (the grace) after its 0.2 s limit, not waited for */
+    assert_true(took >= 1.2 && took < 10);
+    fresh_job_info ji;
+    assert_int_equal(fresh_study_job(s, 0, &ji), FRESH_OK);
+    assert_int_equal(ji.status, FRESH_JOB_FAILED);
+    assert_int_equal(ji.error, FRESH_ETIMEDOUT);
+    assert_non_null(strstr(ji.message, "abandoned"));
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    assert_int_equal(st.jobs_failed, 1);
     assert_int_equal(st.jobs_finished, fresh_study_n_jobs(s));
-    assert_true(st.jobs_stopped >= 1);
+    atomic_store(&release_stuck, 1);
+    fresh_study_destroy(s); /* waits for the abandoned objective */
+    fresh_space_destroy(sp);
+}
+
+static void never_returning_jobs_do_not_hold_the_wall_time(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 2;
+    p.max_wall_time = 0.3;
+    fresh_study *s = make(sp, &p);
+    atomic_store(&release_stuck, 0);
+    assert_int_equal(fresh_study_optimize(s, stuck, NULL), FRESH_TIME_REACHED);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    assert_true(st.wall_time < 5); /* 0.3 s + 1 s grace, not forever */
+    assert_int_equal(st.jobs_failed, 2);
+    assert_int_equal(st.jobs_running, 0);
+    for (size_t i = 0; i < fresh_study_n_jobs(s); i++) {
+        fresh_job_info ji;
+        fresh_study_job(s, i, &ji);
+        assert_int_equal(ji.error, FRESH_ETIMEDOUT);
+    }
+    atomic_store(&release_stuck, 1);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+/* Sleeps 0.3 s without reporting, then gives a loss. */
+static int slow_silent(fresh_trial *t, void *user)
+{
+    (void)user;
+    nap_ms(300);
+    fresh_trial_set_loss(t, fx_base(t));
+    return 0;
+}
+
+static void job_returning_after_its_limit_is_failed(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 2;
+    p.job_time_limit = 0.1;
+    p.max_brackets = 1;
+    /* optimize: the pool's jobs */
+    fresh_study *s = make(sp, &p);
+    fresh_trial *t = NULL;
+    assert_int_equal(fresh_study_optimize(s, slow_silent, NULL), FRESH_BRACKETS_DONE);
+    fresh_job_info ji;
+    assert_int_equal(fresh_study_job(s, 0, &ji), FRESH_OK);
+    assert_int_equal(ji.status, FRESH_JOB_FAILED);
+    assert_int_equal(ji.error, FRESH_ETIMEDOUT);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    assert_int_equal(st.jobs_completed, 0);
+    fresh_study_destroy(s);
+    /* ask/tell: a trial told after its limit */
+    s = make(sp, &p);
+    assert_int_equal(fresh_study_ask(s, &t), FRESH_OK);
+    slow_silent(t, NULL);
+    assert_int_equal(fresh_study_tell(s, t), FRESH_OK);
+    assert_int_equal(fresh_study_job(s, 0, &ji), FRESH_OK);
+    assert_int_equal(ji.error, FRESH_ETIMEDOUT);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+/* ---- the study API from inside the objective ---- */
+
+static atomic_int inner_refused;
+
+static int calls_the_study(fresh_trial *t, void *user)
+{
+    fresh_study *s = user;
+    fresh_trial *other = NULL;
+    int ok = fresh_study_ask(s, &other) == FRESH_ESTATE && other == NULL &&
+             fresh_study_tell(s, t) == FRESH_ESTATE &&
+             fresh_study_optimize(s, calls_the_study, s) == FRESH_ESTATE &&
+             fresh_study_export(s, "/nonexistent/x.csv", FRESH_EXPORT_CSV) == FRESH_ESTATE &&
+             strstr(fresh_study_errmsg(s), "inside the study's objective") != NULL;
+    fresh_study_destroy(s); /* refused: does nothing */
+    if (ok)
+        atomic_fetch_add(&inner_refused, 1);
+    fresh_trial_set_loss(t, fx_base(t));
+    return 0;
+}
+
+static void study_api_is_refused_inside_the_objective(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 3;
+    p.max_brackets = 2;
+    fresh_study *s = make(sp, &p);
+    atomic_store(&inner_refused, 0);
+    assert_int_equal(fresh_study_optimize(s, calls_the_study, s), FRESH_BRACKETS_DONE);
+    assert_int_equal((size_t)atomic_load(&inner_refused), fresh_study_n_jobs(s));
+    assert_string_equal(fresh_study_errmsg(s), ""); /* the owner's message untouched */
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    assert_int_equal(st.jobs_completed, fresh_study_n_jobs(s));
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
 }
@@ -144,6 +336,10 @@ int main(void)
         cmocka_unit_test(every_job_once),
         cmocka_unit_test(force_stop_from_another_thread),
         cmocka_unit_test(wall_time_limit),
+        cmocka_unit_test(never_returning_job_is_abandoned_at_its_time_limit),
+        cmocka_unit_test(never_returning_jobs_do_not_hold_the_wall_time),
+        cmocka_unit_test(job_returning_after_its_limit_is_failed),
+        cmocka_unit_test(study_api_is_refused_inside_the_objective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
