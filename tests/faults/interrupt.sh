@@ -21,7 +21,10 @@ for i in 1 2 3 4; do
     [ "$i" = 3 ] && sig=TERM && want=143
     $cmd > out.txt 2> err.txt &
     pid=$!
-    sleep 0.5
+    # the lock file exists while the study runs (the handlers are installed)
+    k=0
+    while [ ! -e s.db.lock ] && [ $k -lt 300 ]; do sleep 0.1; k=$((k + 1)); done
+    sleep 0.4
     kill -$sig $pid
     wait $pid
     rc=$?
