@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -192,5 +193,93 @@ Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
     fresh__crash_hook = NULL;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* ---- a crash is blamed on its culprit only ----
+ * Four workers; the job of configuration CULPRIT kills the process a few
+ * milliseconds after it starts, while three healthy jobs (20 ms each) run
+ * beside it. After each death the study is resumed, as a user would, until
+ * a run ends normally. Only the culprit may be failed: the jobs that were
+ * running beside it at the first death must run again (alone, as suspects)
+ * and complete. Before, the suspects were re-run together, died together
+ * three times and were all failed. */
+#define CULPRIT 5
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int culprit_obj(fresh_trial *t, void *user)
+{
+    (void)user;
+    if (fresh_trial_config_id(t) == CULPRIT) {
+        nap_ms(5);
+        raise(SIGKILL);
+    }
+    nap_ms(20);
+    return fx_curve(t, NULL);
+}
+
+Test(crash, only_the_job_that_kills_the_process_is_failed)
+{
+    char d[] = "/tmp/fresh-culprit-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(d));
+    snprintf(path, sizeof path, "%s/s.db", d);
+    int deaths = 0, done = 0;
+    for (int run = 0; run < 12 && !done; run++) {
+        pid_t pid = fork();
+        cr_assert_neq(pid, -1);
+        if (pid == 0) {
+            fresh_space *sp = fx_space();
+            fresh_study_params p = fx_params();
+            p.workers = 4;
+            p.max_brackets = 2;
+            p.storage = path;
+            p.resume = run > 0;
+            fresh_study *s = fresh_study_create(sp, &p, NULL, NULL, 0);
+            int rc = s ? fresh_study_optimize(s, culprit_obj, NULL) : -100;
+            fresh_study_destroy(s);
+            fresh_space_destroy(sp);
+            _exit(rc == FRESH_BRACKETS_DONE ? 0 : 3);
+        }
+        int wst;
+        cr_assert_eq(waitpid(pid, &wst, 0), pid);
+        if (WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL)
+            deaths++;
+        else
+            done = WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
+    }
+    cr_assert(done, "the study never finished (%d deaths)", deaths);
+    cr_assert_eq(deaths, FRESH_MAX_RETRIES + 1, "%d deaths", deaths);
+
+    fresh_space *sp = NULL;
+    char err[512];
+    fresh_study *s = fresh_study_open_snapshot(path, &sp, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    size_t failed = 0, culprit_jobs = 0;
+    for (size_t i = 0; i < fresh_study_n_jobs(s); i++) {
+        fresh_job_info ji;
+        fresh_study_job(s, i, &ji);
+        cr_assert_neq(ji.status, FRESH_JOB_PENDING, "job %zu left pending", i);
+        if (ji.config_id == CULPRIT) {
+            culprit_jobs++;
+            cr_assert_eq(ji.status, FRESH_JOB_FAILED);
+            cr_assert_not_null(strstr(ji.message, "the process died"), "%s", ji.message);
+        }
+        if (ji.status == FRESH_JOB_FAILED) {
+            failed++;
+            cr_assert_eq(ji.config_id, CULPRIT, "job %zu of config %llu failed beside the culprit: %s",
+                         i, (unsigned long long)ji.config_id, ji.message);
+        }
+    }
+    cr_assert_eq(culprit_jobs, 1);
+    cr_assert_eq(failed, 1);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
     cr_assert_eq(system(cmd), 0);
 }
