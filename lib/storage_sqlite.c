@@ -975,34 +975,37 @@ static int append_event_and_commit(fresh_store *st, const char *kind, uint64_t j
     return FRESH_OK;
 }
 
-int fresh__store_retry(fresh_store *st, uint64_t job_id)
+/* Opens the transaction of a one-job event (`event` of job_id); `what`
+ * (96 bytes) names it for messages. */
+static int begin_job_event(fresh_store *st, const char *event, uint64_t job_id, char *what)
 {
     if (!st)
         return FRESH_EINVAL;
     int status = check_writable(st);
     if (status != FRESH_OK)
         return status;
-    char what[96];
-    snprintf(what, sizeof what, "recording the retry of job %llu", (unsigned long long)job_id);
+    snprintf(what, 96, "recording the %s of job %llu", event, (unsigned long long)job_id);
     int rc = run(st->stmt[S_BEGIN]);
-    if (rc != SQLITE_OK)
-        return write_fail(st, rc, what);
+    return rc == SQLITE_OK ? FRESH_OK : write_fail(st, rc, what);
+}
+
+int fresh__store_retry(fresh_store *st, uint64_t job_id)
+{
+    char what[96];
+    int status = begin_job_event(st, "retry", job_id, what);
+    if (status != FRESH_OK)
+        return status;
     return append_event_and_commit(st, "ask", job_id, what);
 }
 
 int fresh__store_interrupt(fresh_store *st, uint64_t job_id)
 {
-    if (!st)
-        return FRESH_EINVAL;
-    int status = check_writable(st);
+    char what[96];
+    int status = begin_job_event(st, "interrupt", job_id, what);
     if (status != FRESH_OK)
         return status;
-    char what[96];
-    snprintf(what, sizeof what, "recording the interrupt of job %llu", (unsigned long long)job_id);
     sqlite3_stmt *s = NULL;
-    int rc = run(st->stmt[S_BEGIN]);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(st->db, "INSERT INTO interrupts(job_id) VALUES(?1)", -1, &s, NULL);
+    int rc = sqlite3_prepare_v2(st->db, "INSERT INTO interrupts(job_id) VALUES(?1)", -1, &s, NULL);
     if (rc == SQLITE_OK)
         rc = bind_u64(s, 1, job_id);
     if (rc == SQLITE_OK)

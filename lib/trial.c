@@ -151,9 +151,9 @@ void fresh__stage_table_destroy(stage_table *st)
     fresh__free(st);
 }
 
-void fresh__stage_table_forget(stage_table *st, double step, double loss)
+/* Index of the first step >= step. Lock held. */
+static size_t lower_step(const stage_table *st, double step)
 {
-    pthread_mutex_lock(&st->mu);
     size_t lo = 0, hi = st->n_steps;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -162,6 +162,13 @@ void fresh__stage_table_forget(stage_table *st, double step, double loss)
         else
             hi = mid;
     }
+    return lo;
+}
+
+void fresh__stage_table_forget(stage_table *st, double step, double loss)
+{
+    pthread_mutex_lock(&st->mu);
+    size_t lo = lower_step(st, step);
     if (lo < st->n_steps && st->steps[lo] == step) {
         double *row = st->best + lo * (size_t)st->quota;
         long n = st->n_best[lo];
@@ -178,14 +185,7 @@ void fresh__stage_table_forget(stage_table *st, double step, double loss)
 /* Row of `step`, inserting it if new; -1 when out of memory. Lock held. */
 static long table_row(stage_table *st, double step)
 {
-    size_t lo = 0, hi = st->n_steps;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (st->steps[mid] < step)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = lower_step(st, step);
     if (lo < st->n_steps && st->steps[lo] == step)
         return (long)lo;
     if (st->n_steps == st->cap_steps) {
