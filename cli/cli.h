@@ -60,6 +60,18 @@ void cli_interrupt_report(const char *cmd, size_t saved, size_t cut_short, const
 /* Writes the resume command (as in cli_interrupt_report) and a newline. */
 void cli_resume_command(FILE *f, int argc, char **argv);
 
+/* Writes the names name_at(0), name_at(1), ... (until NULL) into buf as
+ * "a, b, c" (truncated to n bytes): the valid values in a message. */
+void cli_names(char *buf, size_t n, const char *(*name_at)(size_t));
+
+/* Checks a study file option before a study starts, so that the message
+ * names the command's options: with resume, a file that does not exist is an
+ * error (not a new study); without it, a file that already holds a study is
+ * one (naming --resume). Prints the error ("fresh CMD: ...") and returns
+ * CLI_EXIT_FAIL, or returns 0 to go on (other problems are left to the
+ * library's own messages). */
+int cli_check_storage(const char *cmd, const char *path, int resume);
+
 int cmd_plan(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_show(int argc, char **argv);

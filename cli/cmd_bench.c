@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "digits.h"
+#include "progress.h"
 #include "runner.h"
 
 static const char bench_usage[] =
@@ -16,6 +17,7 @@ static const char bench_usage[] =
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
     "                   [--no-early-stopping] [--preset default|bohb-reference]\n"
+    "                   [--storage FILE [--resume]] [--progress SEC]\n"
     "\n"
     "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
     "(best observed loss at the maximum budget; none before a job got there) and its\n"
@@ -23,7 +25,10 @@ static const char bench_usage[] =
     "equivalents (MBE): the sum\n"
     "of budgets run, continuation counted once, divided by the maximum budget.\n"
     "\n"
-    "  --sampler S          configuration sampler (default bohb)\n"
+    "  --sampler S          configuration sampler: bohb (default: the BOHB model, a TPE\n"
+    "                       over one kernel density per budget), tpe (the same sampler\n"
+    "                       under its model's name, for Optuna and HpBandSter users)\n"
+    "                       or random (random search)\n"
     "  --scheduler S        adaptive (default: Hyperband that skips brackets whose\n"
     "                       first budget proved misleading), hyperband (Li et al.),\n"
     "                       sh (successive halving) or none (every configuration at\n"
@@ -48,7 +53,11 @@ static const char bench_usage[] =
     "                       wherever they stand\n"
     "  --storage FILE       record the study in a SQLite study file (every job, durably)\n"
     "  --resume             continue the study stored in FILE (after a crash or a kill):\n"
-    "                       finished jobs are not run again, running ones are\n"
+    "                       finished jobs are not run again, running ones are; FILE\n"
+    "                       must exist\n"
+    "  --progress SEC       progress on stderr: on a terminal one line rewritten in\n"
+    "                       place; otherwise one line every SEC seconds (default 10;\n"
+    "                       0 = none)\n"
     "  --warm-start FILE    feed the results of an earlier study file to the model\n"
     "  --baseline           digits_mlp: also train the untuned default configuration for\n"
     "                       the maximum budget and compare\n"
@@ -91,6 +100,42 @@ static int list(void)
     return 0;
 }
 
+/* The progress display of one seed's study (on_job callback). */
+typedef struct bench_progress {
+    cli_progress pr;
+    const char *loss_name;
+    int by_brackets; /* the total is brackets (--brackets without --budget) */
+    char seed_label[64];
+} bench_progress;
+
+static double progress_done(const bench_progress *bp, const fresh_study_stats *st)
+{
+    return bp->by_brackets ? (double)st->brackets_finished : st->used_mbe;
+}
+
+static void progress_detail(const bench_progress *bp, const fresh_study *study,
+                            const fresh_study_stats *st, char *buf, size_t n)
+{
+    double loss, budget;
+    if (fresh_study_incumbent(study, NULL, &loss, &budget, NULL) == FRESH_OK)
+        snprintf(buf, n, "%s%zu jobs, best %s %.6g at budget %g", bp->seed_label,
+                 st->jobs_finished, bp->loss_name, loss, budget);
+    else
+        snprintf(buf, n, "%s%zu jobs, no result yet", bp->seed_label, st->jobs_finished);
+}
+
+static void on_job_progress(const fresh_study *study, const fresh_job_info *job, void *user)
+{
+    (void)job;
+    bench_progress *bp = user;
+    fresh_study_stats st;
+    fresh_study_get_stats(study, &st);
+    double now = cli_now();
+    char detail[256];
+    progress_detail(bp, study, &st, detail, sizeof detail);
+    cli_progress_update(&bp->pr, now, progress_done(bp, &st), detail);
+}
+
 static json_t *num_or_null(int ok, double v)
 {
     return ok && isfinite(v) ? json_real(v) : json_null();
@@ -129,7 +174,7 @@ int cmd_bench(int argc, char **argv)
     fresh_bench_opts_default(&o);
     long seeds = 1, workers = 0;
     int workers_given = 0;
-    double sleep_ms = 0;
+    double sleep_ms = 0, progress_s = CLI_PROGRESS_INTERVAL;
     int json = 0;
     const char *traj = NULL;
     static const struct option opts[] = {
@@ -147,6 +192,7 @@ int cmd_bench(int argc, char **argv)
         {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
         {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
         {"preset", required_argument, NULL, 13},
+        {"progress", required_argument, NULL, 14},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
@@ -181,6 +227,7 @@ int cmd_bench(int argc, char **argv)
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
+        case 14: if (cli_parse_double("bench", "progress", optarg, &progress_s)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(bench_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;
         }
@@ -196,10 +243,17 @@ int cmd_bench(int argc, char **argv)
     int digits = !strcmp(name, "digits_mlp");
     if (!b && !digits)
         return cli_usage_error("bench", "unknown function '%s'", name);
-    if (!fresh_sampler_find(o.sampler))
-        return cli_usage_error("bench", "option '--sampler': unknown sampler '%s'", o.sampler);
-    if (!fresh_scheduler_find(o.scheduler))
-        return cli_usage_error("bench", "option '--scheduler': unknown scheduler '%s'", o.scheduler);
+    char names[256];
+    if (!fresh_sampler_find(o.sampler)) {
+        cli_names(names, sizeof names, fresh_sampler_name);
+        return cli_usage_error("bench", "option '--sampler': unknown sampler '%s' (valid: %s)",
+                               o.sampler, names);
+    }
+    if (!fresh_scheduler_find(o.scheduler)) {
+        cli_names(names, sizeof names, fresh_scheduler_name);
+        return cli_usage_error("bench", "option '--scheduler': unknown scheduler '%s' (valid: %s)",
+                               o.scheduler, names);
+    }
     if (o.budget_mbe < 0)
         return cli_usage_error("bench", "option '--budget': must be >= 0, got %g", o.budget_mbe);
     if (o.brackets < 0)
@@ -214,16 +268,24 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--seeds': must be in 1..100000, got %ld", seeds);
     if (sleep_ms < 0)
         return cli_usage_error("bench", "option '--sleep-per-budget': must be >= 0, got %g", sleep_ms);
+    if (progress_s < 0)
+        return cli_usage_error("bench", "option '--progress': must be >= 0, got %g", progress_s);
     if (o.resume && !o.storage)
         return cli_usage_error("bench", "option '--resume' needs '--storage FILE'");
     if (o.storage && seeds > 1)
         return cli_usage_error("bench", "option '--storage' takes one seed, not --seeds %ld", seeds);
     o.workers = workers > 0 ? (size_t)workers : 0;
     o.sleep_per_budget = sleep_ms / 1000.0;
-    o.progress = isatty(STDERR_FILENO);
     /* Ctrl-C stops the study cleanly and prints how to resume it */
     cli_interrupt_install();
     o.watch = cli_interrupt_watch;
+    if (cli_check_storage("bench", o.storage, o.resume))
+        return CLI_EXIT_FAIL;
+    bench_progress bp;
+    memset(&bp, 0, sizeof bp);
+    int tty = isatty(STDERR_FILENO);
+    int show_progress = progress_s > 0;
+    bp.by_brackets = !(o.budget_mbe > 0);
 
     fresh_bench_problem pb;
     fresh_bench_fn_ctx fn_ctx;
@@ -251,6 +313,7 @@ int cmd_bench(int argc, char **argv)
         }
     }
     const char *fname = pb.name;
+    bp.loss_name = pb.truth ? "loss" : pb.loss_name;
 
     double *regrets = calloc((size_t)seeds, sizeof *regrets);
     double *used = calloc((size_t)seeds, sizeof *used);
@@ -279,7 +342,25 @@ int cmd_bench(int argc, char **argv)
         }
         fresh_bench_result r;
         char err[512] = "";
+        if (show_progress) {
+            cli_progress_init(&bp.pr, stderr, tty, progress_s,
+                              bp.by_brackets ? (double)o.brackets : o.budget_mbe,
+                              bp.by_brackets ? "brackets" : "MBE", cli_now());
+            if (seeds > 1)
+                snprintf(bp.seed_label, sizeof bp.seed_label, "seed %ld (%ld of %ld), ",
+                         seed + k, k + 1, seeds);
+            o.on_job = on_job_progress;
+            o.on_job_user = &bp;
+        }
         int rc = fresh_bench_run(&pb, &o, &r, err);
+        if (show_progress && rc == FRESH_OK && !cli_interrupted()) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s%zu jobs", bp.seed_label, r.evaluations);
+            cli_progress_finish(&bp.pr, cli_now(),
+                                bp.by_brackets ? (double)r.brackets : r.used_mbe, detail);
+        } else if (show_progress && bp.pr.on_screen) {
+            fputc('\n', stderr);
+        }
         if (rc != FRESH_OK) {
             fprintf(stderr, "fresh bench: %s\n", err);
             exit_code = CLI_EXIT_FAIL;

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "fresh/status.h"
+#include "fresh/study.h"
 
 static const char usage[] =
     "usage: fresh [--help] [--version] COMMAND [ARGS]\n"
@@ -83,6 +85,51 @@ int cli_parse_long(const char *cmd, const char *opt, const char *text, long *out
     }
     *out = v;
     return 0;
+}
+
+void cli_names(char *buf, size_t n, const char *(*name_at)(size_t))
+{
+    size_t used = 0;
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; name_at(i) && used < n; i++) {
+        int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", name_at(i));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+int cli_check_storage(const char *cmd, const char *path, int resume)
+{
+    if (!path)
+        return 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (resume) {
+            fprintf(stderr,
+                    "fresh %s: --resume: cannot open study file '%s': %s (leave out --resume "
+                    "to start a new study)\n",
+                    cmd, path, strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+        return 0;
+    }
+    if (resume)
+        return 0;
+    /* a file that holds no study (an empty file) may become one */
+    fresh_space *space = NULL;
+    int rc;
+    fresh_study *s = fresh_study_open_snapshot(path, &space, &rc, NULL, 0);
+    fresh_study_destroy(s);
+    fresh_space_destroy(space);
+    if (!s)
+        return 0;
+    fprintf(stderr,
+            "fresh %s: study file '%s' already holds a study: add --resume to continue it, "
+            "or give another --storage file\n",
+            cmd, path);
+    return CLI_EXIT_FAIL;
 }
 
 int main(int argc, char **argv)

@@ -33,17 +33,27 @@ static int name_eq(const char *a, const char *b)
     return *a == *b;
 }
 
+/* Every name fresh_sampler_find knows, in the order fresh_sampler_name
+ * lists them. "tpe" is the BOHB sampler under the name of its model (a TPE
+ * over per-budget KDEs), for users who come from Optuna or HpBandSter. */
+static const struct {
+    const char *name;
+    const fresh_sampler_type *const *type;
+} samplers[] = {{"random", &fresh_sampler_random}, {"bohb", &fresh_sampler_bohb},
+                {"tpe", &fresh_sampler_bohb},       {"gp", &fresh_sampler_gp},
+                {"auto", &fresh_sampler_auto}};
+
 const fresh_sampler_type *fresh_sampler_find(const char *name)
 {
     if (!name)
         return NULL;
-    if (name_eq(name, "random"))
-        return fresh_sampler_random;
-    if (name_eq(name, "bohb") || name_eq(name, "tpe"))
-        return fresh_sampler_bohb;
-    if (name_eq(name, "gp"))
-        return fresh_sampler_gp;
-    if (name_eq(name, "auto"))
-        return fresh_sampler_auto;
+    for (size_t i = 0; i < sizeof samplers / sizeof samplers[0]; i++)
+        if (name_eq(name, samplers[i].name))
+            return *samplers[i].type;
     return NULL;
+}
+
+const char *fresh_sampler_name(size_t i)
+{
+    return i < sizeof samplers / sizeof samplers[0] ? samplers[i].name : NULL;
 }

@@ -22,6 +22,7 @@
 #include "study_internal.h"
 
 #include <gsl/gsl_rng.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -1398,10 +1399,18 @@ int fresh_study_export(const fresh_study *s, const char *path, fresh_export_form
         return fresh__set_err(ms->errmsg, FRESH_EINVAL, "format: unknown value %d", (int)format);
     FILE *f = fopen(path, "w");
     if (!f)
-        return fresh__set_err(ms->errmsg, FRESH_EIO, "cannot write '%s'", path);
+        return fresh__set_err(ms->errmsg, FRESH_EIO, "cannot write '%s': %s", path,
+                              strerror(errno));
+    errno = 0;
     int rc = export_to(s, f, format, "the file");
-    if ((fclose(f) != 0 && rc == FRESH_OK) || rc == FRESH_EIO)
-        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s'", path);
+    int werr = rc == FRESH_EIO ? (errno ? errno : EIO) : 0;
+    if (fclose(f) != 0 && rc == FRESH_OK) {
+        werr = errno ? errno : EIO;
+        rc = FRESH_EIO;
+    }
+    if (rc == FRESH_EIO) /* the reason: ENOSPC, EIO, EDQUOT, ... */
+        rc = fresh__set_err(ms->errmsg, FRESH_EIO, "error writing '%s': %s", path,
+                            strerror(werr ? werr : EIO));
     return rc;
 }
 

@@ -348,16 +348,28 @@ HB_TYPE(fresh_scheduler_sh, "sh", init_sh)
 HB_TYPE(fresh_scheduler_none, "none", init_none)
 HB_TYPE(fresh_scheduler_adaptive, "adaptive", init_adaptive)
 
+/* Every name fresh_scheduler_find knows, in the order fresh_scheduler_name
+ * lists them. */
+static const struct {
+    const char *name;
+    const fresh_scheduler_type *const *type;
+} schedulers[] = {{"adaptive", &fresh_scheduler_adaptive},
+                  {"hyperband", &fresh_scheduler_hyperband},
+                  {"sh", &fresh_scheduler_sh},
+                  {"successive_halving", &fresh_scheduler_sh},
+                  {"none", &fresh_scheduler_none}};
+
 const fresh_scheduler_type *fresh_scheduler_find(const char *name)
 {
     if (!name)
         return NULL;
-    const fresh_scheduler_type *all[] = {fresh_scheduler_hyperband, fresh_scheduler_sh,
-                                         fresh_scheduler_none, fresh_scheduler_adaptive};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(all[i]->name, name))
-            return all[i];
-    if (!strcmp(name, "successive_halving"))
-        return fresh_scheduler_sh;
+    for (size_t i = 0; i < sizeof schedulers / sizeof schedulers[0]; i++)
+        if (!strcmp(schedulers[i].name, name))
+            return *schedulers[i].type;
     return NULL;
+}
+
+const char *fresh_scheduler_name(size_t i)
+{
+    return i < sizeof schedulers / sizeof schedulers[0] ? schedulers[i].name : NULL;
 }

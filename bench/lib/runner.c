@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runner.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,25 +103,6 @@ int fresh_bench_function_problem(const fresh_benchmark *b, double sleep_per_budg
     return FRESH_OK;
 }
 
-static void progress_line(const fresh_study *study, const fresh_job_info *job, void *user)
-{
-    (void)job;
-    const fresh_bench_problem *pb = user;
-    fresh_study_stats st;
-    fresh_study_get_stats(study, &st);
-    double loss, budget;
-    if (fresh_study_incumbent(study, NULL, &loss, &budget, NULL) == FRESH_OK)
-        fprintf(stderr, "\r%s: %zu jobs, %.1f MBE, incumbent %s %.6g at budget %g   ", pb->name,
-                st.jobs_finished, st.used_mbe, pb->loss_name, loss, budget);
-    else if (fresh_study_best_any_budget(study, NULL, &loss, &budget, NULL) == FRESH_OK)
-        fprintf(stderr, "\r%s: %zu jobs, %.1f MBE, no max-budget result yet (best %s %.6g at "
-                "budget %g)   ", pb->name, st.jobs_finished, st.used_mbe, pb->loss_name, loss,
-                budget);
-    else
-        fprintf(stderr, "\r%s: %zu jobs, %.1f MBE, no result yet   ", pb->name,
-                st.jobs_finished, st.used_mbe);
-}
-
 int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
                     fresh_bench_result *res, char *err)
 {
@@ -160,10 +142,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     p.sampler_params = o->sp;
     p.storage = o->storage;
     p.resume = o->resume;
-    if (o->progress) {
-        p.on_job = progress_line;
-        p.on_job_user = (void *)b;
-    }
+    p.on_job = o->on_job;
+    p.on_job_user = o->on_job_user;
     char msg[512];
     study = fresh_study_create(space, &p, &rc, msg, sizeof msg);
     if (!study) {
@@ -182,8 +162,6 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     res->status = fresh_study_optimize(study, b->objective, b->user);
     if (o->watch)
         o->watch(NULL);
-    if (o->progress)
-        fputc('\n', stderr);
     if (res->status < 0) {
         rc = res->status;
         snprintf(err, 512, "%s", fresh_study_errmsg(study));
@@ -226,7 +204,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
         traj = fopen(o->trajectory, "w");
         if (!traj) {
             rc = FRESH_EIO;
-            snprintf(err, 512, "cannot write '%s'", o->trajectory);
+            snprintf(err, 512, "cannot write '%s': %s", o->trajectory, strerror(errno));
             goto done;
         }
         fprintf(traj, "job,config_id,budget,resume_from,cum_mbe,loss,true_loss,%s,wall_s\n",
@@ -250,11 +228,16 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
                 fprintf(traj, "%.17g", b->truth ? b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt : pt.loss);
             fprintf(traj, ",%.6f\n", pt.wall_time);
         }
-        if (fclose(traj) != 0) {
-            rc = FRESH_EIO;
-            snprintf(err, 512, "error writing '%s'", o->trajectory);
-        }
+        errno = 0;
+        int werr = fflush(traj) != 0 || ferror(traj) ? (errno ? errno : EIO) : 0;
+        if (fclose(traj) != 0 && !werr)
+            werr = errno;
         traj = NULL;
+        if (werr) {
+            rc = FRESH_EIO;
+            snprintf(err, 512, "error writing '%s': %s", o->trajectory, strerror(werr));
+            goto done;
+        }
     }
     rc = FRESH_OK;
 done:

@@ -35,7 +35,8 @@ typedef struct fresh_bench_opts {
     double sleep_per_budget;/* seconds of sleep per unit of budget run (0 = none) */
     int early_stopping;
     fresh_bracket_formula bracket_formula; /* default FRESH_BRACKETS_PAPER */
-    int progress;           /* print a progress line to stderr */
+    fresh_job_callback on_job; /* called after each finished job (progress), or NULL */
+    void *on_job_user;
     const char *trajectory; /* CSV path or NULL */
     fresh_sampler_params sp;/* model settings (fresh_sampler_params_default) */
     const char *storage;    /* study file or NULL */

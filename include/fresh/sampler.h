@@ -139,6 +139,11 @@ FRESH_API extern const fresh_sampler_type *const fresh_sampler_auto;
  * Thread safety: any thread. */
 FRESH_API const fresh_sampler_type *fresh_sampler_find(const char *name);
 
+/* The i-th name fresh_sampler_find accepts (i = 0, 1, ...; "tpe" is listed
+ * as the alias it is), NULL past the last: for listing the valid names in a
+ * message or a help text. Static strings. Thread safety: any thread. */
+FRESH_API const char *fresh_sampler_name(size_t i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,9 +85,14 @@ FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_sh;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_none;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_adaptive;
 
-/* By name: "hyperband", "sh", "none", "adaptive"; NULL if unknown.
- * Thread safety: any thread. */
+/* By name: "adaptive", "hyperband", "sh" (or "successive_halving"),
+ * "none"; NULL if unknown. Thread safety: any thread. */
 FRESH_API const fresh_scheduler_type *fresh_scheduler_find(const char *name);
+
+/* The i-th name fresh_scheduler_find accepts (i = 0, 1, ...; aliases
+ * included), NULL past the last: for listing the valid names in a message
+ * or a help text. Static strings. Thread safety: any thread. */
+FRESH_API const char *fresh_scheduler_name(size_t i);
 
 #ifdef __cplusplus
 }
