@@ -26,6 +26,7 @@ static const char usage[] =
     "  bench   run a tuning study on a benchmark function (fresh bench list)\n"
     "  show    summarise a study file (incumbent, brackets, jobs)\n"
     "  export  write the jobs of a study file as CSV or JSON Lines\n"
+    "  report  write a self-contained HTML report of a study file (charts, best configs)\n"
     "\n"
     "`fresh COMMAND --help` describes each command.\n";
 
@@ -158,6 +159,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "export"))
         return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "fresh: unknown command '%s' (see 'fresh --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The four benchmarks of fresh (docs: /work/shared/BENCHMARKS.md, mirrored by
+"""The four benchmarks of fresh (docs: docs/benchmarks-spec.md, mirrored by
 bench/lib/functions.c) written again in Python from the spec, for the Optuna
 peers of the comparison.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Runs one Optuna peer on one benchmark and seed to a total budget in max-budget
-equivalents (MBE), following the harness rules of BENCHMARKS.md section 4.
+equivalents (MBE), following the harness rules of docs/benchmarks-spec.md section 4.
 
   /usr/bin/python3 optuna_peers.py --peer tpe_hb|random_hb|tpe_full \
       --bench hartmann6_mf --seed 0 --budget 200 --trace out.csv

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Side-by-side comparison of fresh and Optuna on the four benchmarks of
-BENCHMARKS.md, same budgets (MBE), same seeds, same run.
+docs/benchmarks-spec.md, same budgets (MBE), same seeds, same run.
 
   /usr/bin/python3 run_compare.py [--budget 200] [--seeds 10] [--quick] [--jobs N]
                                   [--no-overhead] [--fresh BIN] [--out DIR]
@@ -398,7 +398,7 @@ def main():
              if r["peer"].startswith("optuna")), mach["python"]))
     L.append("- machine: %s cores (nproc), %s; 1-min load average at start %.2f" % (
         mach["nproc"], mach["cpu"], mach["load_1min_at_start"]))
-    L.append("- rules: BENCHMARKS.md section 4. Resume (continuation) costs on both sides; "
+    L.append("- rules: docs/benchmarks-spec.md section 4. Resume (continuation) costs on both sides; "
              "reports at every rung budget (every epoch for lc_mixed); one worker; the seed "
              "seeds both noise and optimizer; noise key = config id / trial number. Regret of "
              "the BOHB-style incumbent (best observed loss among jobs that reached b_max), "

@@ -1,5 +1,5 @@
 /*
- * runner.c - one study on a benchmark function (BENCHMARKS.md harness rules):
+ * runner.c - one study on a benchmark function (docs/benchmarks-spec.md harness rules):
  * the configuration's key is its id, the run seed seeds both the noise and
  * the optimizer, reports at every rung budget (every epoch for lc_mixed),
  * resume semantics (a continued job costs budget - resume_from), the BOHB
@@ -222,8 +222,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
             if (b->truth)
                 fprintf(traj, "%.17g", b->truth(cx));
             fputc(',', traj);
-            /* BENCHMARKS.md 4: no incumbent before a result at the maximum budget
-             * (fresh_study_incumbent's definition) */
+            /* docs/benchmarks-spec.md 4: no incumbent before a result at the maximum
+             * budget (fresh_study_incumbent's definition) */
             if (pt.has_incumbent)
                 fprintf(traj, "%.17g", b->truth ? b->truth(fresh_study_config(study, pt.config_id)) - b->f_opt : pt.loss);
             fprintf(traj, ",%.6f\n", pt.wall_time);

@@ -56,7 +56,7 @@ Test(rng, different_triples_differ)
 
 Test(rng, seeds_are_a_pure_function)
 {
-    cr_assert_eq(fresh_splitmix64(0), UINT64_C(0xe220a8397b1dcdaf)); /* BENCHMARKS.md vector */
+    cr_assert_eq(fresh_splitmix64(0), UINT64_C(0xe220a8397b1dcdaf)); /* docs/benchmarks-spec.md vector */
     cr_assert_eq(fresh_rng_stream_seed(1, 2, 3), fresh_rng_stream_seed(1, 2, 3));
     cr_assert_neq(fresh_rng_stream_seed(1, 2, 3), fresh_rng_stream_seed(1, 3, 2));
     cr_assert_eq(fresh_rng_stream_reset(NULL, 1, 2, 3), FRESH_EINVAL);
