@@ -118,8 +118,11 @@ static void progress_detail(const bench_progress *bp, const fresh_study *study,
 {
     double loss, budget;
     if (fresh_study_incumbent(study, NULL, &loss, &budget, NULL) == FRESH_OK)
-        snprintf(buf, n, "%s%zu jobs, best %s %.6g at budget %g", bp->seed_label,
-                 st->jobs_finished, bp->loss_name, loss, budget);
+        snprintf(buf, n, "%s%zu jobs, incumbent %s %.6g", bp->seed_label, st->jobs_finished,
+                 bp->loss_name, loss);
+    else if (fresh_study_best_any_budget(study, NULL, &loss, &budget, NULL) == FRESH_OK)
+        snprintf(buf, n, "%s%zu jobs, no max-budget result yet (best %s %.6g at budget %g)",
+                 bp->seed_label, st->jobs_finished, bp->loss_name, loss, budget);
     else
         snprintf(buf, n, "%s%zu jobs, no result yet", bp->seed_label, st->jobs_finished);
 }

@@ -523,12 +523,17 @@ static json_t *trajectory_json(const fresh_study *s)
         fresh_traj_point pt;
         fresh_study_trajectory(s, i, &pt);
         json_array_append_new(
-            arr, json_pack("{s:I,s:f,s:f,s:o,s:o,s:o}", "job", (json_int_t)pt.job_id, "mbe",
-                           pt.used_mbe, "wall", pt.wall_time, "loss",
-                           pt.has_incumbent ? num(pt.loss) : json_null(), "budget",
-                           pt.has_incumbent ? num(pt.budget) : json_null(), "config",
+            arr, json_pack("{s:I,s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "job", (json_int_t)pt.job_id,
+                           "mbe", pt.used_mbe, "wall", pt.wall_time, "loss",
+                           pt.has_incumbent ? num(pt.loss) : json_null(), "config",
                            pt.has_incumbent ? json_integer((json_int_t)pt.config_id)
-                                            : json_null()));
+                                            : json_null(),
+                           "best_any_loss", pt.has_best_any ? num(pt.best_any_loss) : json_null(),
+                           "best_any_budget",
+                           pt.has_best_any ? num(pt.best_any_budget) : json_null(),
+                           "best_any_config",
+                           pt.has_best_any ? json_integer((json_int_t)pt.best_any_config_id)
+                                           : json_null()));
     }
     return arr;
 }

@@ -132,19 +132,14 @@
 
   /* ---- incumbent against budget and wall time ---- */
   function incumbentSeries(xkey) {
-    var atMax = [], any = [];
+    /* the incumbent (best at the max budget) and, for the start of a study,
+       the best at the largest budget completed so far */
+    var inc = [], any = [];
     D.trajectory.forEach(function (p) {
-      if (p.loss === null) return;
-      var pt = { x: p[xkey], y: p.loss };
-      any.push(pt);
-      if (p.budget === MAXB) atMax.push(pt);
+      if (p.loss !== null) inc.push({ x: p[xkey], y: p.loss });
+      if (p.best_any_loss !== null) any.push({ x: p[xkey], y: p.best_any_loss });
     });
-    /* the running minimum at the max budget (the trajectory may mix budgets) */
-    var best = Infinity, inc = [];
-    atMax.forEach(function (p) { if (p.y < best) { best = p.y; } inc.push({ x: p.x, y: best }); });
-    var bestAny = Infinity, anyInc = [];
-    any.forEach(function (p) { if (p.y < bestAny) { bestAny = p.y; } anyInc.push({ x: p.x, y: bestAny }); });
-    return { inc: inc, any: anyInc };
+    return { inc: inc, any: any };
   }
   function incumbentChart(id, xkey, xtitle, caption) {
     var s = incumbentSeries(xkey);
@@ -153,7 +148,7 @@
       { label: "incumbent: best " + LOSS + " at the max budget (" + fmt(MAXB) + " " + UNIT + ")",
         data: s.inc, stepped: "before", borderColor: COLORS.completed, backgroundColor: COLORS.completed,
         borderWidth: 2.5, pointRadius: 0 },
-      { label: "best at any budget (lower budgets included)", data: s.any, stepped: "before",
+      { label: "best at the largest budget completed so far", data: s.any, stepped: "before",
         borderColor: "#9aa5b8", borderDash: [3, 3], borderWidth: 1.5, pointRadius: 0 }];
     var b = baselineSet(0, xmax);
     if (b) sets.push(b);

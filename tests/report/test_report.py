@@ -203,9 +203,9 @@ def check_data(d, export, show_text, space_levels):
     m = re.search(r"configurations: (\d+)", show_text)
     check(st["configs"] == int(m.group(1)) == len(d["configs"]), "configurations")
     check(("budget used: %.2f" % st["used_mbe"]) in show_text, "used MBE against fresh show")
-    # the incumbent: the best completed loss at the largest completed budget
+    # the incumbent: the best completed loss at the maximum budget
     done = [e for e in export if e["status"] == "completed"]
-    top = max(e["budget"] for e in done)
+    top = d["plan"]["max_budget"]
     best = min(e["loss"] for e in done if e["budget"] == top)
     check(d["incumbent"] is not None and close(d["incumbent"]["loss"], best)
           and close(d["incumbent"]["budget"], top), "incumbent")
@@ -221,8 +221,9 @@ def check_data(d, export, show_text, space_levels):
     for row, (c, (b, l)) in zip(d["best"], ranked):
         check(row["config"] == c and close(row["budget"], b) and close(row["loss"], l),
               "best table row %r != %r" % (row, (c, b, l)))
-    # trajectory: one point per finished job
+    # trajectory: one point per finished job, ending at the incumbent
     check(len(d["trajectory"]) == st["jobs_finished"], "trajectory length")
+    check(close(d["trajectory"][-1]["loss"], best), "the trajectory ends at the incumbent")
     # rank agreement
     rule = d["adaptive_rule"]
     exp = expected_rank_agreement(export, d["plan"]["rungs"], rule["keep"])
