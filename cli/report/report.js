@@ -47,7 +47,12 @@
   function lossAxis(title) {
     return { type: logLoss ? "logarithmic" : "linear",
              title: { display: true, text: title || LOSS + (logLoss ? " (log scale)" : "") },
-             ticks: { callback: function (v) { return tick(v); }, autoSkip: true, maxTicksLimit: 9 } };
+             ticks: { callback: function (v) {
+               if (!logLoss) return tick(v);
+               /* a log axis: label 1, 2 and 5 times a power of ten, so labels never crowd */
+               var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+               return [1, 2, 5].some(function (k) { return Math.abs(m - k) < 1e-6; }) ? tick(v) : "";
+             }, autoSkip: false } };
   }
   function linAxis(title, extra) {
     var a = { type: "linear", title: { display: true, text: title },
