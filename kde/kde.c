@@ -36,11 +36,11 @@
 #include <gsl/gsl_cdf.h>
 
 #include "internal.h"
+#include "vmath.h"
 
 #define LOG_SQRT_2PI 0.91893853320467274178 /* log(sqrt(2 pi)) */
 #define SQRT1_2 0.70710678118654752440      /* 1/sqrt(2) */
 #define LN2 0.69314718055994530942          /* log 2 */
-#define LSE_CUT 37.0                         /* e^-37 ~ 1e-16 */
 #define UNIT_SLACK 1e-9                      /* CONT values this far outside [0, 1] are clamped */
 
 struct fresh__kde {
@@ -52,7 +52,11 @@ struct fresh__kde {
     double *mu;      /* n x d */
     double *ainv;    /* n x d, CONT only */
     double *cst;     /* n x d, CONT only */
-    double *scratch; /* n: per-row log kernel products */
+    double *scratch; /* n + 3: per-row log kernel products (pads) */
+    double *lsum;    /* n: sum over CONT dimensions of cst (the rows' constant
+                      * when the query point has every dimension active) */
+    size_t *cont;    /* the CONT dimensions' indices */
+    size_t n_cont;
     double *bw;       /* d */
     double *log_match; /* d: CAT log(1 - lambda) */
     double *log_other; /* d: CAT log(lambda / (c - 1)) */
@@ -97,13 +101,15 @@ int fresh__kde_create(size_t d, const fresh__kde_dim *dims, fresh__kde **out)
     k->ord_off = fresh__calloc(d, sizeof(size_t));
     k->ord_logs = fresh__calloc(n_ord ? n_ord : 1, sizeof(double));
     k->new_bw = fresh__calloc(d, sizeof(double));
+    k->cont = fresh__calloc(d, sizeof(size_t));
     if (!k->dims || !k->bw || !k->log_match || !k->log_other || !k->log_lambda ||
-        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw)
+        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont)
         goto fail;
     memcpy(k->dims, dims, d * sizeof *dims);
     size_t off = 0;
     for (size_t j = 0; j < d; j++) {
         if (dims[j].kind == FRESH__KDE_CONT) {
+            k->cont[k->n_cont++] = j;
             k->dims[j].n_levels = 0;
             k->log_unif[j] = 0.0;
         } else {
@@ -131,6 +137,8 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->ainv);
     fresh__free(k->cst);
     fresh__free(k->scratch);
+    fresh__free(k->lsum);
+    fresh__free(k->cont);
     fresh__free(k->bw);
     fresh__free(k->log_match);
     fresh__free(k->log_other);
@@ -203,9 +211,12 @@ static int grow(fresh__kde *k, size_t n)
     if (!(p = fresh__realloc(k->cst, nd * sizeof *p)))
         return FRESH_ENOMEM;
     k->cst = p;
-    if (!(p = fresh__realloc(k->scratch, cap * sizeof *p)))
+    if (!(p = fresh__realloc(k->scratch, (cap + 3) * sizeof *p)))
         return FRESH_ENOMEM;
     k->scratch = p;
+    if (!(p = fresh__realloc(k->lsum, cap * sizeof *p)))
+        return FRESH_ENOMEM;
+    k->lsum = p;
     k->cap = cap;
     return FRESH_OK;
 }
@@ -265,11 +276,21 @@ static double column_bandwidth(const fresh__kde *k, size_t j, const double *rows
     return h;
 }
 
-/* log of the mass of N(mu, h^2) inside [0, 1], for mu in [0, 1]. */
-static double log_mass01(double mu, double h)
+/* out[r] = log of the mass of N(mu[r], h^2) inside [0, 1], for mu in [0, 1],
+ * two rows at a time (vmath.h). */
+static void col_log_mass(const double *mu, double *out, size_t n, double h)
 {
-    double s = SQRT1_2 / h;
-    return log(0.5 * (erf(mu * s) + erf((1.0 - mu) * s)));
+    fresh__v2d S = {SQRT1_2 / h, SQRT1_2 / h}, one = {1.0, 1.0}, half = {0.5, 0.5};
+    size_t r = 0;
+    for (; r + 2 <= n; r += 2) {
+        fresh__v2d m = fresh__vload(mu + r);
+        fresh__vstore(out + r,
+                      fresh__vlog(half * (fresh__verf(m * S) + fresh__verf((one - m) * S))));
+    }
+    if (r < n) {
+        fresh__v2d m = {mu[r], mu[r]};
+        out[r] = fresh__vlog(half * (fresh__verf(m * S) + fresh__verf((one - m) * S)))[0];
+    }
 }
 
 int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, double cont_floor)
@@ -326,27 +347,32 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
         }
     }
 
-    for (size_t r = 0; r < n; r++) {
-        for (size_t j = 0; j < d; j++) {
-            size_t i = j * n + r; /* column-major, stride n */
-            double v = rows[r * d + j];
-            if (k->dims[j].kind == FRESH__KDE_CONT) {
-                if (isnan(v)) {
-                    k->mu[i] = 0.0;
-                    k->ainv[i] = 0.0;
-                    k->cst[i] = 0.0; /* uniform density 1 on [0, 1] */
-                } else {
-                    double h = k->bw[j];
-                    v = clamp01(v);
-                    k->mu[i] = v;
-                    k->ainv[i] = 1.0 / h;
-                    k->cst[i] = -log(h) - LOG_SQRT_2PI - log_mass01(v, h);
-                }
-            } else {
-                k->mu[i] = isnan(v) ? -1.0 : v;
-                k->ainv[i] = 0.0;
-                k->cst[i] = 0.0;
+    for (size_t r = 0; r < n; r++)
+        k->lsum[r] = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double *mu = k->mu + j * n, *ainv = k->ainv + j * n, *cst = k->cst + j * n;
+        if (k->dims[j].kind != FRESH__KDE_CONT) {
+            for (size_t r = 0; r < n; r++) {
+                double v = rows[r * d + j];
+                mu[r] = isnan(v) ? -1.0 : v;
+                ainv[r] = 0.0;
+                cst[r] = 0.0;
             }
+            continue;
+        }
+        /* column-major, stride n; an inactive row value gets mu = 0,
+         * ainv = 0, cst = 0: the uniform density 1 on [0, 1] */
+        double h = k->bw[j], inv = 1.0 / h;
+        for (size_t r = 0; r < n; r++) {
+            double v = rows[r * d + j];
+            mu[r] = isnan(v) ? 0.0 : clamp01(v);
+            ainv[r] = isnan(v) ? 0.0 : inv;
+        }
+        col_log_mass(mu, cst, n, h);
+        double base = -log(h) - LOG_SQRT_2PI;
+        for (size_t r = 0; r < n; r++) {
+            cst[r] = ainv[r] == 0.0 ? 0.0 : base - cst[r];
+            k->lsum[r] += cst[r];
         }
     }
     k->n = n;
@@ -355,41 +381,89 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
     return FRESH_OK;
 }
 
-/* s[r] += cst[r] - ((x - mu[r]) ainv[r])^2 / 2 for every row: the hot loop of
- * logpdf. GCC's -O2 does not vectorise it, so with GCC or Clang it is
- * written with their vector extension (two doubles, SSE2 on x86-64, NEON on
- * arm64), four rows per step; the result is the same as the scalar loop. */
-#if defined(__GNUC__)
-typedef double v2d __attribute__((vector_size(16)));
-
-static inline v2d load2(const double *p)
-{
-    v2d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store2(double *p, v2d v) { memcpy(p, &v, sizeof v); }
-#endif
-
+/* s[r] += cst[r] - ((x - mu[r]) ainv[r])^2 / 2 for every row: one dimension
+ * of a query point with inactive dimensions (the general path). */
 static void cont_pass(double *restrict s, const double *restrict mu,
                       const double *restrict ainv, const double *restrict cst, double xv,
                       size_t n)
 {
     size_t r = 0;
-#if defined(__GNUC__)
-    v2d X = {xv, xv}, H = {0.5, 0.5};
-    for (; r + 4 <= n; r += 4) {
-        v2d z0 = (X - load2(mu + r)) * load2(ainv + r);
-        v2d z1 = (X - load2(mu + r + 2)) * load2(ainv + r + 2);
-        store2(s + r, load2(s + r) + (load2(cst + r) - H * z0 * z0));
-        store2(s + r + 2, load2(s + r + 2) + (load2(cst + r + 2) - H * z1 * z1));
+    fresh__v2d X = {xv, xv}, H = {0.5, 0.5};
+    for (; r + 2 <= n; r += 2) {
+        fresh__v2d z = (X - fresh__vload(mu + r)) * fresh__vload(ainv + r);
+        fresh__vstore(s + r, fresh__vload(s + r) + (fresh__vload(cst + r) - H * z * z));
     }
-#endif
     for (; r < n; r++) {
         double z = (xv - mu[r]) * ainv[r];
         s[r] += cst[r] - 0.5 * z * z;
     }
+}
+
+/* s[r] = lsum[r] - sum over the CONT dimensions c of ((x_c - mu[r]) ainv[r])^2
+ * / 2: every CONT dimension of a query point with all dimensions active, in
+ * one pass over the rows (four at a time, two SSE2/NEON lanes each), with no
+ * store of s in between. xc holds the clamped query values. */
+static void cont_fused(const fresh__kde *k, double *restrict s, const double *xc)
+{
+    size_t n = k->n, nc = k->n_cont, r = 0;
+    const fresh__v2d H = {0.5, 0.5};
+    for (; r + 4 <= n; r += 4) {
+        fresh__v2d q0 = {0.0, 0.0}, q1 = {0.0, 0.0};
+        for (size_t c = 0; c < nc; c++) {
+            size_t off = k->cont[c] * n + r;
+            fresh__v2d X = {xc[c], xc[c]};
+            fresh__v2d z0 = (X - fresh__vload(k->mu + off)) * fresh__vload(k->ainv + off);
+            fresh__v2d z1 = (X - fresh__vload(k->mu + off + 2)) * fresh__vload(k->ainv + off + 2);
+            q0 += z0 * z0;
+            q1 += z1 * z1;
+        }
+        fresh__vstore(s + r, fresh__vload(k->lsum + r) - H * q0);
+        fresh__vstore(s + r + 2, fresh__vload(k->lsum + r + 2) - H * q1);
+    }
+    for (; r < n; r++) {
+        double q = 0.0;
+        for (size_t c = 0; c < nc; c++) {
+            size_t off = k->cont[c] * n + r;
+            double z = (xc[c] - k->mu[off]) * k->ainv[off];
+            q += z * z;
+        }
+        s[r] = k->lsum[r] - 0.5 * q;
+    }
+}
+
+/* Lane-wise max (SSE2's maxpd where there is one). */
+static inline fresh__v2d vmax(fresh__v2d a, fresh__v2d b)
+{
+#if defined(__SSE2__)
+    return __builtin_ia32_maxpd(a, b);
+#else
+    typedef long v2l __attribute__((vector_size(16)));
+    v2l m = a > b;
+    return (fresh__v2d)(((v2l)a & m) | ((v2l)b & ~m));
+#endif
+}
+
+/* log sum_r exp(s[r]) over n rows (s has room for three pads after row n),
+ * two lanes at a time: max, then exp(s - max) summed in two lanes. Rows far
+ * below the max add their (underflowing) exp like the others. */
+static double log_sum_exp(double *s, size_t n)
+{
+    size_t m = (n + 3) & ~(size_t)3;
+    for (size_t r = n; r < m; r++)
+        s[r] = -INFINITY; /* pads: exp(-inf) = 0 */
+    fresh__v2d b0 = {-INFINITY, -INFINITY}, b1 = b0;
+    for (size_t r = 0; r < m; r += 4) {
+        b0 = vmax(b0, fresh__vload(s + r));
+        b1 = vmax(b1, fresh__vload(s + r + 2));
+    }
+    b0 = vmax(b0, b1);
+    double best = b0[0] > b0[1] ? b0[0] : b0[1];
+    if (!(best > -INFINITY))
+        return -INFINITY;
+    fresh__v2d B = {best, best}, acc = {0.0, 0.0};
+    for (size_t r = 0; r < m; r += 2)
+        acc += fresh__vexp(fresh__vload(s + r) - B);
+    return best + log(acc[0] + acc[1]);
 }
 
 double fresh__kde_logpdf(fresh__kde *k, const double *x)
@@ -411,11 +485,24 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
         }
     }
 
-    /* One pass over the rows per active dimension: the inner loops have no
-     * branches on the kind and no dependency between rows. */
     double *restrict s = k->scratch;
-    for (size_t r = 0; r < n; r++)
-        s[r] = 0.0;
+    int all_active = 1;
+    for (size_t j = 0; j < d; j++)
+        if (isnan(x[j]))
+            all_active = 0;
+    if (all_active) {
+        /* the common case: the CONT dimensions in one fused pass from the
+         * rows' precomputed constants */
+        double xc[k->n_cont ? k->n_cont : 1];
+        for (size_t c = 0; c < k->n_cont; c++)
+            xc[c] = clamp01(x[k->cont[c]]);
+        cont_fused(k, s, xc);
+    } else {
+        for (size_t r = 0; r < n; r++)
+            s[r] = 0.0;
+    }
+    /* One pass over the rows per remaining active dimension: the inner loops
+     * have no branches on the kind and no dependency between rows. */
     for (size_t j = 0; j < d; j++) {
         double v = x[j];
         if (isnan(v))
@@ -423,7 +510,8 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
         const double *restrict mu = k->mu + j * n;
         switch (k->dims[j].kind) {
         case FRESH__KDE_CONT: {
-            cont_pass(s, mu, k->ainv + j * n, k->cst + j * n, clamp01(v), n);
+            if (!all_active)
+                cont_pass(s, mu, k->ainv + j * n, k->cst + j * n, clamp01(v), n);
             break;
         }
         case FRESH__KDE_CAT: {
@@ -448,22 +536,8 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
         }
         }
     }
-
-    /* log-sum-exp. A row more than log(n) + LSE_CUT below the best adds less
-     * than e^-LSE_CUT / n to a sum that is at least 1; all of them together
-     * change the result by less than e^-LSE_CUT (rounding level), so their
-     * exp is skipped. */
-    double best = -INFINITY;
-    for (size_t r = 0; r < n; r++)
-        if (s[r] > best)
-            best = s[r];
-    if (best == -INFINITY)
-        return -INFINITY;
-    double sum = 0.0, cut = best - LSE_CUT - k->log_n;
-    for (size_t r = 0; r < n; r++)
-        if (s[r] > cut)
-            sum += exp(s[r] - best);
-    return best + log(sum) - k->log_n;
+    double lse = log_sum_exp(s, n);
+    return lse == -INFINITY ? -INFINITY : lse - k->log_n;
 }
 
 /* A draw from N(mu, h^2) truncated to [0, 1], by inversion (see the top). */

@@ -83,6 +83,7 @@ typedef struct obs_set {
     double *loss;      /* n; failed = +inf */
     uint64_t *id;      /* n */
     unsigned char *scratch; /* n: 1 if observed in a job that ran from scratch */
+    size_t *order;     /* n: row indices by (loss, index), kept sorted as rows come */
     unsigned long version; /* the state's change counter at the last change */
     /* the hedge's cache: tau against the max budget's set (see update_pairs) */
     unsigned long pair_version, pair_max_version;
@@ -166,6 +167,7 @@ static void bohb_destroy(void *state)
         fresh__free(s->sets[i].loss);
         fresh__free(s->sets[i].id);
         fresh__free(s->sets[i].scratch);
+        fresh__free(s->sets[i].order);
     }
     fresh__free(s->sets);
     fresh__free(s->max_ids);
@@ -336,8 +338,36 @@ static int grow_set(obs_set *o, size_t d)
     if (!sc)
         return FRESH_ENOMEM;
     o->scratch = sc;
+    size_t *order = fresh__realloc(o->order, cap * sizeof *order);
+    if (!order)
+        return FRESH_ENOMEM;
+    o->order = order;
     o->cap = cap;
     return FRESH_OK;
+}
+
+/* The number of the first m entries of o->order that rank before row r with
+ * this loss: lower loss, ties by arrival (the model's rank order, see the
+ * top). Where r goes in the order, or where it is. */
+static size_t order_slot(const obs_set *o, size_t m, size_t r, double loss)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, q = o->order[mid];
+        if (o->loss[q] < loss || (o->loss[q] == loss && q < r))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Puts row r (loss already set) into the first m entries of o->order. */
+static void order_insert(obs_set *o, size_t m, size_t r)
+{
+    size_t p = order_slot(o, m, r, o->loss[r]);
+    memmove(o->order + p + 1, o->order + p, (m - p) * sizeof *o->order);
+    o->order[p] = r;
 }
 
 static int bohb_observe(void *state, const fresh_observation *obs)
@@ -357,7 +387,11 @@ static int bohb_observe(void *state, const fresh_observation *obs)
             if (o->id[r] != obs->config_id)
                 continue;
             if (unit_equal(o->u + r * d, s->u_obs, d)) {
-                o->loss[r] = loss; /* a repeated report: the last one wins */
+                /* a repeated report: the last one wins */
+                size_t p = order_slot(o, o->n, r, o->loss[r]);
+                memmove(o->order + p, o->order + p + 1, (o->n - p - 1) * sizeof *o->order);
+                o->loss[r] = loss;
+                order_insert(o, o->n - 1, r);
                 o->scratch[r] = obs->resume_from == 0.0;
                 o->version = ++s->changes;
                 return FRESH_OK;
@@ -380,6 +414,7 @@ static int bohb_observe(void *state, const fresh_observation *obs)
             fresh__free(fresh_set.loss);
             fresh__free(fresh_set.id);
             fresh__free(fresh_set.scratch);
+            fresh__free(fresh_set.order);
             return FRESH_ENOMEM;
         }
         memmove(s->sets + i + 1, s->sets + i, (s->n_sets - i) * sizeof *s->sets);
@@ -393,6 +428,7 @@ static int bohb_observe(void *state, const fresh_observation *obs)
     o->loss[o->n] = loss;
     o->id[o->n] = obs->config_id;
     o->scratch[o->n] = obs->resume_from == 0.0;
+    order_insert(o, o->n, o->n);
     o->n++;
     o->version = ++s->changes;
     return FRESH_OK;
@@ -487,11 +523,10 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
         s->fit_valid = 0;
         if (fresh__grow((void **)&s->rank, &s->rank_cap, o->n, sizeof *s->rank) != FRESH_OK)
             return FRESH_ENOMEM;
-        for (size_t r = 0; r < o->n; r++) {
-            s->rank[r].loss = o->loss[r];
-            s->rank[r].idx = r;
+        for (size_t r = 0; r < o->n; r++) { /* o->order is kept sorted */
+            s->rank[r].loss = o->loss[o->order[r]];
+            s->rank[r].idx = o->order[r];
         }
-        qsort(s->rank, o->n, sizeof *s->rank, fresh__cmp_rank);
         s->n_good = n_good;
         s->n_bad = n_bad;
         if ((rc = grow_rows(s, n_good)) != FRESH_OK)
