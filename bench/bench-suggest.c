@@ -2,7 +2,8 @@
  * bench-suggest.c - time per suggestion of fresh's BOHB sampler
  * (fresh_sampler_bohb through the type table) after N observations.
  *
- *   bench-suggest [--space hartmann6|mixed10|both] [--n N[,N...]] [--seconds S]
+ *   bench-suggest [--space NAME[,NAME...]|both] [--n N[,N...]] [--seconds S] [--model-only]
+ *   bench-suggest --space NAME --rss N
  *
  * For each N: init the sampler, observe N configurations (uniform random,
  * config ids 0..N-1) at one budget (81) with their losses, then time
@@ -16,13 +17,22 @@
  *   us_per_propose_cached proposals only, model fitted once (random_fraction 0).
  * Spaces: hartmann6 (6-D, fresh_bench_find("hartmann6_mf")->build_space, losses
  * observed(x, 81, seed, key)) and mixed10 (10-D: 3 floats, 2 log floats,
- * 2 ints, 1 log int, 2 categoricals, synthetic loss). Prints one JSON line per
- * (space, N). Default N: 100,1000,5000,10000,100000.
+ * 2 ints, 1 log int, 2 categoricals, synthetic loss); mixed6 and mixed20
+ * (the spaces of bench/compare/suggest_vs_optuna.py: 6-D = 2 floats, 1 log
+ * float, 1 int, 1 log int, 1 categorical of 4; 20-D = 8 floats, 3 log
+ * floats, 3 ints, 2 log ints, 4 categoricals of 2-5; loss = sum of squared
+ * distances of the unit encoding to 0.3). "both" = hartmann6,mixed10.
+ * Times are CPU time of the thread (the machine is shared). Prints one JSON
+ * line per (space, N). Default N: 100,1000,5000,10000,100000.
+ * --model-only times us_per_model_suggest only (the others are -1).
+ * --rss N: observes N configurations, makes 10 model proposals (each after
+ * one more observation) and prints the process's peak RSS (getrusage).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <gsl/gsl_rng.h>
@@ -61,6 +71,47 @@ static int build_mixed10(fresh_space *s)
     return rc;
 }
 
+/* mixed6 / mixed20: the spaces of bench/compare/suggest_vs_optuna.py. */
+static int build_mixed(fresh_space *s, int big)
+{
+    static const char *const lv[5] = {"a", "b", "c", "d", "e"};
+    char name[16];
+    int rc = FRESH_OK;
+    int nf = big ? 8 : 2, nlf = big ? 3 : 1, ni = big ? 3 : 1, nli = big ? 2 : 1;
+    int nc = big ? 4 : 1;
+    for (int i = 0; rc == FRESH_OK && i < nf; i++) {
+        snprintf(name, sizeof name, "f%d", i);
+        rc = fresh_space_add_float(s, name, -5.0, 5.0, 0);
+    }
+    for (int i = 0; rc == FRESH_OK && i < nlf; i++) {
+        snprintf(name, sizeof name, "lf%d", i);
+        rc = fresh_space_add_float(s, name, 1e-5, 1.0, 1);
+    }
+    for (int i = 0; rc == FRESH_OK && i < ni; i++) {
+        snprintf(name, sizeof name, "i%d", i);
+        rc = fresh_space_add_int(s, name, 1, 16, 0);
+    }
+    for (int i = 0; rc == FRESH_OK && i < nli; i++) {
+        snprintf(name, sizeof name, "li%d", i);
+        rc = fresh_space_add_int(s, name, 8, 1024, 1);
+    }
+    for (int i = 0; rc == FRESH_OK && i < nc; i++) {
+        snprintf(name, sizeof name, "c%d", i);
+        rc = fresh_space_add_categorical(s, name, (size_t)(big ? 2 + i : 4), lv);
+    }
+    return rc;
+}
+
+static double mixed_loss(const fresh_space *s, const double *x)
+{
+    double u[32];
+    fresh_space_encode(s, x, u);
+    double l = 0.0;
+    for (size_t i = 0; i < fresh_space_dim(s); i++)
+        l += (u[i] - 0.3) * (u[i] - 0.3);
+    return l;
+}
+
 /* A smooth synthetic loss over the encoded [0, 1]^10 vector. */
 static double mixed10_loss(const fresh_space *s, const double *x)
 {
@@ -78,14 +129,15 @@ static double mixed10_loss(const fresh_space *s, const double *x)
 typedef struct setup {
     const char *name;
     fresh_space *space;
-    const fresh_benchmark *bench; /* NULL: mixed10 */
+    const fresh_benchmark *bench; /* NULL: mixed10 / mixed6 / mixed20 */
+    int mixed;                    /* 1: mixed6 / mixed20's loss */
 } setup;
 
 static double loss_of(const setup *st, const double *x, uint64_t key)
 {
     if (st->bench)
         return st->bench->observed(x, BUDGET, SEED, key);
-    return mixed10_loss(st->space, x);
+    return st->mixed ? mixed_loss(st->space, x) : mixed10_loss(st->space, x);
 }
 
 /* mode 0: observe+propose (default params); 1: observe+propose (rf 0);
@@ -147,12 +199,54 @@ out:
     return us;
 }
 
+/* Observes n configurations, then 10 times one more observation and a model
+ * proposal; prints the peak RSS. 0 or 1 (error). */
+static int rss_run(const setup *st, size_t n)
+{
+    const fresh_sampler_type *T = fresh_sampler_bohb;
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    p.random_fraction = 0.0;
+    size_t dim = fresh_space_dim(st->space);
+    void *state = calloc(1, T->state_size);
+    double *x = malloc(dim * sizeof *x);
+    gsl_rng *rng = fresh_rng_stream_create(SEED, 0, 0);
+    char err[512];
+    int rc = 1;
+    if (!state || !x || !rng || T->init(state, st->space, &p, SEED, err) != FRESH_OK)
+        goto out;
+    fresh_propose_ctx ctx = {BUDGET, NULL, 0, NULL, NULL, 0.0, 0.0};
+    for (uint64_t id = 0; id < n + 10; id++) {
+        fresh_space_sample(st->space, rng, x);
+        fresh_observation o = {id, x, BUDGET, loss_of(st, x, id), 0.0};
+        int mb;
+        if (T->observe(state, &o) != FRESH_OK ||
+            (id >= n && T->propose(state, &ctx, rng, x, &mb) != FRESH_OK))
+            goto out_destroy;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"space\":\"%s\",\"dim\":%zu,\"n\":%zu,\"max_rss_kb\":%ld}\n", st->name, dim, n,
+           ru.ru_maxrss);
+    rc = 0;
+out_destroy:
+    T->destroy(state);
+out:
+    if (rng)
+        gsl_rng_free(rng);
+    free(x);
+    free(state);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *which = "both";
     size_t ns[16] = {100, 1000, 5000, 10000, 100000};
     size_t n_ns = 5;
     double seconds = 0.5;
+    int model_only = 0;
+    size_t rss_n = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--space") == 0 && i + 1 < argc) {
             which = argv[++i];
@@ -167,43 +261,72 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
             seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--model-only") == 0) {
+            model_only = 1;
+        } else if (strcmp(argv[i], "--rss") == 0 && i + 1 < argc) {
+            rss_n = (size_t)strtoull(argv[++i], NULL, 10);
         } else {
-            fprintf(stderr, "usage: bench-suggest [--space hartmann6|mixed10|both] "
-                            "[--n N[,N...]] [--seconds S]\n");
+            fprintf(stderr, "usage: bench-suggest [--space NAME[,NAME...]|both] "
+                            "[--n N[,N...]] [--seconds S] [--model-only] [--rss N]\n"
+                            "spaces: hartmann6 mixed10 mixed6 mixed20\n");
             return 2;
         }
     }
-    setup sets[2];
+    setup sets[4];
     size_t n_sets = 0;
-    if (strcmp(which, "both") == 0 || strcmp(which, "hartmann6") == 0) {
-        const fresh_benchmark *b = fresh_bench_find("hartmann6_mf");
-        fresh_space *s = fresh_space_create();
-        if (!b || !s || b->build_space(s) != FRESH_OK) {
-            fprintf(stderr, "bench-suggest: cannot build the hartmann6 space\n");
-            return 1;
+    if (strcmp(which, "both") == 0)
+        which = "hartmann6,mixed10";
+    for (const char *w = which; *w;) {
+        size_t len = strcspn(w, ",");
+        fresh_space *sp = fresh_space_create();
+        setup st = {NULL, sp, NULL, 0};
+        int brc = sp ? FRESH_OK : FRESH_ENOMEM;
+        if (brc == FRESH_OK && len == 9 && strncmp(w, "hartmann6", len) == 0) {
+            st.name = "hartmann6";
+            st.bench = fresh_bench_find("hartmann6_mf");
+            brc = st.bench ? st.bench->build_space(sp) : FRESH_EINVAL;
+        } else if (brc == FRESH_OK && len == 7 && strncmp(w, "mixed10", len) == 0) {
+            st.name = "mixed10";
+            brc = build_mixed10(sp);
+        } else if (brc == FRESH_OK && len == 6 && strncmp(w, "mixed6", len) == 0) {
+            st.name = "mixed6";
+            st.mixed = 1;
+            brc = build_mixed(sp, 0);
+        } else if (brc == FRESH_OK && len == 7 && strncmp(w, "mixed20", len) == 0) {
+            st.name = "mixed20";
+            st.mixed = 1;
+            brc = build_mixed(sp, 1);
+        } else {
+            brc = FRESH_EINVAL;
         }
-        sets[n_sets++] = (setup){"hartmann6", s, b};
-    }
-    if (strcmp(which, "both") == 0 || strcmp(which, "mixed10") == 0) {
-        fresh_space *s = fresh_space_create();
-        if (!s || build_mixed10(s) != FRESH_OK) {
-            fprintf(stderr, "bench-suggest: cannot build the mixed10 space\n");
-            return 1;
+        if (brc != FRESH_OK || n_sets == 4) {
+            fprintf(stderr, "bench-suggest: unknown space '%.*s'\n", (int)len, w);
+            fresh_space_destroy(sp);
+            return 2;
         }
-        sets[n_sets++] = (setup){"mixed10", s, NULL};
+        sets[n_sets++] = st;
+        w += len;
+        if (*w == ',')
+            w++;
     }
     if (n_sets == 0) {
         fprintf(stderr, "bench-suggest: unknown space '%s'\n", which);
         return 2;
     }
     int rc = 0;
+    if (rss_n > 0) {
+        rc = rss_run(&sets[0], rss_n);
+        for (size_t si = 0; si < n_sets; si++)
+            fresh_space_destroy(sets[si].space);
+        return rc;
+    }
     for (size_t si = 0; si < n_sets; si++) {
         for (size_t i = 0; i < n_ns; i++) {
             size_t k0 = 0, k1 = 0, k2 = 0;
-            double a = time_mode(&sets[si], ns[i], 0, seconds, &k0);
+            double a = model_only ? -1.0 : time_mode(&sets[si], ns[i], 0, seconds, &k0);
             double b = time_mode(&sets[si], ns[i], 1, seconds, &k1);
-            double c = time_mode(&sets[si], ns[i], 2, seconds, &k2);
-            if (a < 0 || b < 0 || c < 0) {
+            double c = model_only ? -1.0 : time_mode(&sets[si], ns[i], 2, seconds, &k2);
+            if ((!model_only && (a < 0 || c < 0)) || b < 0) {
                 fprintf(stderr, "bench-suggest: sampler error at n = %zu\n", ns[i]);
                 rc = 1;
                 continue;

@@ -38,6 +38,10 @@
 #include "internal.h"
 #include "vmath.h"
 
+#if defined(FRESH_HAVE_LIBMVEC) && defined(__x86_64__) && defined(__GNUC__)
+#define FRESH_KDE_AVX2 1
+#endif
+
 #define LOG_SQRT_2PI 0.91893853320467274178 /* log(sqrt(2 pi)) */
 #define SQRT1_2 0.70710678118654752440      /* 1/sqrt(2) */
 #define LN2 0.69314718055994530942          /* log 2 */
@@ -57,6 +61,9 @@ struct fresh__kde {
                       * when the query point has every dimension active) */
     size_t *cont;    /* the CONT dimensions' indices */
     size_t n_cont;
+    size_t *cat;     /* the CAT dimensions' indices */
+    size_t n_cat;
+    int avx2;        /* the CPU has AVX2: logpdf's four-lane path */
     double *bw;       /* d */
     double *log_match; /* d: CAT log(1 - lambda) */
     double *log_other; /* d: CAT log(lambda / (c - 1)) */
@@ -65,6 +72,7 @@ struct fresh__kde {
     size_t *ord_off;   /* d: offset of the dimension's table in ord_logs */
     double *ord_logs;  /* sum of c over ORD dims: log S(X) per level */
     double *new_bw;    /* d: fit's candidate bandwidths before commit */
+    double *col_m, *col_mean, *col_ss; /* d each: bandwidths' scratch */
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -101,13 +109,25 @@ int fresh__kde_create(size_t d, const fresh__kde_dim *dims, fresh__kde **out)
     k->ord_off = fresh__calloc(d, sizeof(size_t));
     k->ord_logs = fresh__calloc(n_ord ? n_ord : 1, sizeof(double));
     k->new_bw = fresh__calloc(d, sizeof(double));
+    k->col_m = fresh__calloc(3 * d, sizeof(double));
+    if (k->col_m) {
+        k->col_mean = k->col_m + d;
+        k->col_ss = k->col_m + 2 * d;
+    }
     k->cont = fresh__calloc(d, sizeof(size_t));
+    k->cat = fresh__calloc(d, sizeof(size_t));
     if (!k->dims || !k->bw || !k->log_match || !k->log_other || !k->log_lambda ||
-        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont)
+        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont || !k->cat ||
+        !k->col_m)
         goto fail;
     memcpy(k->dims, dims, d * sizeof *dims);
+#if defined(FRESH_KDE_AVX2)
+    k->avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
     size_t off = 0;
     for (size_t j = 0; j < d; j++) {
+        if (dims[j].kind == FRESH__KDE_CAT)
+            k->cat[k->n_cat++] = j;
         if (dims[j].kind == FRESH__KDE_CONT) {
             k->cont[k->n_cont++] = j;
             k->dims[j].n_levels = 0;
@@ -139,6 +159,7 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->scratch);
     fresh__free(k->lsum);
     fresh__free(k->cont);
+    fresh__free(k->cat);
     fresh__free(k->bw);
     fresh__free(k->log_match);
     fresh__free(k->log_other);
@@ -147,6 +168,7 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->ord_off);
     fresh__free(k->ord_logs);
     fresh__free(k->new_bw);
+    fresh__free(k->col_m);
     fresh__free(k);
 }
 
@@ -230,51 +252,66 @@ static double uniform_sd(const fresh__kde_dim *dim)
     return sqrt((c * c - 1.0) / 12.0);
 }
 
-/* The normal-reference bandwidth of column j (see kde.h), clipped. */
-static double column_bandwidth(const fresh__kde *k, size_t j, const double *rows, size_t n,
-                               double min_bw, double cont_floor)
+/* The normal-reference bandwidths of every column (see kde.h), clipped,
+ * into k->new_bw. The rows are read row by row, every column's running mean
+ * and sum of squares updated side by side (each column's arithmetic is that
+ * of a pass down the column alone: the same values). */
+static void bandwidths(fresh__kde *k, const double *rows, size_t n, double min_bw,
+                       double cont_floor)
 {
-    const fresh__kde_dim *dim = &k->dims[j];
     size_t d = k->d;
-    if (dim->kind != FRESH__KDE_CONT && dim->n_levels == 1)
-        return 0.0; /* one level: the kernel is 1 whatever lambda is */
-    size_t m = 0;
-    double mean = 0.0;
+    double *m = k->col_m, *mean = k->col_mean, *ss = k->col_ss;
+    for (size_t j = 0; j < d; j++)
+        m[j] = mean[j] = ss[j] = 0.0;
     for (size_t r = 0; r < n; r++) {
-        double v = rows[r * d + j];
-        if (isnan(v))
-            continue;
-        m++;
-        mean += (v - mean) / (double)m;
-    }
-    double sd = 0.0;
-    if (m >= 2) {
-        double ss = 0.0;
-        for (size_t r = 0; r < n; r++) {
-            double v = rows[r * d + j];
-            if (!isnan(v))
-                ss += (v - mean) * (v - mean);
+        const double *row = rows + r * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = row[j];
+            if (isnan(v))
+                continue;
+            m[j] += 1.0;
+            mean[j] += (v - mean[j]) / m[j];
         }
-        sd = sqrt(ss / (double)m); /* population sd, as statsmodels */
     }
-    /* zero spread or too few values: the spread one typical observation adds */
-    if (m < 2 || !(sd > 1e-12))
-        sd = uniform_sd(dim) / sqrt((double)(m ? m : 1));
-    double h = 1.06 * sd * pow((double)(m ? m : 1), -1.0 / (4.0 + (double)d));
-    if (h < min_bw)
-        h = min_bw;
-    if (dim->kind == FRESH__KDE_CONT && h < cont_floor)
-        h = cont_floor;
-    if (dim->kind == FRESH__KDE_CAT) {
-        double hi = (double)(dim->n_levels - 1) / (double)dim->n_levels;
-        if (h > hi)
-            h = hi;
-    } else if (dim->kind == FRESH__KDE_ORD) {
-        if (h > FRESH__KDE_WR_MAX)
-            h = FRESH__KDE_WR_MAX;
+    for (size_t r = 0; r < n; r++) {
+        const double *row = rows + r * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = row[j];
+            if (!isnan(v))
+                ss[j] += (v - mean[j]) * (v - mean[j]);
+        }
     }
-    return h;
+    for (size_t j = 0; j < d; j++) {
+        const fresh__kde_dim *dim = &k->dims[j];
+        if (dim->kind != FRESH__KDE_CONT && dim->n_levels == 1) {
+            k->new_bw[j] = 0.0; /* one level: the kernel is 1 whatever lambda is */
+            continue;
+        }
+        double mj = m[j];
+        double sd = mj >= 2.0 ? sqrt(ss[j] / mj) : 0.0; /* population sd, as statsmodels */
+        /* zero spread or too few values: the spread one typical observation adds */
+        if (mj < 2.0 || !(sd > 1e-12))
+            sd = uniform_sd(dim) / sqrt(mj >= 1.0 ? mj : 1.0);
+        double h = 1.06 * sd * pow(mj >= 1.0 ? mj : 1.0, -1.0 / (4.0 + (double)d));
+        if (h < min_bw)
+            h = min_bw;
+        if (dim->kind == FRESH__KDE_CONT && h < cont_floor)
+            h = cont_floor;
+        if (dim->kind == FRESH__KDE_CAT) {
+            double hi = (double)(dim->n_levels - 1) / (double)dim->n_levels;
+            if (h > hi)
+                h = hi;
+        } else if (dim->kind == FRESH__KDE_ORD) {
+            if (h > FRESH__KDE_WR_MAX)
+                h = FRESH__KDE_WR_MAX;
+        }
+        k->new_bw[j] = h;
+    }
 }
+
+#if defined(FRESH_KDE_AVX2)
+static void col_log_mass_avx2(const double *mu, double *out, size_t n, double h);
+#endif
 
 /* out[r] = log of the mass of N(mu[r], h^2) inside [0, 1], for mu in [0, 1],
  * two rows at a time (vmath.h). */
@@ -318,8 +355,7 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
         return fresh__set_err(k->errmsg, rc, "kde fit: out of memory for %zu rows", n);
 
     /* Nothing can fail from here on. */
-    for (size_t j = 0; j < d; j++)
-        k->new_bw[j] = column_bandwidth(k, j, rows, n, min_bw, cont_floor);
+    bandwidths(k, rows, n, min_bw, cont_floor);
     memcpy(k->bw, k->new_bw, d * sizeof *k->bw);
 
     for (size_t j = 0; j < d; j++) {
@@ -368,7 +404,12 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
             mu[r] = isnan(v) ? 0.0 : clamp01(v);
             ainv[r] = isnan(v) ? 0.0 : inv;
         }
-        col_log_mass(mu, cst, n, h);
+#if defined(FRESH_KDE_AVX2)
+        if (k->avx2)
+            col_log_mass_avx2(mu, cst, n, h);
+        else
+#endif
+            col_log_mass(mu, cst, n, h);
         double base = -log(h) - LOG_SQRT_2PI;
         for (size_t r = 0; r < n; r++) {
             cst[r] = ainv[r] == 0.0 ? 0.0 : base - cst[r];
@@ -399,11 +440,53 @@ static void cont_pass(double *restrict s, const double *restrict mu,
     }
 }
 
+/* The CAT term of one row: log(1 - lambda) on a match, log(lambda / (c-1))
+ * otherwise, log(1/c) where the row is inactive (mu < 0). */
+static inline double cat_term(double mu, double v, double lm, double lo, double lu)
+{
+    return mu < 0.0 ? lu : (mu == v ? lm : lo);
+}
+
+typedef long fresh__v2l __attribute__((vector_size(16)));
+
+/* cat_term for two rows, by selection (the same values). */
+static inline fresh__v2d cat_term2(fresh__v2d mu, double v, double lm, double lo, double lu)
+{
+    fresh__v2d V = {v, v}, Z = {0.0, 0.0}, LM = {lm, lm}, LO = {lo, lo}, LU = {lu, lu};
+    fresh__v2l eq = mu == V, ina = mu < Z;
+    fresh__v2l t = (eq & (fresh__v2l)LM) | (~eq & (fresh__v2l)LO);
+    return (fresh__v2d)((ina & (fresh__v2l)LU) | (~ina & t));
+}
+
+/* The rows from r on of cont_fused, one at a time. */
+static void fused_tail(const fresh__kde *k, double *restrict s, const double *xc,
+                       const double *x, size_t r)
+{
+    size_t n = k->n;
+    for (; r < n; r++) {
+        double q = 0.0;
+        for (size_t c = 0; c < k->n_cont; c++) {
+            size_t off = k->cont[c] * n + r;
+            double z = (xc[c] - k->mu[off]) * k->ainv[off];
+            q += z * z;
+        }
+        double t = k->lsum[r] - 0.5 * q;
+        for (size_t c = 0; c < k->n_cat; c++) {
+            size_t j = k->cat[c];
+            t += cat_term(k->mu[j * n + r], x[j], k->log_match[j], k->log_other[j],
+                          k->log_unif[j]);
+        }
+        s[r] = t;
+    }
+}
+
 /* s[r] = lsum[r] - sum over the CONT dimensions c of ((x_c - mu[r]) ainv[r])^2
- * / 2: every CONT dimension of a query point with all dimensions active, in
- * one pass over the rows (four at a time, two SSE2/NEON lanes each), with no
- * store of s in between. xc holds the clamped query values. */
-static void cont_fused(const fresh__kde *k, double *restrict s, const double *xc)
+ * / 2 + the CAT terms: every CONT and CAT dimension of a query point x with
+ * all dimensions active, in one pass over the rows (four at a time, two
+ * SSE2/NEON lanes each), with no store of s in between. xc holds the clamped
+ * query values of the CONT dimensions. */
+static void cont_fused(const fresh__kde *k, double *restrict s, const double *xc,
+                       const double *x)
 {
     size_t n = k->n, nc = k->n_cont, r = 0;
     const fresh__v2d H = {0.5, 0.5};
@@ -417,18 +500,19 @@ static void cont_fused(const fresh__kde *k, double *restrict s, const double *xc
             q0 += z0 * z0;
             q1 += z1 * z1;
         }
-        fresh__vstore(s + r, fresh__vload(k->lsum + r) - H * q0);
-        fresh__vstore(s + r + 2, fresh__vload(k->lsum + r + 2) - H * q1);
-    }
-    for (; r < n; r++) {
-        double q = 0.0;
-        for (size_t c = 0; c < nc; c++) {
-            size_t off = k->cont[c] * n + r;
-            double z = (xc[c] - k->mu[off]) * k->ainv[off];
-            q += z * z;
+        fresh__v2d s0 = fresh__vload(k->lsum + r) - H * q0;
+        fresh__v2d s1 = fresh__vload(k->lsum + r + 2) - H * q1;
+        for (size_t c = 0; c < k->n_cat; c++) {
+            size_t j = k->cat[c], off = j * n + r;
+            s0 += cat_term2(fresh__vload(k->mu + off), x[j], k->log_match[j],
+                            k->log_other[j], k->log_unif[j]);
+            s1 += cat_term2(fresh__vload(k->mu + off + 2), x[j], k->log_match[j],
+                            k->log_other[j], k->log_unif[j]);
         }
-        s[r] = k->lsum[r] - 0.5 * q;
+        fresh__vstore(s + r, s0);
+        fresh__vstore(s + r + 2, s1);
     }
+    fused_tail(k, s, xc, x, r);
 }
 
 /* Lane-wise max (SSE2's maxpd where there is one). */
@@ -460,10 +544,117 @@ static double log_sum_exp(double *s, size_t n)
     double best = b0[0] > b0[1] ? b0[0] : b0[1];
     if (!(best > -INFINITY))
         return -INFINITY;
-    fresh__v2d B = {best, best}, acc = {0.0, 0.0};
-    for (size_t r = 0; r < m; r += 2)
-        acc += fresh__vexp(fresh__vload(s + r) - B);
-    return best + log(acc[0] + acc[1]);
+    fresh__v2d B = {best, best}, a0 = {0.0, 0.0}, a1 = a0;
+    for (size_t r = 0; r < m; r += 4) {
+        a0 += fresh__vexp(fresh__vload(s + r) - B);
+        a1 += fresh__vexp(fresh__vload(s + r + 2) - B);
+    }
+    /* the four partial sums (rows r mod 4) added as the AVX2 path adds them */
+    return best + log((a0[0] + a1[0]) + (a0[1] + a1[1]));
+}
+
+#if defined(FRESH_KDE_AVX2)
+/* The same two functions four lanes wide, for CPUs with AVX2 (k->avx2):
+ * the same operations on the same rows (no FMA contraction: GCC does not
+ * contract in ISO C mode), partial sums kept per row mod 4 as above; only
+ * libmvec's four-lane exp is a different implementation of exp. */
+#pragma GCC push_options
+#pragma GCC target("avx2")
+typedef double v4d __attribute__((vector_size(32)));
+v4d _ZGVdN4v_exp(v4d);
+v4d _ZGVdN4v_log(v4d);
+v4d _ZGVdN4v_erf(v4d);
+
+static inline v4d load4(const double *p)
+{
+    v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+
+typedef long v4l __attribute__((vector_size(32)));
+
+static inline v4d cat_term4(v4d mu, double v, double lm, double lo, double lu)
+{
+    v4d V = {v, v, v, v}, Z = {0.0, 0.0, 0.0, 0.0}, LM = {lm, lm, lm, lm};
+    v4d LO = {lo, lo, lo, lo}, LU = {lu, lu, lu, lu};
+    v4l eq = mu == V, ina = mu < Z;
+    v4l t = (eq & (v4l)LM) | (~eq & (v4l)LO);
+    return (v4d)((ina & (v4l)LU) | (~ina & t));
+}
+
+static void cont_fused_avx2(const fresh__kde *k, double *restrict s, const double *xc,
+                            const double *x)
+{
+    size_t n = k->n, nc = k->n_cont, r = 0;
+    const v4d H = {0.5, 0.5, 0.5, 0.5};
+    for (; r + 4 <= n; r += 4) {
+        v4d q = {0.0, 0.0, 0.0, 0.0};
+        for (size_t c = 0; c < nc; c++) {
+            size_t off = k->cont[c] * n + r;
+            v4d X = {xc[c], xc[c], xc[c], xc[c]};
+            v4d z = (X - load4(k->mu + off)) * load4(k->ainv + off);
+            q += z * z;
+        }
+        v4d t = load4(k->lsum + r) - H * q;
+        for (size_t c = 0; c < k->n_cat; c++) {
+            size_t j = k->cat[c];
+            t += cat_term4(load4(k->mu + j * n + r), x[j], k->log_match[j], k->log_other[j],
+                           k->log_unif[j]);
+        }
+        store4(s + r, t);
+    }
+    fused_tail(k, s, xc, x, r);
+}
+
+static double log_sum_exp_avx2(double *s, size_t n)
+{
+    size_t m = (n + 3) & ~(size_t)3;
+    for (size_t r = n; r < m; r++)
+        s[r] = -INFINITY;
+    v4d b = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    for (size_t r = 0; r < m; r += 4)
+        b = __builtin_ia32_maxpd256(b, load4(s + r));
+    double best = b[0];
+    for (int i = 1; i < 4; i++)
+        best = b[i] > best ? b[i] : best;
+    if (!(best > -INFINITY))
+        return -INFINITY;
+    v4d B = {best, best, best, best}, a = {0.0, 0.0, 0.0, 0.0};
+    for (size_t r = 0; r < m; r += 4)
+        a += _ZGVdN4v_exp(load4(s + r) - B);
+    return best + log((a[0] + a[2]) + (a[1] + a[3]));
+}
+static void col_log_mass_avx2(const double *mu, double *out, size_t n, double h)
+{
+    double sh = SQRT1_2 / h;
+    v4d S = {sh, sh, sh, sh}, one = {1.0, 1.0, 1.0, 1.0}, half = {0.5, 0.5, 0.5, 0.5};
+    size_t r = 0;
+    for (; r + 4 <= n; r += 4) {
+        v4d m = load4(mu + r);
+        store4(out + r, _ZGVdN4v_log(half * (_ZGVdN4v_erf(m * S) + _ZGVdN4v_erf((one - m) * S))));
+    }
+    for (; r < n; r++) {
+        v4d m = {mu[r], mu[r], mu[r], mu[r]};
+        out[r] = _ZGVdN4v_log(half * (_ZGVdN4v_erf(m * S) + _ZGVdN4v_erf((one - m) * S)))[0];
+    }
+}
+#pragma GCC pop_options
+#endif
+
+int fresh__kde_use_avx2(fresh__kde *k, int on)
+{
+    if (!k)
+        return 0;
+#if defined(FRESH_KDE_AVX2)
+    k->avx2 = on && __builtin_cpu_supports("avx2");
+#else
+    (void)on;
+    k->avx2 = 0;
+#endif
+    return k->avx2;
 }
 
 double fresh__kde_logpdf(fresh__kde *k, const double *x)
@@ -496,7 +687,12 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
         double xc[k->n_cont ? k->n_cont : 1];
         for (size_t c = 0; c < k->n_cont; c++)
             xc[c] = clamp01(x[k->cont[c]]);
-        cont_fused(k, s, xc);
+#if defined(FRESH_KDE_AVX2)
+        if (k->avx2)
+            cont_fused_avx2(k, s, xc, x);
+        else
+#endif
+            cont_fused(k, s, xc, x);
     } else {
         for (size_t r = 0; r < n; r++)
             s[r] = 0.0;
@@ -515,9 +711,11 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
             break;
         }
         case FRESH__KDE_CAT: {
+            if (all_active)
+                break; /* in the fused pass */
             double lu = k->log_unif[j], lm = k->log_match[j], lo = k->log_other[j];
             for (size_t r = 0; r < n; r++)
-                s[r] += mu[r] < 0.0 ? lu : (mu[r] == v ? lm : lo);
+                s[r] += cat_term(mu[r], v, lm, lo, lu);
             break;
         }
         case FRESH__KDE_ORD: {
@@ -536,7 +734,13 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
         }
         }
     }
-    double lse = log_sum_exp(s, n);
+    double lse;
+#if defined(FRESH_KDE_AVX2)
+    if (k->avx2)
+        lse = log_sum_exp_avx2(s, n);
+    else
+#endif
+        lse = log_sum_exp(s, n);
     return lse == -INFINITY ? -INFINITY : lse - k->log_n;
 }
 

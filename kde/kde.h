@@ -106,6 +106,11 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x);
  * fitted). */
 int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out);
 
+/* Test hook: with on = 0 the model uses its two-lane (SSE2/NEON) loops,
+ * with on = 1 its four-lane AVX2 loops where the CPU has AVX2 (the default).
+ * Returns 1 if the AVX2 loops are in use. Affects later fits and logpdfs. */
+int fresh__kde_use_avx2(fresh__kde *k, int on);
+
 /* Number of rows of the current fit (0 before the first fit). */
 size_t fresh__kde_n(const fresh__kde *k);
 

@@ -94,8 +94,6 @@ typedef struct obs_set {
 /* Unselected pairs the hedge's tau uses at most (the latest ones). */
 #define PAIRS_KEEP 128
 
-typedef fresh__rank_item rank_item;
-
 typedef struct id_item {
     uint64_t id;
     size_t idx;
@@ -115,11 +113,10 @@ typedef struct bohb_state {
     double fit_budget;
     unsigned long fit_version;
     size_t fit_pending; /* pending rows in the bad KDE */
-    size_t n_good, n_bad;
+    size_t n_good, n_bad;     /* the split */
+    size_t good_rows, bad_rows; /* rows of the split in the KDEs (thin_pos) */
     double last_score;
     /* scratch */
-    rank_item *rank;
-    size_t rank_cap;
     double *rows; /* staging for fits */
     size_t rows_cap; /* in rows */
     double *x_cand, *u_cand, *x_best, *u_obs; /* d each */
@@ -173,7 +170,6 @@ static void bohb_destroy(void *state)
     fresh__free(s->max_ids);
     fresh__kde_destroy(s->good);
     fresh__kde_destroy(s->bad);
-    fresh__free(s->rank);
     fresh__free(s->rows);
     fresh__free(s->x_cand);
     fresh__free(s->u_cand);
@@ -480,21 +476,30 @@ static double bw_floor(const bohb_state *s, size_t n)
     return s->p.bandwidth_floor / fmin(100.0, (double)n + 1.0);
 }
 
+/* The rank of the i-th of k rows taken from a set of m ranked rows (k <= m):
+ * every rank when k = m, else evenly spaced ranks from the best on. */
+static size_t thin_pos(size_t i, size_t m, size_t k)
+{
+    return k == m ? i : (size_t)((double)i * (double)m / (double)k);
+}
+
 /* Refits the bad KDE from the ranked set and the pending points. */
 static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx)
 {
     size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0;
     if (n_pending && !ctx->pending)
         return FRESH_EINVAL;
-    int rc = grow_rows(s, s->n_bad + n_pending);
+    size_t nb = s->bad_rows, first = o->n - s->n_bad;
+    int rc = grow_rows(s, nb + n_pending);
     if (rc != FRESH_OK)
         return rc;
-    for (size_t r = 0; r < s->n_bad; r++)
-        memcpy(s->rows + r * d, o->u + s->rank[o->n - s->n_bad + r].idx * d, d * sizeof(double));
+    for (size_t r = 0; r < nb; r++)
+        memcpy(s->rows + r * d, o->u + o->order[first + thin_pos(r, s->n_bad, nb)] * d,
+               d * sizeof(double));
     for (size_t q = 0; q < n_pending; q++)
-        fresh_space_encode(s->space, ctx->pending[q], s->rows + (s->n_bad + q) * d);
-    rc = fresh__kde_fit(s->bad, s->rows, s->n_bad + n_pending, s->p.min_bandwidth,
-                        bw_floor(s, s->n_bad + n_pending));
+        fresh_space_encode(s->space, ctx->pending[q], s->rows + (nb + q) * d);
+    rc = fresh__kde_fit(s->bad, s->rows, nb + n_pending, s->p.min_bandwidth,
+                        bw_floor(s, nb + n_pending));
     if (rc != FRESH_OK)
         return rc;
     s->fit_pending = n_pending;
@@ -521,20 +526,20 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
     int rc;
     if (!(s->fit_valid && s->fit_budget == o->budget && s->fit_version == o->version)) {
         s->fit_valid = 0;
-        if (fresh__grow((void **)&s->rank, &s->rank_cap, o->n, sizeof *s->rank) != FRESH_OK)
-            return FRESH_ENOMEM;
-        for (size_t r = 0; r < o->n; r++) { /* o->order is kept sorted */
-            s->rank[r].loss = o->loss[o->order[r]];
-            s->rank[r].idx = o->order[r];
-        }
+        /* o->order is kept sorted: the good set is its first n_good rows,
+         * the bad set its last n_bad */
         s->n_good = n_good;
         s->n_bad = n_bad;
-        if ((rc = grow_rows(s, n_good)) != FRESH_OK)
+        s->good_rows = n_good < FRESH__BOHB_MAX_ROWS ? n_good : FRESH__BOHB_MAX_ROWS;
+        s->bad_rows = n_bad < FRESH__BOHB_MAX_ROWS ? n_bad : FRESH__BOHB_MAX_ROWS;
+        size_t ng = s->good_rows;
+        if ((rc = grow_rows(s, ng)) != FRESH_OK)
             return rc;
-        for (size_t r = 0; r < n_good; r++)
-            memcpy(s->rows + r * d, o->u + s->rank[r].idx * d, d * sizeof(double));
-        if ((rc = fresh__kde_fit(s->good, s->rows, n_good, s->p.min_bandwidth,
-                                 bw_floor(s, n_good))) != FRESH_OK)
+        for (size_t r = 0; r < ng; r++)
+            memcpy(s->rows + r * d, o->u + o->order[thin_pos(r, n_good, ng)] * d,
+                   d * sizeof(double));
+        if ((rc = fresh__kde_fit(s->good, s->rows, ng, s->p.min_bandwidth,
+                                 bw_floor(s, ng))) != FRESH_OK)
             return rc;
         if ((rc = fit_bad(s, o, ctx)) != FRESH_OK)
             return rc;
@@ -569,9 +574,11 @@ int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_m
     info->n_good = s->n_good;
     info->n_bad = s->n_bad;
     info->n_pending = s->fit_pending;
-    info->good_max_loss = s->rank[s->n_good - 1].loss;
-    info->bad_min_loss = s->rank[o->n - s->n_bad].loss;
-    info->bad_max_loss = s->rank[o->n - 1].loss;
+    info->good_rows = s->good_rows;
+    info->bad_rows = s->bad_rows;
+    info->good_max_loss = o->loss[o->order[s->n_good - 1]];
+    info->bad_min_loss = o->loss[o->order[o->n - s->n_bad]];
+    info->bad_max_loss = o->loss[o->order[o->n - 1]];
     return FRESH_OK;
 }
 

@@ -21,6 +21,12 @@
 int fresh__sampler_random_draw(const fresh_space *space, const fresh_propose_ctx *ctx,
                                gsl_rng *rng, double *x);
 
+/* Rows of the good set, and of the bad set, that the BOHB sampler's KDEs
+ * hold at most: a larger set is thinned to this many evenly spaced ranks
+ * (the best row always among them), which bounds the work per proposal
+ * (sampler_bohb.c, docs/algorithms.md "Cost"). */
+#define FRESH__BOHB_MAX_ROWS 256
+
 /* The BOHB good/bad split (see sampler_bohb.c): with N observations on one
  * budget, returns 1 and the set sizes when the budget can carry a model
  * (N >= min_points; the sets overlap while N < n_good + min_points), else 0
@@ -35,6 +41,8 @@ typedef struct fresh__bohb_model {
     double budget;        /* the model budget */
     size_t n_obs;         /* observations on that budget */
     size_t n_good, n_bad; /* split; n_bad excludes the pending points */
+    size_t good_rows, bad_rows; /* rows of each set in its KDE: all of them up to
+                                   FRESH__BOHB_MAX_ROWS, then evenly spaced ranks */
     size_t n_pending;     /* constant-liar points added to the bad KDE */
     double good_max_loss; /* worst loss in the good set */
     double bad_min_loss;  /* best loss in the bad set */

@@ -584,3 +584,80 @@ Test(kde, continuous_bandwidth_floor)
     cr_assert_float_eq(fresh__kde_bandwidths(k)[1], lam0, 1e-15, "categorical untouched");
     fresh__kde_destroy(k);
 }
+
+/* ---- the vector loops ---- */
+
+/* log f(x) by the formulas of kde.h, one row and one dimension at a time,
+ * from the fitted bandwidths: the reference for the fused loops. */
+static double direct_logpdf(const fresh__kde *k, const fresh__kde_dim *dims, size_t d,
+                            const double *rows, size_t n, const double *x)
+{
+    const double *bw = fresh__kde_bandwidths(k);
+    double sum = 0.0;
+    for (size_t r = 0; r < n; r++) {
+        double lp = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double v = x[j], X = rows[r * d + j], h = bw[j];
+            if (isnan(v))
+                continue;
+            double c = (double)dims[j].n_levels;
+            if (isnan(X)) {
+                lp += dims[j].kind == FRESH__KDE_CONT ? 0.0 : -log(c);
+            } else if (dims[j].kind == FRESH__KDE_CONT) {
+                double Z = gsl_cdf_ugaussian_P((1.0 - X) / h) - gsl_cdf_ugaussian_P(-X / h);
+                double z = (v - X) / h;
+                lp += -0.5 * z * z - log(h * sqrt(2.0 * 3.14159265358979323846) * Z);
+            } else if (dims[j].kind == FRESH__KDE_CAT) {
+                lp += v == X ? log(1.0 - h) : log(h / (c - 1.0));
+            } else {
+                double S = 0.0;
+                for (size_t l = 0; l < dims[j].n_levels; l++)
+                    S += l == (size_t)X ? 1.0 : 0.5 * pow(h, fabs((double)l - X));
+                lp += log((v == X ? 1.0 : 0.5 * pow(h, fabs(v - X))) / S);
+            }
+        }
+        sum += exp(lp);
+    }
+    return log(sum / (double)n);
+}
+
+Test(kde, vector_loops_agree_with_the_formulas)
+{
+    enum { D = 7, N = 37 }; /* N: not a multiple of the lane counts */
+    const fresh__kde_dim dims[D] = {CONT, {FRESH__KDE_CAT, 3}, CONT, {FRESH__KDE_ORD, 4},
+                                    CONT, {FRESH__KDE_CAT, 1}, {FRESH__KDE_CAT, 5}};
+    gsl_rng *rng = fresh_rng_stream_create(9, 1, FRESH_RNG_MODEL);
+    static double rows[N * D];
+    for (size_t r = 0; r < N; r++)
+        for (size_t j = 0; j < D; j++) {
+            double u = gsl_rng_uniform(rng);
+            double c = (double)dims[j].n_levels;
+            rows[r * D + j] = dims[j].kind == FRESH__KDE_CONT ? u : floor(u * c);
+            if (j != 5 && r % 5 == 3 && j % 2 == r % 2)
+                rows[r * D + j] = NAN; /* inactive rows in most dimensions */
+        }
+    for (int avx2 = 0; avx2 <= 1; avx2++) {
+        fresh__kde *k = make(D, dims);
+        if (fresh__kde_use_avx2(k, avx2) != avx2) {
+            fresh__kde_destroy(k);
+            continue; /* no AVX2 on this CPU */
+        }
+        cr_assert_eq(fresh__kde_fit(k, rows, N, 1e-3, 0.0), FRESH_OK);
+        for (int q = 0; q < 40; q++) {
+            double x[D];
+            for (size_t j = 0; j < D; j++) {
+                double u = gsl_rng_uniform(rng);
+                x[j] = dims[j].kind == FRESH__KDE_CONT ? u
+                                                        : floor(u * (double)dims[j].n_levels);
+            }
+            if (q % 3 == 1)
+                x[q % D] = NAN; /* the general path */
+            double want = direct_logpdf(k, dims, D, rows, N, x);
+            double got = fresh__kde_logpdf(k, x);
+            cr_assert(fabs(got - want) <= 1e-11 * fmax(1.0, fabs(want)),
+                      "avx2 %d, query %d: %.17g vs %.17g", avx2, q, got, want);
+        }
+        fresh__kde_destroy(k);
+    }
+    gsl_rng_free(rng);
+}
