@@ -84,6 +84,9 @@ typedef struct obs_set {
     uint64_t *id;      /* n */
     unsigned char *scratch; /* n: 1 if observed in a job that ran from scratch */
     size_t *order;     /* n: row indices by (loss, index), kept sorted as rows come */
+    uint64_t *hkey;    /* hcap: open-addressing table config id -> latest row */
+    size_t *hrow;      /* hcap: the row, SIZE_MAX for an empty slot */
+    size_t hcap;       /* 0 or a power of two >= 2 (n + 1) */
     unsigned long version; /* the state's change counter at the last change */
     /* the hedge's cache: tau against the max budget's set (see update_pairs) */
     unsigned long pair_version, pair_max_version;
@@ -165,6 +168,8 @@ static void bohb_destroy(void *state)
         fresh__free(s->sets[i].id);
         fresh__free(s->sets[i].scratch);
         fresh__free(s->sets[i].order);
+        fresh__free(s->sets[i].hkey);
+        fresh__free(s->sets[i].hrow);
     }
     fresh__free(s->sets);
     fresh__free(s->max_ids);
@@ -342,6 +347,69 @@ static int grow_set(obs_set *o, size_t d)
     return FRESH_OK;
 }
 
+/* ---- config id -> row (a repeated report finds its row in O(1)) ---- */
+
+static size_t id_slot(uint64_t id, size_t cap)
+{
+    id ^= id >> 33; /* MurmurHash3's finaliser */
+    id *= 0xff51afd7ed558ccdULL;
+    id ^= id >> 33;
+    id *= 0xc4ceb9fe1a85ec53ULL;
+    id ^= id >> 33;
+    return (size_t)id & (cap - 1);
+}
+
+/* The latest row of o with this config id, or SIZE_MAX. */
+static size_t id_find(const obs_set *o, uint64_t id)
+{
+    if (!o->hcap)
+        return SIZE_MAX;
+    for (size_t h = id_slot(id, o->hcap);; h = (h + 1) & (o->hcap - 1)) {
+        if (o->hrow[h] == SIZE_MAX)
+            return SIZE_MAX;
+        if (o->hkey[h] == id)
+            return o->hrow[h];
+    }
+}
+
+static void id_put(obs_set *o, uint64_t id, size_t row)
+{
+    size_t h = id_slot(id, o->hcap);
+    while (o->hrow[h] != SIZE_MAX && o->hkey[h] != id)
+        h = (h + 1) & (o->hcap - 1);
+    o->hkey[h] = id;
+    o->hrow[h] = row;
+}
+
+/* Makes room in the table for row o->n (rebuilding it larger from the rows
+ * when it would be more than half full). FRESH_OK or FRESH_ENOMEM (the
+ * table unchanged). */
+static int id_reserve(obs_set *o)
+{
+    if (2 * (o->n + 1) <= o->hcap)
+        return FRESH_OK;
+    size_t cap = o->hcap ? 2 * o->hcap : 64;
+    while (2 * (o->n + 1) > cap)
+        cap *= 2;
+    uint64_t *key = fresh__malloc(cap * sizeof *key);
+    size_t *row = fresh__malloc(cap * sizeof *row);
+    if (!key || !row) {
+        fresh__free(key);
+        fresh__free(row);
+        return FRESH_ENOMEM;
+    }
+    fresh__free(o->hkey);
+    fresh__free(o->hrow);
+    o->hkey = key;
+    o->hrow = row;
+    o->hcap = cap;
+    for (size_t h = 0; h < cap; h++)
+        row[h] = SIZE_MAX;
+    for (size_t r = 0; r < o->n; r++) /* in arrival order: the latest row wins */
+        id_put(o, o->id[r], r);
+    return FRESH_OK;
+}
+
 /* The number of the first m entries of o->order that rank before row r with
  * this loss: lower loss, ties by arrival (the model's rank order, see the
  * top). Where r goes in the order, or where it is. */
@@ -379,19 +447,23 @@ static int bohb_observe(void *state, const fresh_observation *obs)
     size_t i = find_set(s, obs->budget, &found);
     if (found) {
         obs_set *o = &s->sets[i];
-        for (size_t r = 0; r < o->n; r++) {
-            if (o->id[r] != obs->config_id)
-                continue;
-            if (unit_equal(o->u + r * d, s->u_obs, d)) {
-                /* a repeated report: the last one wins */
-                size_t p = order_slot(o, o->n, r, o->loss[r]);
-                memmove(o->order + p, o->order + p + 1, (o->n - p - 1) * sizeof *o->order);
-                o->loss[r] = loss;
-                order_insert(o, o->n - 1, r);
-                o->scratch[r] = obs->resume_from == 0.0;
-                o->version = ++s->changes;
-                return FRESH_OK;
-            }
+        size_t latest = id_find(o, obs->config_id), r = SIZE_MAX;
+        /* one row per (id, value): the latest row of the id is it, or a scan
+         * finds it (the same id with other values: rare) */
+        if (latest != SIZE_MAX && unit_equal(o->u + latest * d, s->u_obs, d))
+            r = latest;
+        for (size_t q = 0; latest != SIZE_MAX && r == SIZE_MAX && q < o->n; q++)
+            if (o->id[q] == obs->config_id && unit_equal(o->u + q * d, s->u_obs, d))
+                r = q;
+        if (r != SIZE_MAX) {
+            /* a repeated report: the last one wins */
+            size_t p = order_slot(o, o->n, r, o->loss[r]);
+            memmove(o->order + p, o->order + p + 1, (o->n - p - 1) * sizeof *o->order);
+            o->loss[r] = loss;
+            order_insert(o, o->n - 1, r);
+            o->scratch[r] = obs->resume_from == 0.0;
+            o->version = ++s->changes;
+            return FRESH_OK;
         }
     } else {
         if (s->n_sets == s->cap_sets) {
@@ -411,6 +483,8 @@ static int bohb_observe(void *state, const fresh_observation *obs)
             fresh__free(fresh_set.id);
             fresh__free(fresh_set.scratch);
             fresh__free(fresh_set.order);
+            fresh__free(fresh_set.hkey);
+            fresh__free(fresh_set.hrow);
             return FRESH_ENOMEM;
         }
         memmove(s->sets + i + 1, s->sets + i, (s->n_sets - i) * sizeof *s->sets);
@@ -418,8 +492,9 @@ static int bohb_observe(void *state, const fresh_observation *obs)
         s->n_sets++;
     }
     obs_set *o = &s->sets[i];
-    if (grow_set(o, d) != FRESH_OK)
+    if (grow_set(o, d) != FRESH_OK || id_reserve(o) != FRESH_OK)
         return FRESH_ENOMEM;
+    id_put(o, obs->config_id, o->n);
     memcpy(o->u + o->n * d, s->u_obs, d * sizeof(double));
     o->loss[o->n] = loss;
     o->id[o->n] = obs->config_id;
