@@ -325,6 +325,10 @@ int fresh_space_add_float(fresh_space *s, const char *name, double low, double h
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "parameter '%s': needs low < high, got low %g, high %g", name, low,
                               high);
+    if (!isfinite(high - low)) /* every value in between would be a bound */
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': the width high - low overflows a double, got "
+                              "[%g, %g]", name, low, high);
     if (log_scale && low <= 0)
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "parameter '%s': log range needs low > 0, got %g", name, low);
@@ -362,7 +366,13 @@ int fresh_space_add_int(fresh_space *s, const char *name, long low, long high, i
     return push_param(s, &p, name);
 }
 
-/* Validates n labels (non-empty, no control characters, distinct). */
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Validates n labels (non-empty, no control characters, distinct); distinct
+ * by sorting a copy of the pointers, O(n log n): 100,000 levels are fine. */
 static int check_labels(fresh_space *s, const char *name, size_t n, const char *const *labels,
                         const char *what)
 {
@@ -382,12 +392,19 @@ static int check_labels(fresh_space *s, const char *name, size_t n, const char *
                                   "parameter '%s': %s %zu is longer than %d bytes or contains a "
                                   "control character",
                                   name, what, i, MAX_NAME);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(labels[i], labels[j]) == 0)
-                return fresh__set_err(s->errmsg, FRESH_EINVAL,
-                                      "parameter '%s': duplicate %s '%s'", name, what, labels[i]);
     }
-    return FRESH_OK;
+    const char **sorted = fresh__malloc(n * sizeof *sorted);
+    if (!sorted)
+        return fresh__set_err(s->errmsg, FRESH_ENOMEM, "parameter '%s': out of memory", name);
+    memcpy(sorted, labels, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_label);
+    int rc = FRESH_OK;
+    for (size_t i = 1; i < n && rc == FRESH_OK; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0)
+            rc = fresh__set_err(s->errmsg, FRESH_EINVAL, "parameter '%s': duplicate %s '%s'", name,
+                                what, sorted[i]);
+    fresh__free(sorted);
+    return rc;
 }
 
 static char **copy_labels(size_t n, const char *const *labels)
