@@ -99,8 +99,9 @@ FRESH_API void fresh_space_destroy(fresh_space *space);
  * the next call on the space. Thread safety: owner thread. */
 FRESH_API const char *fresh_space_errmsg(const fresh_space *space);
 
-/* Adds a float in [low, high], low < high, finite; log_scale needs low > 0.
- * The name is copied; names are unique, non-empty, at most 255 bytes.
+/* Adds a float in [low, high], low < high, finite, with a finite width
+ * high - low (-1e308..1e308 is refused: every sample would be a bound);
+ * log_scale needs low > 0. The name is copied; names are unique, non-empty, at most 255 bytes.
  * Returns FRESH_OK, FRESH_EINVAL (bad name/bounds, duplicate) or FRESH_ENOMEM.
  * Thread safety: owner thread. */
 FRESH_API int fresh_space_add_float(fresh_space *space, const char *name,
@@ -112,8 +113,9 @@ FRESH_API int fresh_space_add_float(fresh_space *space, const char *name,
 FRESH_API int fresh_space_add_int(fresh_space *space, const char *name,
                                   long low, long high, int log_scale);
 
-/* Adds a categorical with n >= 1 distinct, non-empty string choices (copied).
- * Returns as fresh_space_add_float. Thread safety: owner thread. */
+/* Adds a categorical with n >= 1 distinct, non-empty string choices (copied);
+ * O(n log n): 100,000 choices take milliseconds. Returns as
+ * fresh_space_add_float (FRESH_ENOMEM also from the duplicate check). Thread safety: owner thread. */
 FRESH_API int fresh_space_add_categorical(fresh_space *space, const char *name,
                                           size_t n, const char *const *choices);
 
