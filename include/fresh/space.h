@@ -114,7 +114,7 @@ FRESH_API int fresh_space_add_int(fresh_space *space, const char *name,
                                   long low, long high, int log_scale);
 
 /* Adds a categorical with n >= 1 distinct, non-empty string choices (copied);
- * O(n log n): 100,000 choices take milliseconds. Returns as
+ * O(n log n): 100,000 choices take a fraction of a second. Returns as
  * fresh_space_add_float (FRESH_ENOMEM also from the duplicate check). Thread safety: owner thread. */
 FRESH_API int fresh_space_add_categorical(fresh_space *space, const char *name,
                                           size_t n, const char *const *choices);

@@ -94,9 +94,10 @@ Test(faults, a_categorical_with_100000_levels_is_added_at_once)
     double t0 = now_s();
     cr_assert_eq(fresh_space_add_categorical(s, "c", N, labels), FRESH_OK);
     double took = now_s() - t0;
-    /* measured 0.03 s (12 s before: quadratic); 100 times that is still a
-     * clear failure for a quadratic check */
-    cr_assert_lt(took, 3.0, "adding %d levels took %.2f s", N, took);
+    /* measured side by side on the loaded 2-core machine: 0.22 s, against
+     * 67 s for the quadratic check it replaces; the bound leaves room for
+     * sanitizers and load and still fails the quadratic check */
+    cr_assert_lt(took, 10.0, "adding %d levels took %.2f s", N, took);
     /* the duplicate check still works, wherever the pair is */
     labels[N - 1] = labels[17];
     cr_assert_eq(fresh_space_add_categorical(s, "d", N, labels), FRESH_EINVAL);
