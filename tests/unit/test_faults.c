@@ -33,10 +33,13 @@ static double now_s(void)
 
 static char dir[64];
 
-static void make_dir(void)
+/* A fresh directory; db (96 bytes, may be NULL) gets "DIR/s.db". */
+static void make_dir(char *db)
 {
     strcpy(dir, "/tmp/fresh-faults-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
+    if (db)
+        snprintf(db, 96, "%s/s.db", dir);
 }
 
 static void remove_dir(void)
@@ -111,7 +114,7 @@ Test(faults, a_categorical_with_100000_levels_is_added_at_once)
 
 Test(faults, a_fifo_or_a_device_is_not_a_study_file)
 {
-    make_dir();
+    make_dir(NULL);
     char fifo[96];
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     cr_assert_eq(mkfifo(fifo, 0644), 0);
@@ -138,9 +141,8 @@ Test(faults, a_fifo_or_a_device_is_not_a_study_file)
 
 Test(faults, a_snapshot_needs_no_write_access_and_leaves_no_files)
 {
-    make_dir();
     char path[96];
-    snprintf(path, sizeof path, "%s/s.db", dir);
+    make_dir(path);
     write_study(path);
     cr_assert_not(exists(path, "-wal"));
     /* the directory becomes read-only: for root (who ignores modes) the
@@ -212,9 +214,8 @@ static void *hold_write_lock(void *arg)
 
 Test(faults, a_write_waits_for_an_outside_sqlite_lock)
 {
-    make_dir();
     char path[96];
-    snprintf(path, sizeof path, "%s/s.db", dir);
+    make_dir(path);
     fresh_space *sp = fx_space();
     fresh_study_params p = fx_params();
     p.storage = path;
@@ -335,9 +336,8 @@ static int saves_too_much(fresh_trial *t, void *user)
 
 Test(faults, a_checkpoint_too_large_to_store_is_refused_at_save)
 {
-    make_dir();
     char path[96];
-    snprintf(path, sizeof path, "%s/s.db", dir);
+    make_dir(path);
     fresh_space *sp = fx_space();
     fresh_study_params p = fx_params();
     p.max_brackets = 2;
