@@ -58,11 +58,16 @@
  * added to the bad set for this proposal, so that parallel workers do not
  * all receive the same mode of l/g (the remedy for HpBandSter issues 20/41).
  *
- * Costs. Both KDEs are refitted only when the model budget's observations
- * change (g also when pending points come or go): O(N log N + N d). One
- * proposal is O(num_samples (n_good + n_bad + n_pending) d) with no
- * allocation in the candidate loop: candidate buffers are allocated in init,
- * observation buffers grow geometrically, KDE buffers only grow.
+ * Costs. Each budget keeps its rows in rank order as they come (a binary
+ * search and a memmove) and finds a repeated report's row by a config-id
+ * hash table. Both KDEs are refitted only when the model budget's
+ * observations change (g also when pending points come or go), from at most
+ * FRESH__BOHB_MAX_ROWS rows each (a larger set is thinned to evenly spaced
+ * ranks): O(FRESH__BOHB_MAX_ROWS d). One proposal is O(num_samples (good rows
+ * + bad rows + n_pending) d), bounded whatever N is, with no allocation in
+ * the candidate loop: candidate buffers are allocated in init, observation
+ * buffers grow geometrically, KDE buffers only grow (docs/algorithms.md,
+ * "Cost").
  */
 #include <math.h>
 #include <stdlib.h>
