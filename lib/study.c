@@ -1149,14 +1149,9 @@ static void fill(fresh_study *s, fresh_pool *pool, fresh_objective objective, vo
     }
 }
 
-int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
+/* What optimize and other drivers (mpi/) refuse before they start. */
+static int can_run(fresh_study *s)
 {
-    if (!s)
-        return FRESH_EINVAL;
-    if (from_objective(s, "fresh_study_optimize"))
-        return FRESH_ESTATE;
-    if (!objective)
-        return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
     if (s->snapshot)
         return refuse_snapshot(s);
     if (s->n_out > s->n_requeued)
@@ -1165,8 +1160,22 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
                               s->n_out - s->n_requeued);
     if (s->running)
         return fresh__set_err(s->errmsg, FRESH_ESTATE, "optimize is already running");
+    return FRESH_OK;
+}
+
+int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_optimize"))
+        return FRESH_ESTATE;
+    if (!objective)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "objective: NULL");
+    int rc = can_run(s);
+    if (rc != FRESH_OK)
+        return rc;
     fresh_pool *pool = NULL;
-    int rc = fresh__pool_create(&pool, s->workers);
+    rc = fresh__pool_create(&pool, s->workers);
     if (rc != FRESH_OK)
         return fresh__set_err(s->errmsg, rc, "worker pool: %s", fresh_strerror(rc));
     s->running = 1;
@@ -1228,6 +1237,60 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
     if (end < 0 && !s->errmsg[0])
         fresh__set_err(s->errmsg, end, "%s", fresh_strerror(end));
     return end;
+}
+
+/* ------------------------------------ drivers in other processes (mpi/) */
+
+int fresh__study_run_begin(fresh_study *s, size_t workers)
+{
+    if (!s || workers == 0)
+        return FRESH_EINVAL;
+    int rc = can_run(s);
+    if (rc != FRESH_OK)
+        return rc;
+    s->workers = workers;
+    s->running = 1;
+    s->run_start = fresh__now();
+    return FRESH_OK;
+}
+
+void fresh__study_run_end(fresh_study *s)
+{
+    if (!s || !s->running)
+        return;
+    s->wall += fresh__now() - s->run_start;
+    s->running = 0;
+    atomic_store(&s->force_stop, 0); /* as optimize: the request is done */
+}
+
+int fresh__study_ending(fresh_study *s) { return ending(s); }
+size_t fresh__study_requeued(const fresh_study *s) { return s->n_requeued; }
+void fresh__study_stop_running(fresh_study *s) { stop_running(s, grace(0)); }
+const fresh_space *fresh__study_space(const fresh_study *s) { return s->space; }
+
+int fresh__study_error(fresh_study *s, int rc, const char *msg)
+{
+    return fresh__set_err(s->errmsg, rc, "%s", msg);
+}
+
+int fresh__trial_apply_remote(fresh_trial *t, const fresh__remote_outcome *o)
+{
+    for (size_t i = 0; i < o->n_rep; i++)
+        if (fresh__trial_append_report(t, o->steps[i], o->losses[i]) != FRESH_OK)
+            return FRESH_ENOMEM;
+    if (o->ckpt_saved && fresh_trial_save_checkpoint(t, o->ckpt, o->ckpt_len) != FRESH_OK)
+        return FRESH_ENOMEM;
+    if (o->failed)
+        fresh_trial_fail(t, o->message);
+    if (o->has_loss)
+        fresh_trial_set_loss(t, o->loss);
+    atomic_fetch_or(&t->stop, o->stop);
+    t->rc = o->rc;
+    t->has_times = 1;
+    t->r_end = fresh__now() - t->study->t0;
+    t->r_start = t->r_end - o->run_seconds;
+    t->r_worker = o->worker;
+    return FRESH_OK;
 }
 
 /* -------------------------------------------------------------- results */

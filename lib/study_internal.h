@@ -30,6 +30,10 @@ typedef struct stage_table {
     long *n_best;   /* per step: how many of its row are set */
 } stage_table;
 
+/* Stop decision for a report made in a process without the study (mpi/):
+ * returns the STOP_* bits to set, 0 to go on. */
+typedef unsigned (*fresh__remote_report)(fresh_trial *t, double step, double loss, void *ctx);
+
 struct fresh_trial {
     fresh_study *study;
     const fresh_space *space;
@@ -70,12 +74,14 @@ struct fresh_trial {
     int has_times;          /* replayed tell: start/end/worker below */
     double r_start, r_end;
     int r_worker;
+    fresh__remote_report remote; /* set on a trial run away from its study (mpi/) */
+    void *remote_ctx;
 };
 
 /* trial.c */
 int fresh__trial_init(fresh_trial *t);
-void fresh__trial_release(fresh_trial *t);
-void fresh__trial_start_clock(fresh_trial *t);
+/* Appends (step, loss) to t's reports: FRESH_OK or FRESH_ENOMEM. */
+int fresh__trial_append_report(fresh_trial *t, double step, double loss);
 stage_table *fresh__stage_table_create(long bracket, int stage, long quota);
 void fresh__stage_table_destroy(stage_table *st);
 int fresh__stage_table_report(stage_table *st, double step, double loss);
@@ -86,5 +92,61 @@ void fresh__stage_table_forget(stage_table *st, double step, double loss);
  * reports (taking them back from the stage table), loss, failure, stop
  * flags and saved checkpoint. Owner thread, trial not running. */
 void fresh__trial_reset(fresh_trial *t);
+
+/* ---- evaluation in another process (libfresh_mpi, mpi/) ----
+ * Exported for libfresh_mpi only; not part of the public API. The process
+ * that owns the study drives it with ask/tell and these hooks; the other
+ * processes build stand-alone trials (no study) whose reports ask it for
+ * the stop decision. */
+
+/* A zeroed trial from fresh__malloc (free with fresh__trial_release), or
+ * NULL. Its caller fills space, x, budget, ids and `remote`. */
+FRESH_API fresh_trial *fresh__trial_new(void);
+FRESH_API void fresh__trial_release(fresh_trial *t);
+/* Starts t's time-limit clock (deadline = now + job_time_limit). */
+FRESH_API void fresh__trial_start_clock(fresh_trial *t);
+
+/* The stop decision for a report of t at (step, loss), as
+ * fresh_trial_report takes it (time limit, study stopping, the stage's
+ * early-stopping table), without recording the report: STOP_* bits, 0 to
+ * go on. Owner thread of t's study. */
+FRESH_API unsigned fresh__trial_decide(fresh_trial *t, double step, double loss);
+
+/* What a job run elsewhere did, copied onto the owner's trial before tell. */
+typedef struct fresh__remote_outcome {
+    int rc;                 /* the objective's return value */
+    int failed;             /* fresh_trial_fail or a bad report there */
+    const char *message;
+    int has_loss;
+    double loss;
+    unsigned stop;          /* STOP_* bits the job saw */
+    size_t n_rep;
+    const double *steps, *losses;
+    int ckpt_saved;
+    const void *ckpt;
+    size_t ckpt_len;
+    double run_seconds;     /* the objective's run time, measured there */
+    int worker;             /* recorded as the job's worker (the rank) */
+} fresh__remote_outcome;
+
+/* Copies *o onto t (an outstanding trial of its study; reports appended,
+ * times: ends now, started run_seconds earlier). FRESH_OK or FRESH_ENOMEM
+ * (t unchanged but for the reports appended so far). */
+FRESH_API int fresh__trial_apply_remote(fresh_trial *t, const fresh__remote_outcome *o);
+
+/* optimize()'s bookkeeping around a driver that is not the pool: begin
+ * checks what optimize checks (snapshot, outstanding asks, already running)
+ * and starts the wall clock with `workers` workers; end stops it. */
+FRESH_API int fresh__study_run_begin(fresh_study *s, size_t workers);
+FRESH_API void fresh__study_run_end(fresh_study *s);
+/* The stopping criterion that holds now (FRESH_STOPPED, ..._REACHED,
+ * FRESH_BRACKETS_DONE) or 0; jobs requeued by a resume that ask has not
+ * handed out yet; asks every outstanding job to stop (STOP_STUDY). */
+FRESH_API int fresh__study_ending(fresh_study *s);
+FRESH_API size_t fresh__study_requeued(const fresh_study *s);
+FRESH_API void fresh__study_stop_running(fresh_study *s);
+/* The study's space; sets the study's message and returns rc. */
+FRESH_API const fresh_space *fresh__study_space(const fresh_study *s);
+FRESH_API int fresh__study_error(fresh_study *s, int rc, const char *msg);
 
 #endif

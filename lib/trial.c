@@ -256,14 +256,8 @@ static void set_failed(fresh_trial *t, const char *msg)
     atomic_fetch_or(&t->stop, STOP_FAILED);
 }
 
-int fresh_trial_report(fresh_trial *t, double step, double loss)
+int fresh__trial_append_report(fresh_trial *t, double step, double loss)
 {
-    if (!t)
-        return 0;
-    if (t->n_rep >= FRESH_MAX_REPORTS) {
-        set_failed(t, "more than " FRESH__STR(FRESH_MAX_REPORTS) " reports in one job");
-        return 0;
-    }
     if (t->n_rep == t->cap_rep) {
         size_t cap = t->cap_rep ? 2 * t->cap_rep : 16;
         double *s = fresh__realloc(t->rep_steps, cap * sizeof *s);
@@ -272,15 +266,28 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
         double *l = s ? fresh__realloc(t->rep_losses, cap * sizeof *l) : NULL;
         if (l)
             t->rep_losses = l;
-        if (!s || !l) {
-            set_failed(t, "out of memory while recording a report");
-            return 0;
-        }
+        if (!s || !l)
+            return FRESH_ENOMEM;
         t->cap_rep = cap;
     }
     t->rep_steps[t->n_rep] = step;
     t->rep_losses[t->n_rep] = loss;
     t->n_rep++;
+    return FRESH_OK;
+}
+
+int fresh_trial_report(fresh_trial *t, double step, double loss)
+{
+    if (!t)
+        return 0;
+    if (t->n_rep >= FRESH_MAX_REPORTS) {
+        set_failed(t, "more than " FRESH__STR(FRESH_MAX_REPORTS) " reports in one job");
+        return 0;
+    }
+    if (fresh__trial_append_report(t, step, loss) != FRESH_OK) {
+        set_failed(t, "out of memory while recording a report");
+        return 0;
+    }
     if (!isfinite(step)) {
         set_failed(t, "report with a step that is not a finite number");
         return 0;
@@ -305,22 +312,39 @@ int fresh_trial_report(fresh_trial *t, double step, double loss)
         set_failed(t, msg);
         return 0;
     }
+    unsigned f;
+    if (t->remote) { /* the process that owns the study decides (mpi/) */
+        f = check_clock(t);
+        if (!f)
+            f = t->remote(t, step, loss, t->remote_ctx);
+    } else {
+        f = fresh__trial_decide(t, step, loss);
+    }
+    if (f)
+        atomic_fetch_or(&t->stop, f);
+    return f == 0;
+}
+
+/* The stop decision for a report: the clock (time limit, study stopping),
+ * then the stage's early-stopping table. */
+unsigned fresh__trial_decide(fresh_trial *t, double step, double loss)
+{
     unsigned f = check_clock(t);
     if (f)
-        return 0;
+        return f;
     if (t->table && step < t->budget) {
         int r = fresh__stage_table_report(t->table, step, loss);
         if (r < 0) {
             set_failed(t, "out of memory in early stopping");
-            return 0;
+            return STOP_FAILED;
         }
         t->n_tabled = t->n_rep; /* every earlier report below the budget went in too */
         if (r) {
             atomic_fetch_or(&t->stop, STOP_EARLY);
-            return 0;
+            return STOP_EARLY;
         }
     }
-    return 1;
+    return 0;
 }
 
 void fresh_trial_set_loss(fresh_trial *t, double loss)
@@ -392,6 +416,14 @@ void fresh__trial_reset(fresh_trial *t)
     t->has_times = 0;
     t->submitted = 0;
     memset(&t->pjob, 0, sizeof t->pjob);
+}
+
+fresh_trial *fresh__trial_new(void)
+{
+    fresh_trial *t = fresh__malloc(sizeof *t);
+    if (t)
+        fresh__trial_init(t);
+    return t;
 }
 
 void fresh__trial_release(fresh_trial *t)
