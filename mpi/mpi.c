@@ -30,7 +30,7 @@
  * dropped.
  *
  * Waiting: MPI_Iprobe in a loop that backs off from spinning to sleeps of
- * up to WAIT_MAX_SLEEP, so that idle ranks on an oversubscribed node leave
+ * up to NAP_IDLE (NAP_BUSY for rank 0 and a report's round trip), so that idle ranks on an oversubscribed node leave
  * the cores to the ranks that work (Open MPI's blocking receive spins).
  *
  * A rank that does not answer by its job's deadline plus a grace period is
@@ -54,7 +54,8 @@
 enum { TAG_JOB = 1, TAG_REPORT, TAG_DECIDE, TAG_STOP, TAG_RESULT, TAG_QUIT };
 
 #define WAIT_SPINS 16
-#define WAIT_MAX_SLEEP 1e-3  /* seconds */
+#define NAP_IDLE 1e-3        /* longest sleep of an idle evaluating rank (s) */
+#define NAP_BUSY 1e-4        /* of rank 0, and of a rank waiting for a decision */
 #define WAIT_RECHECK 0.05    /* rank 0 re-checks the stopping criteria this often */
 #define MSG_LEN 256
 
@@ -66,9 +67,10 @@ static double now(void)
 }
 
 /* Waits until a message from src with tag (MPI_ANY_* allowed) can be
- * received, or timeout seconds pass (< 0: no limit). 1 with *st filled, or
- * 0 on timeout. */
-static int wait_msg(MPI_Comm comm, int src, int tag, double timeout, MPI_Status *st)
+ * received, or timeout seconds pass (< 0: no limit), sleeping at most
+ * max_nap seconds between probes. 1 with *st filled, or 0 on timeout. */
+static int wait_msg(MPI_Comm comm, int src, int tag, double timeout, double max_nap,
+                    MPI_Status *st)
 {
     double t0 = timeout >= 0 ? now() : 0, nap = 2e-6;
     for (int i = 0;; i++) {
@@ -82,7 +84,7 @@ static int wait_msg(MPI_Comm comm, int src, int tag, double timeout, MPI_Status 
             continue;
         struct timespec ts = {0, (long)(nap * 1e9)};
         nanosleep(&ts, NULL);
-        nap = nap * 2 < WAIT_MAX_SLEEP ? nap * 2 : WAIT_MAX_SLEEP;
+        nap = nap * 2 < max_nap ? nap * 2 : max_nap;
     }
 }
 
@@ -240,7 +242,7 @@ static unsigned remote_report(fresh_trial *t, double step, double loss, void *ct
     double t0 = now();
     MPI_Send(&m, (int)sizeof m, MPI_BYTE, 0, TAG_REPORT, w->comm);
     for (;;) {
-        wait_msg(w->comm, 0, MPI_ANY_TAG, -1, &st);
+        wait_msg(w->comm, 0, MPI_ANY_TAG, -1, NAP_BUSY, &st);
         if (st.MPI_TAG != TAG_DECIDE) {
             bits |= take_control(w, &st, &m);
             if (w->quit)
@@ -375,7 +377,7 @@ static int worker_loop(MPI_Comm comm, int rank, const fresh_space *space,
     w.space = space;
     while (!w.quit) {
         MPI_Status st;
-        wait_msg(comm, 0, MPI_ANY_TAG, -1, &st);
+        wait_msg(comm, 0, MPI_ANY_TAG, -1, NAP_IDLE, &st);
         if (st.MPI_TAG == TAG_JOB) {
             recv_buf(comm, &st, &w.in);
             run_job(&w, objective, user);
@@ -626,7 +628,7 @@ static int owner_loop(owner *o)
             break;
         MPI_Status st;
         double t0 = now();
-        int got = wait_msg(o->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, wait_limit(o), &st);
+        int got = wait_msg(o->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, wait_limit(o), NAP_BUSY, &st);
         idle += now() - t0;
         if (got) {
             int r = st.MPI_SOURCE;
