@@ -10,13 +10,47 @@
 #include "digits.h"
 #include "progress.h"
 #include "runner.h"
+#ifdef FRESH_HAVE_MPI
+#include "fresh/mpi.h"
+
+/* --mpi: rank 0's driver for fresh_bench_run (the study over MPI_COMM_WORLD;
+ * the other ranks evaluate, docs/mpi.md) */
+typedef struct mpi_run {
+    int called;
+    fresh_mpi_stats st;
+} mpi_run;
+
+static int optimize_mpi(fresh_study *study, fresh_objective objective, void *user, void *ctx)
+{
+    mpi_run *m = ctx;
+    m->called = 1;
+    return fresh_study_optimize_mpi_ex(study, objective, user, MPI_COMM_WORLD, NULL, &m->st);
+}
+
+static int no_objective(fresh_trial *t, void *user)
+{
+    (void)t;
+    (void)user;
+    return 1;
+}
+
+/* Rank 0 gives up before its study runs: the evaluating ranks, in
+ * fresh_study_optimize_mpi for the seed, return FRESH_EINVAL (rank 0 has no
+ * study) and are told not to wait for another seed. */
+static void release_ranks(void)
+{
+    fresh_study_optimize_mpi(NULL, no_objective, NULL, MPI_COMM_WORLD);
+    int go = 0;
+    MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+}
+#endif
 
 static const char bench_usage[] =
     "usage: fresh bench list\n"
     "       fresh bench FUNCTION [--sampler random|bohb|tpe|gp|auto] [--scheduler adaptive|hyperband|sh|none]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
-    "                   [--no-early-stopping] [--preset default|bohb-reference]\n"
+    "                   [--no-early-stopping] [--preset default|bohb-reference] [--mpi]\n"
     "                   [--storage FILE [--resume]] [--progress SEC]\n"
     "\n"
     "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
@@ -51,6 +85,8 @@ static const char bench_usage[] =
     "                       bandwidth floor, no hedge); the options below and\n"
     "                       --sampler/--scheduler/--no-early-stopping override it,\n"
     "                       wherever they stand\n"
+    "  --mpi                run over MPI (mpirun -n N+1 fresh bench ... --mpi): rank 0\n"
+    "                       schedules and prints, N ranks evaluate (docs/mpi.md)\n"
     "  --storage FILE       record the study in a SQLite study file (every job, durably)\n"
     "  --resume             continue the study stored in FILE (after a crash or a kill):\n"
     "                       finished jobs are not run again, running ones are; FILE\n"
@@ -195,11 +231,11 @@ int cmd_bench(int argc, char **argv)
         {"storage", required_argument, NULL, 8}, {"resume", no_argument, NULL, 9},
         {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
         {"preset", required_argument, NULL, 13},
-        {"progress", required_argument, NULL, 14},
+        {"progress", required_argument, NULL, 14}, {"mpi", no_argument, NULL, 15},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
-    int baseline = 0;
+    int baseline = 0, use_mpi = 0;
     int rc = apply_preset(argc, argv, &o);
     if (rc != 0)
         return rc;
@@ -227,6 +263,7 @@ int cmd_bench(int argc, char **argv)
         case 10: o.warm_start = optarg; break;
         case 11: baseline = 1; break;
         case 13: break; /* applied by apply_preset */
+        case 15: use_mpi = 1; break;
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
@@ -277,13 +314,40 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--resume' needs '--storage FILE'");
     if (o.storage && seeds > 1)
         return cli_usage_error("bench", "option '--storage' takes one seed, not --seeds %ld", seeds);
+#ifndef FRESH_HAVE_MPI
+    if (use_mpi)
+        return cli_usage_error("bench", "option '--mpi': this fresh was built without MPI "
+                                        "(install libopenmpi-dev and rebuild)");
+#endif
+    if (use_mpi && workers_given)
+        return cli_usage_error("bench", "options '--mpi' and '--workers': with --mpi the "
+                                        "evaluating ranks are the workers");
     o.workers = workers > 0 ? (size_t)workers : 0;
     o.sleep_per_budget = sleep_ms / 1000.0;
-    /* Ctrl-C stops the study cleanly and prints how to resume it */
+    int rank = 0, exit_code = 0;
+    double *regrets = NULL, *used = NULL, *walls = NULL;
+#ifdef FRESH_HAVE_MPI
+    mpi_run mr;
+    memset(&mr, 0, sizeof mr);
+    if (use_mpi) {
+        MPI_Init(NULL, NULL);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        o.optimize = optimize_mpi;
+        o.optimize_ctx = &mr;
+    }
+#endif
+    /* Ctrl-C stops the study cleanly and prints how to resume it (over MPI:
+     * rank 0's study; the evaluating ranks follow rank 0) */
     cli_interrupt_install();
     o.watch = cli_interrupt_watch;
-    if (cli_check_storage("bench", o.storage, o.resume))
-        return CLI_EXIT_FAIL;
+    if (rank == 0 && cli_check_storage("bench", o.storage, o.resume)) {
+        exit_code = CLI_EXIT_FAIL;
+#ifdef FRESH_HAVE_MPI
+        if (use_mpi)
+            release_ranks();
+#endif
+        goto out;
+    }
     bench_progress bp;
     memset(&bp, 0, sizeof bp);
     int tty = isatty(STDERR_FILENO);
@@ -298,7 +362,8 @@ int cmd_bench(int argc, char **argv)
         if (fresh_digits_load(&data, fresh_digits_default_path(), FRESH_DIGITS_SPLIT_SEED, derr) !=
             FRESH_OK) {
             fprintf(stderr, "fresh bench: %s\n", derr);
-            return CLI_EXIT_FAIL;
+            exit_code = CLI_EXIT_FAIL;
+            goto out;
         }
         memset(&pb, 0, sizeof pb);
         pb.name = "digits_mlp";
@@ -312,24 +377,34 @@ int cmd_bench(int argc, char **argv)
     } else {
         if (fresh_bench_function_problem(b, o.sleep_per_budget, &fn_ctx, &pb) != FRESH_OK) {
             fprintf(stderr, "fresh bench: out of memory\n");
-            return CLI_EXIT_FAIL;
+            exit_code = CLI_EXIT_FAIL;
+            goto out;
         }
     }
     const char *fname = pb.name;
     bp.loss_name = pb.truth ? "loss" : pb.loss_name;
 
-    double *regrets = calloc((size_t)seeds, sizeof *regrets);
-    double *used = calloc((size_t)seeds, sizeof *used);
-    double *walls = calloc((size_t)seeds, sizeof *walls);
+    regrets = calloc((size_t)seeds, sizeof *regrets);
+    used = calloc((size_t)seeds, sizeof *used);
+    walls = calloc((size_t)seeds, sizeof *walls);
     if (!regrets || !used || !walls) {
-        free(regrets); free(used); free(walls);
-        fresh_digits_free(data);
         fprintf(stderr, "fresh bench: out of memory\n");
-        return CLI_EXIT_FAIL;
+        exit_code = CLI_EXIT_FAIL;
+        goto out;
     }
     size_t n_reg = 0;
-    int exit_code = 0;
-    for (long k = 0; k < seeds && !cli_interrupted(); k++) {
+    for (long k = 0; k < seeds && (rank > 0 || !cli_interrupted()); k++) {
+#ifdef FRESH_HAVE_MPI
+        if (use_mpi && rank > 0) { /* an evaluating rank: rank 0 owns the study and prints */
+            if (fresh_study_optimize_mpi(NULL, pb.objective, pb.user, MPI_COMM_WORLD) < 0)
+                exit_code = CLI_EXIT_FAIL;
+            int go = 0;
+            MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (!go)
+                break;
+            continue;
+        }
+#endif
         char path[4096];
         o.seed = (uint64_t)(seed + k);
         o.trajectory = NULL;
@@ -367,6 +442,14 @@ int cmd_bench(int argc, char **argv)
         if (rc != FRESH_OK) {
             fprintf(stderr, "fresh bench: %s\n", err);
             exit_code = CLI_EXIT_FAIL;
+#ifdef FRESH_HAVE_MPI
+            if (use_mpi && !mr.called)
+                release_ranks();
+            else if (use_mpi) {
+                int go = 0;
+                MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            }
+#endif
             break;
         }
         if (r.has_incumbent)
@@ -403,6 +486,16 @@ int cmd_bench(int argc, char **argv)
                 "model_based_fraction", model_frac, "hedged_fraction", hedged_frac,
                 "wall_s", r.wall_s, "overhead_s", r.overhead_s, "utilization", r.utilization,
                 "status", fresh_status_name(r.status));
+#ifdef FRESH_HAVE_MPI
+            if (use_mpi)
+                json_object_set_new(obj, "mpi", json_pack(
+                    "{s:i,s:I,s:I,s:f,s:f,s:f,s:f,s:I}", "ranks", mr.st.ranks,
+                    "jobs", (json_int_t)mr.st.jobs, "reports_decided",
+                    (json_int_t)mr.st.reports_decided, "report_rtt_mean_us",
+                    1e6 * mr.st.report_rtt_mean, "report_rtt_max_us", 1e6 * mr.st.report_rtt_max,
+                    "rank0_busy_s", mr.st.rank0_busy, "rank0_jobs_per_second_max",
+                    mr.st.jobs_per_second_max, "ranks_lost", (json_int_t)mr.st.ranks_lost));
+#endif
             char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
             printf("%s\n", line ? line : "{}");
             free(line);
@@ -426,16 +519,30 @@ int cmd_bench(int argc, char **argv)
                    o.sampler, o.scheduler, r.used_mbe, r.evaluations, r.stopped, r.failed,
                    r.configs, 100 * model_frac, 100 * hedged_frac, r.wall_s, r.overhead_s,
                    r.utilization);
+#ifdef FRESH_HAVE_MPI
+            if (use_mpi)
+                printf("  MPI: %d ranks (1 scheduling, %d evaluating), %zu report round trips "
+                       "(mean %.0f us, max %.0f us), rank 0 busy %.3f s: at most %.0f jobs/s\n",
+                       mr.st.ranks, mr.st.ranks - 1, mr.st.reports_decided,
+                       1e6 * mr.st.report_rtt_mean, 1e6 * mr.st.report_rtt_max, mr.st.rank0_busy,
+                       mr.st.jobs_per_second_max);
+#endif
         }
         fflush(stdout);
         if (cli_interrupted()) {
             cli_interrupt_report("bench", r.evaluations, r.interrupted, o.storage, argc, argv);
             exit_code = cli_interrupt_exit_code();
         }
+#ifdef FRESH_HAVE_MPI
+        if (use_mpi) { /* the evaluating ranks run the next seed only if rank 0 does */
+            int go = !cli_interrupted();
+            MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        }
+#endif
     }
-    if (exit_code == 0 && cli_interrupted()) /* before the first run */
+    if (exit_code == 0 && cli_interrupted() && rank == 0) /* before the first run */
         exit_code = cli_interrupt_exit_code();
-    if (exit_code == 0 && seeds > 1) {
+    if (exit_code == 0 && seeds > 1 && rank == 0) {
         double mr = median(regrets, n_reg), mu = median(used, (size_t)seeds),
                mw = median(walls, (size_t)seeds);
         if (json) {
@@ -453,9 +560,14 @@ int cmd_bench(int argc, char **argv)
                    "%.3f s wall\n", seeds, pb.truth ? "regret" : pb.loss_name, mr, n_reg, mu, mw);
         }
     }
+out:
     free(regrets);
     free(used);
     free(walls);
     fresh_digits_free(data);
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi)
+        MPI_Finalize();
+#endif
     return exit_code;
 }

@@ -630,7 +630,9 @@ static int owner_loop(owner *o)
         double t0 = now();
         int got = wait_msg(o->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, wait_limit(o), NAP_BUSY, &st);
         idle += now() - t0;
-        if (got) {
+        /* every message that is there, before the next asks: reports wait
+         * for their decision, and results free ranks */
+        while (got) {
             int r = st.MPI_SOURCE;
             recv_buf(o->comm, &st, &o->in);
             if (st.MPI_TAG == TAG_REPORT) {
@@ -640,6 +642,7 @@ static int owner_loop(owner *o)
             } else if (st.MPI_TAG == TAG_RESULT) {
                 on_result(o, r);
             }
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, o->comm, &got, &st);
         }
         give_up_late(o);
     }

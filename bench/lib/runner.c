@@ -159,7 +159,8 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     }
     if (o->watch)
         o->watch(study);
-    res->status = fresh_study_optimize(study, b->objective, b->user);
+    res->status = o->optimize ? o->optimize(study, b->objective, b->user, o->optimize_ctx)
+                              : fresh_study_optimize(study, b->objective, b->user);
     if (o->watch)
         o->watch(NULL);
     if (res->status < 0) {

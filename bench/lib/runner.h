@@ -45,6 +45,10 @@ typedef struct fresh_bench_opts {
     /* called with the study just before optimize and with NULL just after
      * (the CLI's Ctrl-C handler stops the study it is given); may be NULL */
     void (*watch)(fresh_study *study);
+    /* the driver: NULL runs fresh_study_optimize; `fresh bench --mpi` sets
+     * one that runs the study over MPI (ctx: optimize_ctx) */
+    int (*optimize)(fresh_study *study, fresh_objective objective, void *user, void *ctx);
+    void *optimize_ctx;
 } fresh_bench_opts;
 
 typedef struct fresh_bench_result {
