@@ -711,7 +711,10 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
             return begin_rc; /* with run_begin's message */
         if (rank == 0 && study) {
             char msg[160];
-            snprintf(msg, sizeof msg, "rank %d: %s", first / 8, bad_text(first % 8));
+            if (first % 8 == BAD_SIZE)
+                snprintf(msg, sizeof msg, "%s", bad_text(BAD_SIZE));
+            else
+                snprintf(msg, sizeof msg, "rank %d: %s", first / 8, bad_text(first % 8));
             return fresh__study_error(study, FRESH_EINVAL, msg);
         }
         return first % 8 == BAD_STATE ? FRESH_ESTATE : FRESH_EINVAL;
