@@ -485,7 +485,7 @@ static int send_job(owner *o, fresh_trial *t)
         o->out.oom = 0;
         push_free(o, r);
         fresh_trial_fail(t, o->out.n > (size_t)INT_MAX
-                                ? "checkpoint too large to send over MPI (at most 2 GiB)"
+                                ? "checkpoint too large to send over MPI (at most 1 GiB)"
                                 : "out of memory sending the job");
         t->rc = FRESH_ENOMEM;
         int tr = fresh_study_tell(o->s, t);

@@ -17,7 +17,7 @@
  *  - the checkpoint saved with fresh_trial_save_checkpoint() travels with the
  *    job's result to rank 0, which keeps it (and records it in the study
  *    file); the next job of the configuration receives it, on whatever rank
- *    it runs. Blobs are limited to 2 GiB (an MPI count): keep large models in
+ *    it runs. Blobs are limited to 1 GiB (an MPI count): keep large models in
  *    a shared directory and checkpoint their path (docs/mpi.md).
  * Only rank 0 opens the study file. The library never calls MPI_Init or
  * MPI_Finalize: the application does (MPI_THREAD_SINGLE is enough: the
