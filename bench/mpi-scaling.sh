@@ -16,15 +16,15 @@
 # Then rank 0's ceiling: an instant objective (no sleep) with CEIL_RANKS ranks,
 # random sampler (the model's cost apart): jobs per second reached, and
 # jobs / rank-0 busy seconds (what rank 0 could serve if it never waited).
-# Environment: FRESH (default build/fresh), MPIEXEC (mpirun), MS (30), WALL (15),
+# Environment: FRESH (default build/fresh), MPIEXEC (mpirun), MS (100), WALL (40),
 # CEIL_RANKS (9), CEIL_BUDGET (300), SAMPLER (bohb), OUT (the Markdown file).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 FRESH=${FRESH:-$repo/build/fresh}
 MPIEXEC=${MPIEXEC:-mpirun}
-MS=${MS:-30}
-WALL=${WALL:-15}
+MS=${MS:-100}
+WALL=${WALL:-40}
 CEIL_RANKS=${CEIL_RANKS:-9}
 CEIL_BUDGET=${CEIL_BUDGET:-300}
 SAMPLER=${SAMPLER:-bohb}

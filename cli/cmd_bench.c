@@ -489,7 +489,8 @@ int cmd_bench(int argc, char **argv)
 #ifdef FRESH_HAVE_MPI
             if (use_mpi)
                 json_object_set_new(obj, "mpi", json_pack(
-                    "{s:i,s:I,s:I,s:f,s:f,s:f,s:f,s:I}", "ranks", mr.st.ranks,
+                    "{s:i,s:f,s:I,s:I,s:f,s:f,s:f,s:f,s:I}", "ranks", mr.st.ranks,
+                    "setup_s", mr.st.setup,
                     "jobs", (json_int_t)mr.st.jobs, "reports_decided",
                     (json_int_t)mr.st.reports_decided, "report_rtt_mean_us",
                     1e6 * mr.st.report_rtt_mean, "report_rtt_max_us", 1e6 * mr.st.report_rtt_max,
@@ -522,10 +523,11 @@ int cmd_bench(int argc, char **argv)
 #ifdef FRESH_HAVE_MPI
             if (use_mpi)
                 printf("  MPI: %d ranks (1 scheduling, %d evaluating), %zu report round trips "
-                       "(mean %.0f us, max %.0f us), rank 0 busy %.3f s: at most %.0f jobs/s\n",
+                       "(mean %.0f us, max %.0f us), rank 0 busy %.3f s: at most %.0f jobs/s; "
+                       "%.3f s until every rank was ready (not in the wall time)\n",
                        mr.st.ranks, mr.st.ranks - 1, mr.st.reports_decided,
                        1e6 * mr.st.report_rtt_mean, 1e6 * mr.st.report_rtt_max, mr.st.rank0_busy,
-                       mr.st.jobs_per_second_max);
+                       mr.st.jobs_per_second_max, mr.st.setup);
 #endif
         }
         fflush(stdout);

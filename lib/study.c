@@ -1241,6 +1241,8 @@ int fresh_study_optimize(fresh_study *s, fresh_objective objective, void *user)
 
 /* ------------------------------------ drivers in other processes (mpi/) */
 
+int fresh__study_can_run(fresh_study *s) { return can_run(s); }
+
 int fresh__study_run_begin(fresh_study *s, size_t workers)
 {
     if (!s || workers == 0)

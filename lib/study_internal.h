@@ -134,9 +134,11 @@ typedef struct fresh__remote_outcome {
  * (t unchanged but for the reports appended so far). */
 FRESH_API int fresh__trial_apply_remote(fresh_trial *t, const fresh__remote_outcome *o);
 
-/* optimize()'s bookkeeping around a driver that is not the pool: begin
- * checks what optimize checks (snapshot, outstanding asks, already running)
- * and starts the wall clock with `workers` workers; end stops it. */
+/* optimize()'s bookkeeping around a driver that is not the pool: can_run
+ * checks what optimize checks (snapshot, outstanding asks, already running:
+ * FRESH_ESTATE with the message); begin checks it too and starts the wall
+ * clock with `workers` workers; end stops it. */
+FRESH_API int fresh__study_can_run(fresh_study *s);
 FRESH_API int fresh__study_run_begin(fresh_study *s, size_t workers);
 FRESH_API void fresh__study_run_end(fresh_study *s);
 /* The stopping criterion that holds now (FRESH_STOPPED, ..._REACHED,

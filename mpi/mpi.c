@@ -30,7 +30,7 @@
  * dropped.
  *
  * Waiting: MPI_Iprobe in a loop that backs off from spinning to sleeps of
- * up to NAP_IDLE (NAP_BUSY for rank 0 and a report's round trip), so that idle ranks on an oversubscribed node leave
+ * up to NAP_RANK (NAP_OWNER on rank 0, which answers everyone), so that idle ranks on an oversubscribed node leave
  * the cores to the ranks that work (Open MPI's blocking receive spins).
  *
  * A rank that does not answer by its job's deadline plus a grace period is
@@ -54,8 +54,8 @@
 enum { TAG_JOB = 1, TAG_REPORT, TAG_DECIDE, TAG_STOP, TAG_RESULT, TAG_QUIT };
 
 #define WAIT_SPINS 16
-#define NAP_IDLE 1e-3        /* longest sleep of an idle evaluating rank (s) */
-#define NAP_BUSY 1e-4        /* of rank 0, and of a rank waiting for a decision */
+#define NAP_RANK 1e-3        /* longest sleep of an evaluating rank between probes (s) */
+#define NAP_OWNER 1e-4       /* of rank 0 */
 #define WAIT_RECHECK 0.05    /* rank 0 re-checks the stopping criteria this often */
 #define MSG_LEN 256
 
@@ -242,7 +242,7 @@ static unsigned remote_report(fresh_trial *t, double step, double loss, void *ct
     double t0 = now();
     MPI_Send(&m, (int)sizeof m, MPI_BYTE, 0, TAG_REPORT, w->comm);
     for (;;) {
-        wait_msg(w->comm, 0, MPI_ANY_TAG, -1, NAP_BUSY, &st);
+        wait_msg(w->comm, 0, MPI_ANY_TAG, -1, NAP_RANK, &st);
         if (st.MPI_TAG != TAG_DECIDE) {
             bits |= take_control(w, &st, &m);
             if (w->quit)
@@ -377,7 +377,7 @@ static int worker_loop(MPI_Comm comm, int rank, const fresh_space *space,
     w.space = space;
     while (!w.quit) {
         MPI_Status st;
-        wait_msg(comm, 0, MPI_ANY_TAG, -1, NAP_IDLE, &st);
+        wait_msg(comm, 0, MPI_ANY_TAG, -1, NAP_RANK, &st);
         if (st.MPI_TAG == TAG_JOB) {
             recv_buf(comm, &st, &w.in);
             run_job(&w, objective, user);
@@ -628,7 +628,7 @@ static int owner_loop(owner *o)
             break;
         MPI_Status st;
         double t0 = now();
-        int got = wait_msg(o->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, wait_limit(o), NAP_BUSY, &st);
+        int got = wait_msg(o->comm, MPI_ANY_SOURCE, MPI_ANY_TAG, wait_limit(o), NAP_OWNER, &st);
         idle += now() - t0;
         /* every message that is there, before the next asks: reports wait
          * for their decision, and results free ranks */
@@ -676,6 +676,7 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
                                 MPI_Comm comm_in, const fresh_mpi_params *params,
                                 fresh_mpi_stats *stats)
 {
+    double t_call = now();
     fresh_mpi_stats local_stats;
     fresh_mpi_stats *stp = stats ? stats : &local_stats;
     memset(stp, 0, sizeof *stp);
@@ -700,13 +701,11 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
         why = BAD_STUDY_MISSING;
     else if (rank != 0 && study)
         why = BAD_STUDY_GIVEN;
-    else if (rank == 0 && (begin_rc = fresh__study_run_begin(study, (size_t)(size - 1))) != FRESH_OK)
+    else if (rank == 0 && (begin_rc = fresh__study_can_run(study)) != FRESH_OK)
         why = BAD_STATE;
     int code = why ? rank * 8 + why : INT_MAX, first = INT_MAX;
     MPI_Allreduce(&code, &first, 1, MPI_INT, MPI_MIN, comm_in);
     if (first != INT_MAX) {
-        if (rank == 0 && begin_rc == FRESH_OK)
-            fresh__study_run_end(study);
         if (rank == 0 && why == BAD_STATE)
             return begin_rc; /* with run_begin's message */
         if (rank == 0 && study) {
@@ -756,6 +755,10 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
     free(json);
     if (status == FRESH_OK) {
         if (rank == 0) {
+            /* the study's clock starts when every rank is there and has the
+             * space: launch skew is not the study's time */
+            stp->setup = now() - t_call;
+            fresh__study_run_begin(study, (size_t)(size - 1));
             owner o;
             memset(&o, 0, sizeof o);
             o.s = study;
@@ -769,6 +772,7 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
                 status = fresh__study_error(study, FRESH_ENOMEM, "out of memory");
             else
                 status = owner_loop(&o);
+            fresh__study_run_end(study);
             stp->report_rtt_mean = o.n_rtt ? o.rtt_sum / (double)o.n_rtt : 0;
             stp->jobs_per_second_max =
                 stp->rank0_busy > 0 ? (double)stp->jobs / stp->rank0_busy : 0;
@@ -787,8 +791,6 @@ int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective, v
                                               ? "the study's space could not be rebuilt on a rank"
                                               : "out of memory sending the space");
     }
-    if (rank == 0)
-        fresh__study_run_end(study);
     fresh_space_destroy(space);
     MPI_Comm_free(&comm);
     return status;

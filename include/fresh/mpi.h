@@ -66,7 +66,9 @@ typedef struct fresh_mpi_stats {
     size_t reports_decided;    /* report round trips answered by rank 0 */
     double report_rtt_mean;    /* seconds per round trip, measured on the ranks */
     double report_rtt_max;
-    double wall;               /* rank 0: seconds in the call */
+    double setup;              /* rank 0: seconds until every rank was there and had
+                                  the space (launch skew, MPI_Comm_dup, broadcast) */
+    double wall;               /* rank 0: seconds in the study's loop after setup */
     double rank0_busy;         /* rank 0: seconds not waiting for messages (ask,
                                   tell, sampler, study file, MPI calls) */
     double jobs_per_second_max;/* jobs / rank0_busy: rank 0's ceiling */
@@ -92,7 +94,7 @@ typedef struct fresh_mpi_stats {
  * carries the message. Failed jobs do not stop the study. `params` may be
  * NULL (defaults); `stats` may be NULL, and is filled on rank 0 (the other
  * ranks fill `ranks` only). The study's stats count the evaluating ranks as
- * its workers. Thread safety: owner thread of the study, the thread that
+ * its workers, and its wall time starts after setup (stats->setup). Thread safety: owner thread of the study, the thread that
  * makes the process's MPI calls.
  */
 FRESH_API int fresh_study_optimize_mpi_ex(fresh_study *study, fresh_objective objective,
