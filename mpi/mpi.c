@@ -18,7 +18,8 @@
  * Messages (on a duplicate of the caller's communicator, so tags cannot
  * clash with the application's), all packed byte buffers:
  *   0 -> r  JOB     ids, seed, budget, resume point, time limit, whether the
- *                   stage has an early-stopping table, x, checkpoint
+ *                   stage has an early-stopping table, x, the rung budgets,
+ *                   checkpoint
  *   r -> 0  REPORT  (job, step, loss) of a job with a table, step < budget
  *   0 -> r  DECIDE  (job, stop bits) from fresh__trial_decide on rank 0
  *   0 -> r  STOP    (job): the study is stopping (wall time, target, force
@@ -173,7 +174,7 @@ typedef struct result_head {
 
 /* The fixed part of a JOB. */
 typedef struct job_head {
-    uint64_t job, config, seed, dim, ckpt_len;
+    uint64_t job, config, seed, dim, n_rungs, ckpt_len;
     double budget, resume_from, time_limit;
     int32_t has_table, pad;
 } job_head;
@@ -273,8 +274,9 @@ static void run_job(worker *w, fresh_objective objective, void *user)
     const void *ckpt = NULL;
     fresh_trial *t = NULL;
     size_t dim = fresh_space_dim(w->space);
-    if (get(&w->in, &h, sizeof h) != 0 || h.dim != dim || h.ckpt_len > w->in.n - w->in.pos ||
-        dim * sizeof *x > w->in.n - w->in.pos - h.ckpt_len) {
+    if (get(&w->in, &h, sizeof h) != 0 || h.dim != dim || h.n_rungs > FRESH_PLAN_MAX_STAGES ||
+        h.ckpt_len > w->in.n - w->in.pos ||
+        (dim + h.n_rungs) * sizeof *x > w->in.n - w->in.pos - h.ckpt_len) {
         r.job = h.job;
         r.rc = FRESH_EPARSE;
         r.failed = 1;
@@ -291,6 +293,8 @@ static void run_job(worker *w, fresh_objective objective, void *user)
         goto send;
     }
     get(&w->in, x, dim * sizeof *x);
+    double rungs[FRESH_PLAN_MAX_STAGES];
+    get(&w->in, rungs, (size_t)h.n_rungs * sizeof *rungs);
     ckpt = h.ckpt_len ? w->in.p + w->in.pos : NULL;
     w->job = h.job;
     w->has_table = h.has_table;
@@ -305,6 +309,8 @@ static void run_job(worker *w, fresh_objective objective, void *user)
     t->x = x;
     t->budget = h.budget;
     t->resume_from = h.resume_from;
+    t->rungs = rungs;
+    t->n_rungs = (size_t)h.n_rungs;
     t->ckpt_in = ckpt;
     t->ckpt_in_len = (size_t)h.ckpt_len;
     t->job_time_limit = h.time_limit;
@@ -472,6 +478,7 @@ static int send_job(owner *o, fresh_trial *t)
     h.config = t->config_id;
     h.seed = t->seed;
     h.dim = fresh_space_dim(t->space);
+    h.n_rungs = t->n_rungs;
     h.ckpt_len = len;
     h.budget = t->budget;
     h.resume_from = t->resume_from;
@@ -480,6 +487,7 @@ static int send_job(owner *o, fresh_trial *t)
     o->out.n = 0;
     put(&o->out, &h, sizeof h);
     put(&o->out, t->x, (size_t)h.dim * sizeof *t->x);
+    put(&o->out, t->rungs, t->n_rungs * sizeof *t->rungs);
     put(&o->out, ckpt, len);
     if (o->out.oom || o->out.n > (size_t)INT_MAX) {
         o->out.oom = 0;

@@ -120,6 +120,10 @@ static int fx_mixed(fresh_trial *t, void *user)
         fresh_trial_fail(t, "checkpoint missing or wrong");
         return 0;
     }
+    if (fresh_trial_n_rungs(t) != 3 || fresh_trial_rung(t, 2) != 9) {
+        fresh_trial_fail(t, "the rungs did not come with the job");
+        return 0;
+    }
     if (id % 11 == 5)
         return 7;
     double e = from + 1;
