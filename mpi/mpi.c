@@ -31,8 +31,14 @@
  * dropped.
  *
  * Waiting: MPI_Iprobe in a loop that backs off from spinning to sleeps of
- * up to NAP_RANK (NAP_OWNER on rank 0, which answers everyone), so that idle ranks on an oversubscribed node leave
- * the cores to the ranks that work (Open MPI's blocking receive spins).
+ * up to NAP_RANK (NAP_OWNER on rank 0, which answers everyone), so that
+ * idle ranks on an oversubscribed node leave the cores to the ranks that
+ * work (Open MPI's blocking receive spins). Measured in bench/mpi-scaling.sh:
+ * shorter sleeps on the evaluating ranks cost more in CPU shared with rank
+ * 0 than they save in latency once 64 ranks share two cores.
+ *
+ * Rank 0 starts the study's clock once every rank has joined and received
+ * the space (launch skew is not the study's time; fresh_mpi_stats.setup).
  *
  * A rank that does not answer by its job's deadline plus a grace period is
  * given up on: rank 0 sets the job's time-limit flag (fresh_trial_should_stop
