@@ -626,8 +626,11 @@ static int owner_loop(owner *o)
                 set_end(o, e);
         }
         /* jobs that were running when an earlier process died run first,
-         * even if a criterion holds: the uninterrupted study ran them */
-        while (o->q_len > 0 && (!o->end || fresh__study_requeued(s) > 0)) {
+         * even if a budget or bracket criterion holds (the uninterrupted
+         * study ran them); not after a stop (they stay requeued) */
+        while (o->q_len > 0 && (!o->end || (fresh__study_requeued(s) > 0 &&
+                                            (o->end == FRESH_BUDGET_REACHED ||
+                                             o->end == FRESH_BRACKETS_DONE)))) {
             fresh_trial *t = NULL;
             int r = fresh_study_ask(s, &t);
             if (r == FRESH_OK) {
