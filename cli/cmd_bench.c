@@ -326,6 +326,7 @@ int cmd_bench(int argc, char **argv)
     o.sleep_per_budget = sleep_ms / 1000.0;
     int rank = 0, exit_code = 0;
     double *regrets = NULL, *used = NULL, *walls = NULL;
+    fresh_digits_data *data = NULL; /* everything `out` frees is set before any goto */
 #ifdef FRESH_HAVE_MPI
     mpi_run mr;
     memset(&mr, 0, sizeof mr);
@@ -356,7 +357,6 @@ int cmd_bench(int argc, char **argv)
 
     fresh_bench_problem pb;
     fresh_bench_fn_ctx fn_ctx;
-    fresh_digits_data *data = NULL;
     if (digits) {
         char derr[FRESH_DIGITS_ERRLEN];
         if (fresh_digits_load(&data, fresh_digits_default_path(), FRESH_DIGITS_SPLIT_SEED, derr) !=
