@@ -209,6 +209,7 @@ static void *worker_main(void *arg)
         job->state_ = JOB_RUNNING;
         p->n_queued--;
         p->n_running++;
+        job->worker = w->index; /* readable by the work function (its slot) */
         pthread_mutex_unlock(&p->mu);
 
         /* No pool lock is held while user code runs. */

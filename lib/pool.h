@@ -51,7 +51,8 @@ struct fresh_pool_job {
     /* Set by the pool before delivery: FRESH_OK if work ran, FRESH_ECANCELED
      * if the job was cancelled while queued. */
     int status;
-    /* Index (0 .. workers-1) of the worker that ran the job; -1 if cancelled. */
+    /* Index (0 .. workers-1) of the worker that ran the job; -1 if cancelled.
+     * Set before work() runs, so the work function may read it (its slot). */
     int worker;
     /* fresh__now() just before and just after work(); both 0 if cancelled. */
     double start_time, end_time;

@@ -109,6 +109,9 @@ struct fresh_study {
     int snapshot; /* fresh_study_open_snapshot: read-only, no store after open */
     size_t n_requeued, replayed, requeued_total, warm_obs, failed_after_crash;
     size_t n_interrupted;     /* requeued because a stop request cut them short */
+    char *tag;                      /* p.tag points here; NULL = none */
+    unsigned char *bracket_done;    /* bit b: bracket b finished */
+    size_t cap_bracket_done;        /* bytes */
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -223,6 +226,12 @@ static int check_params(const fresh_study_params *p, char *err)
         return fresh__set_err(err, FRESH_EINVAL,
                               "hedge_tau: must be finite and <= 1 (< -1 turns the hedge off), got %g",
                               sp->hedge_tau);
+    if (p->tag && p->tag[0]) { /* the study file keeps it as a JSON string */
+        json_t *js = json_string(p->tag);
+        json_decref(js);
+        if (!js)
+            return fresh__set_err(err, FRESH_EINVAL, "tag: not valid UTF-8");
+    }
     return FRESH_OK;
 }
 
@@ -279,6 +288,15 @@ static fresh_study *study_create(const fresh_space *space, const fresh_study_par
     s->dim = fresh_space_dim(space);
     s->p = p;
     s->p.storage = NULL; /* borrowed for create only */
+    s->p.tag = NULL;
+    if (p.tag && p.tag[0]) {
+        s->tag = fresh__strdup(p.tag);
+        if (!s->tag) {
+            rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+            goto fail;
+        }
+        s->p.tag = s->tag;
+    }
     s->workers = p.workers ? p.workers : online_cpus();
     atomic_init(&s->force_stop, 0);
     s->plan = fresh_plan_create();
@@ -378,6 +396,8 @@ void fresh_study_destroy(fresh_study *s)
     fresh__free(s->dup);
     fresh__free(s->traj);
     fresh__store_close(s->store);
+    fresh__free(s->tag);
+    fresh__free(s->bracket_done);
     fresh__free(s);
 }
 
@@ -386,6 +406,14 @@ const char *fresh_study_errmsg(const fresh_study *s)
     if (s && tl_objective_of == s)
         return tl_errmsg;
     return s ? s->errmsg : "";
+}
+const char *fresh_study_tag(const fresh_study *s) { return s && s->tag ? s->tag : ""; }
+
+int fresh_study_bracket_finished(const fresh_study *s, long bracket)
+{
+    if (!s || bracket < 0 || (size_t)bracket / 8 >= s->cap_bracket_done)
+        return 0;
+    return (s->bracket_done[bracket / 8] >> (bracket % 8)) & 1;
 }
 const fresh_plan *fresh_study_plan(const fresh_study *s) { return s ? s->plan : NULL; }
 
@@ -776,8 +804,12 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         atomic_fetch_or(&t->stop, STOP_TIMEOUT);
     if (cut_short(s, t))
         return interrupt_job(s, t);
-    if (fresh__grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj))
+    size_t had = s->cap_bracket_done;
+    if (fresh__grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj) ||
+        fresh__grow((void **)&s->bracket_done, &s->cap_bracket_done,
+                    (size_t)s->jobs[t->job_index].sj.bracket / 8 + 1, 1))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
+    memset(s->bracket_done + had, 0, s->cap_bracket_done - had);
     if (!t->has_times) { /* the pool's clock, or ask to tell for callers' own workers */
         t->has_times = 1;
         t->r_start = t->pjob.work ? t->pjob.start_time - s->t0 : s->jobs[t->job_index].start;
@@ -886,7 +918,11 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     }
     if (st == FRESH_JOB_COMPLETED)
         rung_losses[rung_index(s, sj->budget)] = loss;
+    long brackets_done = s->p.scheduler->n_finished(s->sched);
     int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED, rung_losses);
+    /* only a job of its own can finish a bracket */
+    if (s->p.scheduler->n_finished(s->sched) > brackets_done)
+        s->bracket_done[sj->bracket / 8] |= (unsigned char)(1u << (sj->bracket % 8));
     /* the sampler learns from every finite report at a rung budget below the
      * job's budget, and from the final result */
     for (size_t i = 0; rc == FRESH_OK && i < j->n_rep; i++)
@@ -1570,10 +1606,22 @@ static int export_to(const fresh_study *s, FILE *f, fresh_export_format format, 
 
 /* ------------------------------------------------------ study files */
 
+static json_t *params_json_core(const fresh_study_params *p);
+
 /* The parameters that define a study's results (stored in the file; a
  * resumed study must have the same). Stopping criteria and workers may
  * change between runs. */
 static json_t *params_json(const fresh_study_params *p)
+{
+    json_t *j = params_json_core(p);
+    if (j && p->tag && p->tag[0] && json_object_set_new(j, "tag", json_string(p->tag))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static json_t *params_json_core(const fresh_study_params *p)
 {
     char seed[32];
     snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
@@ -1842,7 +1890,9 @@ done:
     return rc;
 }
 
-static int params_from_json(const char *text, fresh_study_params *p, char *err)
+/* Fills *p from the stored parameters; *tag (caller frees) gets the stored
+ * tag or NULL, and p->tag points to it. */
+static int params_from_json(const char *text, fresh_study_params *p, char **tag, char *err)
 {
     json_error_t je;
     json_t *root = load_params(text, &je);
@@ -1885,6 +1935,13 @@ static int params_from_json(const char *text, fresh_study_params *p, char *err)
         if (!p->scheduler || !p->sampler)
             rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: unknown %s '%s'",
                                 p->scheduler ? "sampler" : "scheduler", p->scheduler ? samp : sched);
+        const char *stored_tag = json_string_value(json_object_get(root, "tag"));
+        if (rc == FRESH_OK && stored_tag && stored_tag[0]) {
+            *tag = fresh__strdup(stored_tag);
+            if (!*tag)
+                rc = fresh__set_err(err, FRESH_ENOMEM, "out of memory");
+            p->tag = *tag;
+        }
     }
     json_decref(root);
     return rc;
@@ -1931,12 +1988,16 @@ static fresh_study *open_file(const char *path, fresh_space **space_out, int sna
         goto fail;
     }
     fresh_study_params p;
-    rc = params_from_json(pj, &p, err);
-    if (rc != FRESH_OK)
+    char *tag = NULL;
+    rc = params_from_json(pj, &p, &tag, err);
+    if (rc != FRESH_OK) {
+        fresh__free(tag);
         goto fail;
+    }
     p.storage = path;
     p.resume = 1;
     s = study_create(space, &p, snapshot, &rc, err, sizeof err);
+    fresh__free(tag);
     if (!s)
         goto fail;
     free(pj);

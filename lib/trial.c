@@ -97,6 +97,7 @@ double fresh_trial_next_rung(const fresh_trial *t, double step)
 uint64_t fresh_trial_config_id(const fresh_trial *t) { return t ? t->config_id : 0; }
 uint64_t fresh_trial_job_id(const fresh_trial *t) { return t ? t->job_id : 0; }
 uint64_t fresh_trial_seed(const fresh_trial *t) { return t ? t->seed : 0; }
+int fresh_trial_worker(const fresh_trial *t) { return t && t->pjob.work ? t->pjob.worker : -1; }
 
 /* ---- stop flags ---- */
 

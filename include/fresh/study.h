@@ -95,6 +95,11 @@ typedef struct fresh_study_params {
      * regular file (FRESH_EIO for a directory, FIFO, socket or device). */
     const char *storage;             /* borrowed during create only */
     int resume;
+    /* What the study runs, in the application's words (NULL or "" = none;
+     * valid UTF-8; copied). `fresh run` stores its command line here. It is
+     * recorded in the study file with the parameters, and resuming with
+     * another tag is FRESH_EMISMATCH (fresh_study_tag reads it back). */
+    const char *tag;
 } fresh_study_params;
 
 /* Fills *p with the defaults above. Thread safety: any thread. */
@@ -172,6 +177,19 @@ FRESH_API int fresh_study_warm_start(fresh_study *study, const char *path);
 /* Frees the study and everything it owns; NULL is a no-op. Must not run
  * while optimize() runs. Thread safety: owner thread. */
 FRESH_API void fresh_study_destroy(fresh_study *study);
+
+/* The study's tag (fresh_study_params.tag; for a study opened from a file,
+ * the stored one), "" if none. Owned by the study, valid until it is
+ * destroyed. Thread safety: owner thread. */
+FRESH_API const char *fresh_study_tag(const fresh_study *study);
+
+/* 1 if bracket number `bracket` (fresh_job_info.bracket) has finished: its
+ * last stage ended, or a stage had nothing left to promote. No job of a
+ * finished bracket will run again, so none of its configurations gets
+ * another job (what an objective saved for them may be discarded). 0 for a
+ * bracket still open, not opened yet, a negative number or a NULL study.
+ * Thread safety: owner thread (e.g. inside the on_job callback). */
+FRESH_API int fresh_study_bracket_finished(const fresh_study *study, long bracket);
 
 /* Message of the last failed call ("" if none). Thread safety: owner. */
 FRESH_API const char *fresh_study_errmsg(const fresh_study *study);

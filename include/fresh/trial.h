@@ -112,6 +112,13 @@ FRESH_API double fresh_trial_next_rung(const fresh_trial *t, double step);
 FRESH_API uint64_t fresh_trial_config_id(const fresh_trial *t);
 FRESH_API uint64_t fresh_trial_job_id(const fresh_trial *t);
 
+/* The worker slot running this job in fresh_study_optimize(): 0 ..
+ * workers-1, each slot running one job at a time (so per-slot resources,
+ * such as one GPU per slot, are never shared by two running jobs); -1 for a
+ * trial from fresh_study_ask() run by the caller. Thread safety: inside the
+ * objective. */
+FRESH_API int fresh_trial_worker(const fresh_trial *t);
+
 /* The study's seed, for objectives that need their own randomness
  * (combine it with the config id for a reproducible stream).
  * Thread safety: inside the objective. */
