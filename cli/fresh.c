@@ -3,6 +3,7 @@
  *
  *   fresh plan   print the Hyperband bracket table
  *   fresh bench  run a study on a benchmark function
+ *   fresh run    tune any program (cmd_run.c)
  */
 #include <errno.h>
 #include <math.h>
@@ -24,6 +25,7 @@ static const char usage[] =
     "commands:\n"
     "  plan    print the Hyperband bracket table for a budget range\n"
     "  bench   run a tuning study on a benchmark function (fresh bench list)\n"
+    "  run     tune any program: run a command per job, read its reports\n"
     "  show    summarise a study file (incumbent, brackets, jobs)\n"
     "  export  write the jobs of a study file as CSV or JSON Lines\n"
     "  report  write a self-contained HTML report of a study file (charts, best configs)\n"
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
         return cmd_plan(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "show"))
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "export"))

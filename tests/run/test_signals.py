@@ -1,0 +1,83 @@
+"""fresh itself interrupted: SIGINT stops every child (TERM, grace, KILL) and
+exits with a message naming --resume; SIGKILL leaves no child behind after a
+few seconds (the watchdog), and --resume finishes the study with nothing
+lost, running the interrupted jobs again."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import PY
+
+# 0.15 s per step; counts the jobs it started in a file per configuration
+SLOW = """
+import os, sys, time
+import fresh_report as fr
+with open(os.path.join(fr.trial_dir(), "started"), "a") as f:
+    f.write("%d\\n" % fr.job_id())
+x = float(sys.argv[1])
+for e in range(int(fr.resume_from()) + 1, int(fr.budget()) + 1):
+    time.sleep(0.15)
+    fr.report(e, (x - 0.3) ** 2 + 1.0 / e)
+"""
+
+
+def running_children(work):
+    return [p for p in work.leftovers() if b"slow.py" in open("/proc/%d/cmdline" % p, "rb").read()
+            and b"fresh" not in open("/proc/%d/cmdline" % p, "rb").read().split(b"\0")[0]]
+
+
+def start_and_wait(work, script):
+    proc = work.start([PY, script, "{x}", work.marker], "--workers", "2", "--stop-grace", "1",
+                      "--keep-runs", max_budget=9, brackets=2)
+    assert work.wait_for(lambda: len(running_children(work)) == 2, 30), "two jobs never ran"
+    time.sleep(0.5)
+    return proc
+
+
+def finish_with_resume(work, script):
+    p = work.run([PY, script, "{x}", work.marker], "--resume", "--workers", "2",
+                 "--stop-grace", "1", "--keep-runs", max_budget=9, brackets=2, quiet=False)
+    jobs = work.jobs()
+    assert all(j["status"] in ("completed", "stopped") for j in jobs), jobs
+    # both brackets ran to their end: 9 + 3 + 1 and 3 + 1 jobs (or fewer when
+    # a stage promotes less), and the incumbent is at the max budget
+    assert "requested number of brackets completed" in p.stdout
+    assert max(j["budget"] for j in jobs if j["status"] == "completed") == 9
+    return p, jobs
+
+
+def test_sigint_stops_every_child_and_is_resumable(work):
+    script = work.script("slow.py", SLOW)
+    proc = start_and_wait(work, script)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert time.time() - t0 < 5
+    assert "--resume" in err
+    assert not running_children(work), "children outlived fresh"
+    assert work.wait_no_leftovers(3)
+    finish_with_resume(work, script)
+
+
+def test_sigkill_leaves_no_child_and_resume_loses_nothing(work):
+    script = work.script("slow.py", SLOW)
+    proc = start_and_wait(work, script)
+    before = {j["job"] for j in work.jobs()}  # a snapshot: jobs told so far
+    proc.kill()
+    proc.wait(timeout=10)
+    t0 = time.time()
+    assert work.wait_no_leftovers(8), "children left after SIGKILL: %s" % work.leftovers()
+    assert time.time() - t0 < 8
+    p, jobs = finish_with_resume(work, script)
+    assert "to run again" in p.stderr
+    # the jobs that were running when fresh died ran again, from their trial_dir
+    runs = work.path / "s.db.runs"
+    rerun = [d for d in os.listdir(runs)
+             if len((runs / d / "started").read_text().split()) >
+             len({j["job"] for j in jobs if "config-%d" % j["config_id"] == d})]
+    assert rerun, "no job was run again"
+    ids = sorted(j["job"] for j in jobs)
+    assert ids == list(range(len(ids)))  # no job lost, none twice
+    assert before <= set(ids)
