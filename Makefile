@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 BUILD ?= build
 
-.PHONY: all deps build check check-asan check-tsan demo bench clean install
+.PHONY: all deps build check check-asan check-tsan demo demo-torch bench clean install
 all: build
 
 deps:
@@ -34,6 +34,10 @@ check-tsan: deps
 
 demo: build
 	@scripts/demo $(BUILD)
+
+# `fresh run` tuning a PyTorch network (docs/run.md)
+demo-torch: build
+	@scripts/demo-torch $(BUILD)
 
 install: build
 	cmake --install $(BUILD)
