@@ -31,6 +31,29 @@ static fresh_study *open_study(const char *cmd, const char *path, fresh_space **
     return s;
 }
 
+/* The last few failed jobs with their messages (fresh export has them all). */
+static void show_failures(const fresh_study *s)
+{
+    enum { SHOWN = 5 };
+    size_t n = fresh_study_n_jobs(s), idx[SHOWN], k = 0, total = 0;
+    fresh_job_info ji;
+    for (size_t i = n; i-- > 0;) {
+        if (fresh_study_job(s, i, &ji) != FRESH_OK || ji.status != FRESH_JOB_FAILED)
+            continue;
+        if (k < SHOWN)
+            idx[k++] = i;
+        total++;
+    }
+    if (!total)
+        return;
+    printf("  failed jobs, the last %zu of %zu:\n", k, total);
+    while (k-- > 0) {
+        fresh_study_job(s, idx[k], &ji);
+        printf("    job %llu (configuration %llu, budget %g): %s\n", (unsigned long long)ji.job_id,
+               (unsigned long long)ji.config_id, ji.budget, ji.message);
+    }
+}
+
 int cmd_show(int argc, char **argv)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -90,6 +113,9 @@ int cmd_show(int argc, char **argv)
     } else {
         printf("  incumbent: none yet (no job completed)\n");
     }
+    show_failures(s);
+    if (fresh_study_tag(s)[0]) /* fresh run's command line */
+        printf("  command: %s\n", fresh_study_tag(s));
     fresh_study_destroy(s);
     fresh_space_destroy(space);
     return 0;
