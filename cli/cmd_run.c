@@ -121,7 +121,6 @@ typedef struct run_ctx {
     uint64_t prev_inc;
     size_t jobs_seen, failed_seen, completed_seen;
     char last_failure[300];
-    int replaying;
     double t0;
 } run_ctx;
 
@@ -544,10 +543,10 @@ static const char *status_word(fresh_job_status st)
     }
 }
 
-static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
+/* Remembers that configuration cid belongs to bracket b. 0, or -1 when out
+ * of memory (its directory is then kept). */
+static int note_config(run_ctx *rc, uint64_t cid, long bracket)
 {
-    run_ctx *rc = user;
-    uint64_t cid = job->config_id;
     if (cid >= rc->cap_known) {
         size_t cap = rc->cap_known ? rc->cap_known : 64;
         while (cap <= cid)
@@ -559,51 +558,83 @@ static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
         if (rm)
             rc->removed = rm;
         if (!cb || !rm)
-            return; /* out of memory: directories are kept */
+            return -1;
         memset(rc->removed + rc->cap_known, 0, cap - rc->cap_known);
         for (size_t i = rc->cap_known; i < cap; i++)
             rc->config_bracket[i] = -1;
         rc->cap_known = cap;
     }
-    rc->config_bracket[cid] = job->bracket;
+    rc->config_bracket[cid] = bracket;
     if (cid + 1 > rc->n_known)
         rc->n_known = cid + 1;
-    if (!rc->replaying) {
-        rc->jobs_seen++;
-        if (job->status == FRESH_JOB_FAILED) {
-            rc->failed_seen++;
-            snprintf(rc->last_failure, sizeof rc->last_failure, "%s", job->message);
-        } else if (job->status == FRESH_JOB_COMPLETED) {
-            rc->completed_seen++;
-        }
-        if (!rc->quiet) {
-            char from[40] = "";
-            if (job->resume_from > 0)
-                snprintf(from, sizeof from, " (from %g)", job->resume_from);
-            fprintf(stderr, "[%7.1f s] job %" PRIu64 ": config %" PRIu64 ", budget %g%s: ",
-                    now_s() - rc->t0, job->job_id, cid, job->budget, from);
-            if (job->status == FRESH_JOB_FAILED)
-                fprintf(stderr, "FAILED: %s\n", job->message);
-            else if (isfinite(job->loss))
-                fprintf(stderr, "loss %.6g, %s at %g\n", job->loss, status_word(job->status),
-                        job->reached);
-            else
-                fprintf(stderr, "%s before any report\n", status_word(job->status));
-        }
-    }
+    return 0;
+}
+
+/* Removes the directories that no job will need again: those of a finished
+ * bracket's configurations (checked for `bracket`), but the incumbent's,
+ * and the previous incumbent's once its bracket is over. */
+static void clean_dirs(run_ctx *rc, const fresh_study *s, long bracket)
+{
     if (rc->keep_runs)
         return;
     uint64_t inc = 0;
     int has_inc = fresh_study_incumbent(s, &inc, NULL, NULL, NULL) == FRESH_OK;
-    if (fresh_study_bracket_finished(s, job->bracket))
+    if (fresh_study_bracket_finished(s, bracket))
         for (uint64_t c = 0; c < rc->n_known; c++)
-            if (rc->config_bracket[c] == job->bracket && !(has_inc && c == inc))
+            if (rc->config_bracket[c] == bracket && !(has_inc && c == inc))
                 remove_config_dir(rc, c);
     if (rc->has_prev_inc && (!has_inc || rc->prev_inc != inc) && rc->prev_inc < rc->n_known &&
         fresh_study_bracket_finished(s, rc->config_bracket[rc->prev_inc]))
         remove_config_dir(rc, rc->prev_inc);
     rc->has_prev_inc = has_inc;
     rc->prev_inc = inc;
+}
+
+/* After a resume: learn the recorded jobs (on_job is not called for
+ * them) and tidy what finished brackets left. */
+static void learn_recorded(run_ctx *rc, const fresh_study *s)
+{
+    size_t n = fresh_study_n_jobs(s);
+    fresh_job_info ji;
+    for (size_t i = 0; i < n; i++)
+        if (fresh_study_job(s, i, &ji) == FRESH_OK)
+            note_config(rc, ji.config_id, ji.bracket);
+    long last = -1;
+    for (uint64_t c = 0; c < rc->n_known; c++)
+        if (rc->config_bracket[c] > last)
+            last = rc->config_bracket[c];
+    for (long b = 0; b <= last; b++)
+        clean_dirs(rc, s, b);
+}
+
+static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
+{
+    run_ctx *rc = user;
+    uint64_t cid = job->config_id;
+    int known = note_config(rc, cid, job->bracket) == 0;
+    rc->jobs_seen++;
+    if (job->status == FRESH_JOB_FAILED) {
+        rc->failed_seen++;
+        snprintf(rc->last_failure, sizeof rc->last_failure, "%s", job->message);
+    } else if (job->status == FRESH_JOB_COMPLETED) {
+        rc->completed_seen++;
+    }
+    if (!rc->quiet) {
+        char from[40] = "";
+        if (job->resume_from > 0)
+            snprintf(from, sizeof from, " (from %g)", job->resume_from);
+        fprintf(stderr, "[%7.1f s] job %" PRIu64 ": config %" PRIu64 ", budget %g%s: ",
+                now_s() - rc->t0, job->job_id, cid, job->budget, from);
+        if (job->status == FRESH_JOB_FAILED)
+            fprintf(stderr, "FAILED: %s\n", job->message);
+        else if (isfinite(job->loss))
+            fprintf(stderr, "loss %.6g, %s at %g\n", job->loss, status_word(job->status),
+                    job->reached);
+        else
+            fprintf(stderr, "%s before any report\n", status_word(job->status));
+    }
+    if (known)
+        clean_dirs(rc, s, job->bracket);
 }
 
 /* ---- signals ---- */
@@ -996,15 +1027,14 @@ int cmd_run(int argc, char **argv)
     p.on_job = on_job;
     p.on_job_user = &rc;
     rc.t0 = now_s();
-    rc.replaying = 1;
     int st;
     study = fresh_study_create(space, &p, &st, err, sizeof err);
-    rc.replaying = 0;
     if (!study) {
         fprintf(stderr, "fresh run: %s\n", err);
         exit_code = st == FRESH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
         goto stop;
     }
+    learn_recorded(&rc, study);
     atomic_store(&sig_study, study);
     if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
         sig_started = 1;

@@ -654,7 +654,10 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     fresh__trial_init(t);
 
-    int open_new = s->p.max_brackets == 0 || s->p.scheduler->n_opened(s->sched) < s->p.max_brackets;
+    /* replaying, the recorded asks say when brackets opened: the stored
+     * max_brackets may be an earlier run's, smaller than a resumed one's */
+    int open_new = s->replaying || s->p.max_brackets == 0 ||
+                   s->p.scheduler->n_opened(s->sched) < s->p.max_brackets;
     fresh_sched_job sj;
     rc = s->p.scheduler->next(s->sched, open_new, &sj);
     if (rc != FRESH_OK) {

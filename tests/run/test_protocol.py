@@ -219,5 +219,12 @@ def test_resume_with_another_command_or_space_is_an_error(work):
     # without --resume an existing file is refused
     p = work.run(["sh", "-c", SH_REPORT], expect=2)
     assert "--resume" in p.stderr
-    # the same command continues
+    # the same command continues; the directories of both finished brackets
+    # are gone, the incumbent's excepted (the first bracket's too, though
+    # its jobs were replayed from the file)
     work.run(["sh", "-c", SH_REPORT], "--resume", brackets=2)
+    jobs = work.jobs()
+    assert max(j["bracket"] for j in jobs) == 1
+    inc = min((j for j in jobs if j["budget"] == 9 and j["status"] == "completed"),
+              key=lambda j: (j["loss"], j["config_id"]))
+    assert sorted(os.listdir(work.path / "s.db.runs")) == ["config-%d" % inc["config_id"]]

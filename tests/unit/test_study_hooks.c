@@ -246,3 +246,43 @@ Test(study_hooks, bracket_finished_open_bracket_and_replay, .init = setup, .fini
     fresh_space_destroy(sp2);
     fresh_space_destroy(sp);
 }
+
+/* A study resumed with more brackets than its first run: the file records the
+ * first run's max_brackets, and reopening it (a snapshot for fresh show, or
+ * another resume) must replay the later brackets too. */
+Test(study_hooks, reopen_after_resume_with_more_brackets, .init = setup, .fini = teardown)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s/more.db", dir);
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.storage = file;
+    p.max_brackets = 1;
+    fresh_study *s = fresh_study_create(sp, &p, NULL, NULL, 0);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+    p.resume = 1;
+    p.max_brackets = 3;
+    char err[512];
+    s = fresh_study_create(sp, &p, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    size_t n = fresh_study_n_jobs(s);
+    fresh_study_destroy(s);
+    fresh_space *sp2 = NULL;
+    s = fresh_study_open_snapshot(file, &sp2, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(fresh_study_n_jobs(s), n);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    cr_assert_eq(st.brackets_finished, 3);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp2);
+    /* and resumed again with the first run's criterion: nothing to do */
+    p.max_brackets = 1;
+    s = fresh_study_create(sp, &p, NULL, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(fresh_study_n_jobs(s), n);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
