@@ -22,9 +22,18 @@ for e in range(int(fr.resume_from()) + 1, int(fr.budget()) + 1):
 """
 
 
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:  # it ended in the meantime
+        return [b""]
+
+
 def running_children(work):
-    return [p for p in work.leftovers() if b"slow.py" in open("/proc/%d/cmdline" % p, "rb").read()
-            and b"fresh" not in open("/proc/%d/cmdline" % p, "rb").read().split(b"\0")[0]]
+    """The python children of this test (not fresh or its watchdog)."""
+    return [p for p in work.leftovers()
+            if b"fresh" not in cmdline(p)[0] and any(b"slow.py" in a for a in cmdline(p))]
 
 
 def start_and_wait(work, script):
