@@ -36,16 +36,24 @@ def running_children(work):
             if b"fresh" not in cmdline(p)[0] and any(b"slow.py" in a for a in cmdline(p))]
 
 
-def start_and_wait(work, script):
-    proc = work.start([PY, script, "{x}", work.marker], "--workers", "2", "--stop-grace", "1",
-                      "--keep-runs", max_budget=9, brackets=2)
-    assert work.wait_for(lambda: len(running_children(work)) == 2, 30), "two jobs never ran"
+def start_and_wait(work, script, via_shell=False):
+    cmd = [PY, script, "{x}", work.marker]
+    if via_shell:
+        # the job is a shell waiting for python: PR_SET_PDEATHSIG reaches the
+        # shell only, so python is left to the watchdog's group kill
+        cmd = ["sh", "-c", '"$@"; true', "sh"] + cmd
+    proc = work.start(cmd, "--workers", "2", "--stop-grace", "1", "--keep-runs", max_budget=9,
+                      brackets=2)
+    assert work.wait_for(lambda: len(running_children(work)) >= 2, 30), "two jobs never ran"
     time.sleep(0.5)
     return proc
 
 
-def finish_with_resume(work, script):
-    p = work.run([PY, script, "{x}", work.marker], "--resume", "--workers", "2",
+def finish_with_resume(work, script, via_shell=False):
+    cmd = [PY, script, "{x}", work.marker]
+    if via_shell:
+        cmd = ["sh", "-c", '"$@"; true', "sh"] + cmd
+    p = work.run(cmd, "--resume", "--workers", "2",
                  "--stop-grace", "1", "--keep-runs", max_budget=9, brackets=2, quiet=False)
     jobs = work.jobs()
     assert all(j["status"] in ("completed", "stopped") for j in jobs), jobs
@@ -85,7 +93,7 @@ def job_ids_of(pids):
 
 def test_sigkill_leaves_no_child_and_resume_loses_nothing(work):
     script = work.script("slow.py", SLOW)
-    proc = start_and_wait(work, script)
+    proc = start_and_wait(work, script, via_shell=True)
     running = set()
     assert work.wait_for(lambda: running.update(job_ids_of(running_children(work))) or running, 10)
     proc.kill()
@@ -95,7 +103,7 @@ def test_sigkill_leaves_no_child_and_resume_loses_nothing(work):
     assert work.wait_no_leftovers(8), "children left after SIGKILL: %s" % work.leftovers()
     assert time.time() - t0 < 8
     told = {j["job"] for j in work.jobs()}  # what the study file holds
-    p, jobs = finish_with_resume(work, script)
+    p, jobs = finish_with_resume(work, script, via_shell=True)
     import re
     m = re.search(r"(\d+) jobs recorded, (\d+) to run again", p.stderr)
     assert m and int(m.group(2)) >= 1, p.stderr
