@@ -839,6 +839,10 @@ int cmd_run(int argc, char **argv)
     }
     if (optind < argc && !strcmp(argv[optind], "--"))
         optind++;
+    /* the option words, for the resume command */
+    int n_opts = optind - 1;
+    if (n_opts > 0 && !strcmp(argv[n_opts], "--"))
+        n_opts--;
     if (optind >= argc)
         return cli_usage_error("run", "missing the command to run (after --)");
     int cmd_argc = argc - optind;
@@ -1080,10 +1084,17 @@ int cmd_run(int argc, char **argv)
     }
     if (interrupted) {
         int sig = atomic_load(&sig_last);
-        if (storage)
-            fprintf(stderr, "fresh run: stopped by %s; resume with: fresh run --resume --storage "
-                            "%s (and the same options and command)\n",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM", storage);
+        if (storage) {
+            /* the same command line, with --resume before the command */
+            int has = 0;
+            for (int i = 1; i <= n_opts; i++)
+                has |= !strcmp(argv[i], "--resume");
+            char *opts_q = run_join_quoted(n_opts, argv + 1);
+            fprintf(stderr, "fresh run: stopped by %s; resume with:\n  fresh run %s%s -- %s\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", opts_q ? opts_q : "...",
+                    has ? "" : " --resume", tag);
+            free(opts_q);
+        }
         else
             fprintf(stderr, "fresh run: stopped by %s (no --storage: the study cannot be resumed)\n",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -72,7 +72,9 @@ def test_sigint_stops_every_child_and_is_resumable(work):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert time.time() - t0 < 5
-    assert "--resume" in err
+    # the exact command to resume, with --resume added before the command
+    line = err.split("resume with:\n", 1)[1].splitlines()[0].strip()
+    assert line.startswith("fresh run ") and " --resume -- " in line and work.marker in line
     assert not running_children(work), "children outlived fresh"
     assert work.wait_no_leftovers(3)
     finish_with_resume(work, script)
