@@ -71,7 +71,7 @@ def test_sigint_stops_every_child_and_is_resumable(work):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert time.time() - t0 < 5
+    assert time.time() - t0 < 15  # grace 1 s; generous for a loaded machine
     # the exact command to resume, with --resume added before the command
     line = err.split("resume with:\n", 1)[1].splitlines()[0].strip()
     assert line.startswith("fresh run ") and " --resume -- " in line and work.marker in line
@@ -102,8 +102,8 @@ def test_sigkill_leaves_no_child_and_resume_loses_nothing(work):
     proc.wait(timeout=10)
     assert running, "no job was running"
     t0 = time.time()
-    assert work.wait_no_leftovers(8), "children left after SIGKILL: %s" % work.leftovers()
-    assert time.time() - t0 < 8
+    assert work.wait_no_leftovers(15), "children left after SIGKILL: %s" % work.leftovers()
+    assert time.time() - t0 < 15  # grace 1 s, then SIGKILL
     told = {j["job"] for j in work.jobs()}  # what the study file holds
     p, jobs = finish_with_resume(work, script, via_shell=True)
     import re
