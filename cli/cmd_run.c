@@ -839,10 +839,6 @@ int cmd_run(int argc, char **argv)
     }
     if (optind < argc && !strcmp(argv[optind], "--"))
         optind++;
-    /* the option words, for the resume command */
-    int n_opts = optind - 1;
-    if (n_opts > 0 && !strcmp(argv[n_opts], "--"))
-        n_opts--;
     if (optind >= argc)
         return cli_usage_error("run", "missing the command to run (after --)");
     int cmd_argc = argc - optind;
@@ -1085,19 +1081,17 @@ int cmd_run(int argc, char **argv)
     if (interrupted) {
         int sig = atomic_load(&sig_last);
         if (storage) {
-            /* the same command line, with --resume before the command */
-            int has = 0;
-            for (int i = 1; i <= n_opts; i++)
-                has |= !strcmp(argv[i], "--resume");
-            char *opts_q = run_join_quoted(n_opts, argv + 1);
-            fprintf(stderr, "fresh run: stopped by %s; resume with:\n  fresh run %s%s -- %s\n",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM", opts_q ? opts_q : "...",
-                    has ? "" : " --resume", tag);
-            free(opts_q);
-        }
-        else
-            fprintf(stderr, "fresh run: stopped by %s (no --storage: the study cannot be resumed)\n",
+            /* saved, cut short (run again on resume), and the command that
+             * resumes: the options with --resume, then the command */
+            fprintf(stderr, "fresh run: interrupted (%s): %zu finished jobs are saved in %s; %zu "
+                            "jobs cut short will run again\nresume with:\n  ",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", stats.jobs_finished, storage,
+                    stats.jobs_interrupted);
+            cli_resume_command(stderr, argc, argv);
+        } else {
+            fprintf(stderr, "fresh run: interrupted (%s): no --storage, nothing can be resumed\n",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        }
         exit_code = 128 + sig;
     }
 stop:
