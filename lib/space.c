@@ -8,7 +8,11 @@
  *   configuration is an array of doubles in the same order (see space.h).
  *
  *   A condition is stored in disjunctive normal form on the child: an array
- *   of groups (ORed), each an array of clauses "parent IN {values}" (ANDed).
+ *   of groups (ORed), each an array of clauses (ANDed) "parent IN {values}"
+ *   or "parent != / < / > value" (ConfigSpace's NEQ, LT, GT; < and > on an
+ *   ordinal compare level indices). A forbidden combination is one group,
+ *   whose clauses may also be relations "a ==/!=/</> b" between two
+ *   parameters, compared on natural values (numbers, or labels).
  *   Conditions form a directed acyclic graph from parents to children. Each
  *   parameter carries its depth in that graph (0 for unconditional ones, else
  *   1 + the largest depth of its parents), and `order` lists the parameters
@@ -60,8 +64,11 @@
 
 typedef struct sclause {
     size_t parent;
+    fresh_cmp cmp;   /* IN: values[0..n); NE/LT/GT: values[0]; relation: other */
     size_t n;
     double *values;
+    int relation;    /* 1: "parent cmp other" between two parameters */
+    size_t other;
 } sclause;
 
 typedef struct sgroup {
@@ -537,8 +544,8 @@ static int reaches(fresh_space *s, size_t from, size_t target)
     return 0;
 }
 
-int fresh_space_add_condition(fresh_space *s, const char *child, const char *parent,
-                              size_t n_values, const double *values, int new_group)
+static int add_cond_clause(fresh_space *s, const char *child, const char *parent,
+                           fresh_cmp cmp, size_t n_values, const double *values, int new_group)
 {
     if (!s)
         return FRESH_EINVAL;
@@ -568,6 +575,11 @@ int fresh_space_add_condition(fresh_space *s, const char *child, const char *par
             return fresh__set_err(s->errmsg, FRESH_EINVAL,
                                   "parameter '%s': condition on '%s': %s", child, parent, why);
     }
+    if ((cmp == FRESH_CMP_LT || cmp == FRESH_CMP_GT) && pp->type == FRESH_PARAM_CATEGORICAL)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': condition '%s' on '%s' needs an ordered parent "
+                              "(float, int or ordinal); '%s' is categorical",
+                              child, cmp == FRESH_CMP_LT ? "<" : ">", parent, parent);
     s->gen++;
     if (reaches(s, (size_t)pi, (size_t)ci))
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
@@ -579,7 +591,7 @@ int fresh_space_add_condition(fresh_space *s, const char *child, const char *par
     if (!vals)
         goto nomem;
     memcpy(vals, values, n_values * sizeof *vals);
-    sclause cl = {(size_t)pi, n_values, vals};
+    sclause cl = {(size_t)pi, cmp, n_values, vals, 0, 0};
     if (cp->n_groups == 0 || new_group) {
         sgroup *ng = fresh__realloc(cp->groups, (cp->n_groups + 1) * sizeof *ng);
         if (!ng)
@@ -608,11 +620,81 @@ nomem:
     return fresh__set_err(s->errmsg, FRESH_ENOMEM, "parameter '%s': out of memory", child);
 }
 
-int fresh_space_add_forbidden(fresh_space *s, size_t n, const fresh_clause *clauses)
+int fresh_space_add_condition(fresh_space *s, const char *child, const char *parent,
+                              size_t n_values, const double *values, int new_group)
+{
+    return add_cond_clause(s, child, parent, FRESH_CMP_IN, n_values, values, new_group);
+}
+
+int fresh_space_add_condition_cmp(fresh_space *s, const char *child, const char *parent,
+                                  fresh_cmp cmp, double value, int new_group)
 {
     if (!s)
         return FRESH_EINVAL;
-    if (n == 0 || !clauses)
+    if (cmp != FRESH_CMP_EQ && cmp != FRESH_CMP_NE && cmp != FRESH_CMP_LT && cmp != FRESH_CMP_GT)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': add_condition_cmp needs EQ, NE, LT or GT, got %d",
+                              child ? child : "(null)", (int)cmp);
+    return add_cond_clause(s, child, parent, cmp == FRESH_CMP_EQ ? FRESH_CMP_IN : cmp, 1, &value,
+                           new_group);
+}
+
+/* Natural values of a parameter: 1 for numbers (float, int, numeric
+ * ordinal), 0 for labels (categorical, string ordinal). */
+static int numeric_param(const sparam *p)
+{
+    return p->type == FRESH_PARAM_FLOAT || p->type == FRESH_PARAM_INT || p->ovalues;
+}
+
+static const char *cmp_text(fresh_cmp cmp)
+{
+    switch (cmp) {
+    case FRESH_CMP_EQ: return "==";
+    case FRESH_CMP_NE: return "!=";
+    case FRESH_CMP_LT: return "<";
+    case FRESH_CMP_GT: return ">";
+    default: return "in";
+    }
+}
+
+/* Checks relation r; *a and *b get the parameter indices. */
+static int check_relation(fresh_space *s, const fresh_relation *r, long *a, long *b)
+{
+    if (!r->left || !r->right)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "forbidden relation: parameter name is NULL");
+    *a = find(s, r->left);
+    *b = find(s, r->right);
+    if (*a < 0 || *b < 0)
+        return fresh__set_err(s->errmsg, FRESH_ENOTFOUND,
+                              "parameter '%s': no such parameter (forbidden relation)",
+                              *a < 0 ? r->left : r->right);
+    if (*a == *b)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': forbidden relation with itself", r->left);
+    if (r->cmp != FRESH_CMP_EQ && r->cmp != FRESH_CMP_NE && r->cmp != FRESH_CMP_LT &&
+        r->cmp != FRESH_CMP_GT)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': forbidden relation with '%s' needs EQ, NE, LT or "
+                              "GT, got %d", r->left, r->right, (int)r->cmp);
+    const sparam *pa = &s->params[*a], *pb = &s->params[*b];
+    if (numeric_param(pa) != numeric_param(pb))
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': forbidden relation '%s %s %s' compares a number "
+                              "with a label", r->left, r->left, cmp_text(r->cmp), r->right);
+    if (!numeric_param(pa) && (r->cmp == FRESH_CMP_LT || r->cmp == FRESH_CMP_GT))
+        return fresh__set_err(s->errmsg, FRESH_EINVAL,
+                              "parameter '%s': forbidden relation '%s %s %s' needs numeric "
+                              "parameters (labels compare with == and != only)", r->left,
+                              r->left, cmp_text(r->cmp), r->right);
+    return FRESH_OK;
+}
+
+int fresh_space_add_forbidden_relations(fresh_space *s, size_t n, const fresh_clause *clauses,
+                                        size_t n_rel, const fresh_relation *relations)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    if ((n == 0 && n_rel == 0) || (n && !clauses) || (n_rel && !relations))
         return fresh__set_err(s->errmsg, FRESH_EINVAL,
                               "forbidden clause needs at least one part");
     for (size_t k = 0; k < n; k++) {
@@ -635,9 +717,15 @@ int fresh_space_add_forbidden(fresh_space *s, size_t n, const fresh_clause *clau
                                       "parameter '%s': forbidden clause: %s", c->name, why);
         }
     }
+    for (size_t k = 0; k < n_rel; k++) {
+        long a, b;
+        int rc = check_relation(s, &relations[k], &a, &b);
+        if (rc < 0)
+            return rc;
+    }
     sgroup g = {0, NULL};
     sgroup *nf = NULL;
-    g.clauses = fresh__calloc(n, sizeof *g.clauses);
+    g.clauses = fresh__calloc(n + n_rel, sizeof *g.clauses);
     if (!g.clauses)
         goto nomem;
     for (size_t k = 0; k < n; k++) {
@@ -646,9 +734,18 @@ int fresh_space_add_forbidden(fresh_space *s, size_t n, const fresh_clause *clau
             goto nomem;
         memcpy(vals, clauses[k].values, clauses[k].n_values * sizeof *vals);
         g.clauses[k].parent = (size_t)find(s, clauses[k].name);
+        g.clauses[k].cmp = FRESH_CMP_IN;
         g.clauses[k].n = clauses[k].n_values;
         g.clauses[k].values = vals;
         g.n = k + 1;
+    }
+    for (size_t k = 0; k < n_rel; k++) {
+        sclause *gc = &g.clauses[n + k];
+        gc->parent = (size_t)find(s, relations[k].left);
+        gc->other = (size_t)find(s, relations[k].right);
+        gc->cmp = relations[k].cmp;
+        gc->relation = 1;
+        g.n = n + k + 1;
     }
     nf = fresh__realloc(s->forb, (s->n_forb + 1) * sizeof *nf);
     if (!nf)
@@ -660,6 +757,13 @@ int fresh_space_add_forbidden(fresh_space *s, size_t n, const fresh_clause *clau
 nomem:
     group_free(&g);
     return fresh__set_err(s->errmsg, FRESH_ENOMEM, "forbidden clause: out of memory");
+}
+
+int fresh_space_add_forbidden(fresh_space *s, size_t n, const fresh_clause *clauses)
+{
+    if (s && (n == 0 || !clauses))
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "forbidden clause needs at least one part");
+    return fresh_space_add_forbidden_relations(s, n, clauses, 0, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -708,11 +812,43 @@ int fresh_space_level_index(const fresh_space *s, size_t i, const char *label)
 /* ------------------------------------------------------------------ */
 /* configurations                                                       */
 
-static int clause_holds(const sclause *c, const double *x)
+/* The natural number of value v of numeric parameter p. */
+static double natural(const sparam *p, double v)
+{
+    return p->ovalues ? p->ovalues[(size_t)v] : v;
+}
+
+static int compare(fresh_cmp cmp, double a, double b)
+{
+    switch (cmp) {
+    case FRESH_CMP_NE: return a != b;
+    case FRESH_CMP_LT: return a < b;
+    case FRESH_CMP_GT: return a > b;
+    default: return a == b;
+    }
+}
+
+/* A relation "a cmp b" on the natural values of two active parameters. */
+static int relation_holds(const fresh_space *s, const sclause *c, double va, double vb)
+{
+    const sparam *a = &s->params[c->parent], *b = &s->params[c->other];
+    if (numeric_param(a))
+        return compare(c->cmp, natural(a, va), natural(b, vb));
+    int same = strcmp(a->labels[(size_t)va], b->labels[(size_t)vb]) == 0;
+    return c->cmp == FRESH_CMP_NE ? !same : same;
+}
+
+/* Clause c on x: false when a parameter it reads is inactive. LT and GT on
+ * an ordinal compare level indices, that is level order. */
+static int clause_holds(const fresh_space *s, const sclause *c, const double *x)
 {
     double v = x[c->parent];
     if (isnan(v))
         return 0;
+    if (c->relation)
+        return !isnan(x[c->other]) && relation_holds(s, c, v, x[c->other]);
+    if (c->cmp != FRESH_CMP_IN)
+        return compare(c->cmp, v, c->values[0]);
     for (size_t k = 0; k < c->n; k++)
         if (c->values[k] == v)
             return 1;
@@ -720,14 +856,14 @@ static int clause_holds(const sclause *c, const double *x)
 }
 
 /* The condition of p on the values of x alone (parents' activity aside). */
-static int cond_holds(const sparam *p, const double *x)
+static int cond_holds(const fresh_space *s, const sparam *p, const double *x)
 {
     if (p->n_groups == 0)
         return 1;
     for (size_t g = 0; g < p->n_groups; g++) {
         size_t k;
         for (k = 0; k < p->groups[g].n; k++)
-            if (!clause_holds(&p->groups[g].clauses[k], x))
+            if (!clause_holds(s, &p->groups[g].clauses[k], x))
                 break;
         if (k == p->groups[g].n)
             return 1;
@@ -745,7 +881,7 @@ static int active_rec(const fresh_space *s, const double *x, size_t i)
         size_t k;
         for (k = 0; k < p->groups[g].n; k++) {
             const sclause *c = &p->groups[g].clauses[k];
-            if (!clause_holds(c, x) || !active_rec(s, x, c->parent))
+            if (!clause_holds(s, c, x) || !active_rec(s, x, c->parent))
                 break;
         }
         if (k == p->groups[g].n)
@@ -760,7 +896,7 @@ void fresh_space_apply_conditions(const fresh_space *s, double *x)
         return;
     for (size_t o = 0; o < s->n; o++) {
         size_t i = s->order[o];
-        if (!cond_holds(&s->params[i], x))
+        if (!cond_holds(s, &s->params[i], x))
             x[i] = NAN;
     }
 }
@@ -777,7 +913,7 @@ static long forbidden_match(const fresh_space *s, const double *x)
     for (size_t f = 0; f < s->n_forb; f++) {
         size_t k;
         for (k = 0; k < s->forb[f].n; k++)
-            if (!clause_holds(&s->forb[f].clauses[k], x))
+            if (!clause_holds(s, &s->forb[f].clauses[k], x))
                 break;
         if (k == s->forb[f].n)
             return (long)f;
@@ -958,7 +1094,7 @@ void fresh_space_decode(const fresh_space *s, const double *u, double *x)
     for (size_t o = 0; o < s->n; o++) {
         size_t i = s->order[o];
         const sparam *p = &s->params[i];
-        if (!cond_holds(p, x))
+        if (!cond_holds(s, p, x))
             x[i] = NAN;
         else if (isnan(x[i]))
             x[i] = default_of(p);
@@ -1189,14 +1325,44 @@ int fresh_space_config_to_json(const fresh_space *s, const double *x, char **out
     return sb_finish(&b, out);
 }
 
+/* The fresh-format key of a comparison ("in", "not_equals", ...). */
+static const char *cmp_key(fresh_cmp cmp)
+{
+    switch (cmp) {
+    case FRESH_CMP_EQ: return "equals";
+    case FRESH_CMP_NE: return "not_equals";
+    case FRESH_CMP_LT: return "less_than";
+    case FRESH_CMP_GT: return "greater_than";
+    default: return "in";
+    }
+}
+
 static void sb_clause(sbuf *b, const fresh_space *s, const sclause *c, const char *key)
 {
     const sparam *p = &s->params[c->parent];
+    if (c->relation) { /* {"left": a, "relation": "less_than", "right": b} */
+        sb_puts(b, "{\"left\": ");
+        sb_str(b, p->name);
+        sb_puts(b, ", \"relation\": ");
+        sb_str(b, cmp_key(c->cmp));
+        sb_puts(b, ", \"right\": ");
+        sb_str(b, s->params[c->other].name);
+        sb_puts(b, "}");
+        return;
+    }
     sb_puts(b, "{");
     sb_str(b, key);
     sb_puts(b, ": ");
     sb_str(b, p->name);
-    sb_puts(b, ", \"in\": [");
+    sb_puts(b, ", ");
+    sb_str(b, cmp_key(c->cmp));
+    if (c->cmp != FRESH_CMP_IN) {
+        sb_puts(b, ": ");
+        sb_value(b, p, c->values[0]);
+        sb_puts(b, "}");
+        return;
+    }
+    sb_puts(b, ": [");
     for (size_t k = 0; k < c->n; k++) {
         if (k)
             sb_puts(b, ", ");

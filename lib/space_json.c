@@ -377,6 +377,7 @@ static int to_value(rctx *c, size_t pi, const json_t *v, const jpath *p, const c
 
 typedef struct leaf {
     size_t parent;
+    fresh_cmp cmp; /* IN (v[0..n)), or NE/LT/GT (v[0]) */
     size_t n;
     double *v;
 } leaf;
@@ -505,11 +506,12 @@ static int read_values(rctx *c, int pi, const json_t *vals, int is_list, const j
     return FRESH_OK;
 }
 
-/* Adds the leaf "parent IN values" (a JSON scalar or array), making *out a
- * one-group DNF. */
+/* Adds the leaf "parent IN values" (a JSON scalar or array; cmp IN) or
+ * "parent cmp value" (a scalar; cmp NE, LT, GT), making *out a one-group
+ * DNF. */
 static int make_leaf(rctx *c, leaves *L, const char *child, const json_t *parent,
-                     const jpath *ppath, const json_t *vals, int is_list, const jpath *vpath,
-                     dnf *out)
+                     const jpath *ppath, fresh_cmp cmp, const json_t *vals, int is_list,
+                     const jpath *vpath, dnf *out)
 {
     char whom[300], d[96];
     who(whom, sizeof whom, child, "", 0);
@@ -534,6 +536,7 @@ static int make_leaf(rctx *c, leaves *L, const char *child, const json_t *parent
     if (rc < 0)
         return rc;
     L->a[L->n].parent = (size_t)pi;
+    L->a[L->n].cmp = cmp;
     L->a[L->n].n = n;
     L->a[L->n].v = v;
     L->n++;
@@ -581,7 +584,16 @@ static int combine(rctx *c, const json_t *list, const jpath *p, const char *chil
     return FRESH_OK;
 }
 
+/* The comparison keys of a fresh-format condition or forbidden clause. */
+static const struct {
+    const char *key;
+    fresh_cmp cmp;
+} cmp_keys[] = {{"equals", FRESH_CMP_EQ}, {"in", FRESH_CMP_IN}, {"not_equals", FRESH_CMP_NE},
+                {"less_than", FRESH_CMP_LT}, {"greater_than", FRESH_CMP_GT}};
+#define N_CMP_KEYS (sizeof cmp_keys / sizeof cmp_keys[0])
+
 /* fresh format: {"parent": P, "equals": v} | {"parent": P, "in": [..]} |
+ * {"parent": P, "not_equals" | "less_than" | "greater_than": v} |
  * {"all": [..]} | {"any": [..]}. */
 static int parse_cond_fresh(rctx *c, const json_t *j, const jpath *p, const char *child,
                             leaves *L, dnf *out, int depth)
@@ -602,24 +614,33 @@ static int parse_cond_fresh(rctx *c, const json_t *j, const jpath *p, const char
         return combine(c, all ? all : any, &q, child, L, out, depth, all != NULL,
                        parse_cond_fresh, all ? "\"all\"" : "\"any\"");
     }
-    static const char *const keys[] = {"parent", "equals", "in", NULL};
+    static const char *const keys[] = {"parent",    "equals",    "in", "not_equals",
+                                       "less_than", "greater_than", NULL};
     int rc = only_keys(c, j, p, whom, keys);
     if (rc < 0)
         return rc;
     const json_t *parent = json_object_get(j, "parent");
-    const json_t *eq = json_object_get(j, "equals"), *in = json_object_get(j, "in");
     if (!parent)
         return rerr(c, FRESH_EPARSE, p, "%s: condition needs \"parent\" (or \"all\"/\"any\")",
                     whom);
-    if ((eq != NULL) == (in != NULL))
-        return rerr(c, FRESH_EPARSE, p, "%s: condition needs exactly one of \"equals\" and \"in\"",
-                    whom);
-    jpath pp = pkey(*p, "parent"), vp = pkey(*p, eq ? "equals" : "in");
-    return make_leaf(c, L, child, parent, &pp, eq ? eq : in, in != NULL, &vp, out);
+    size_t found = N_CMP_KEYS, n_found = 0;
+    for (size_t k = 0; k < N_CMP_KEYS; k++)
+        if (json_object_get(j, cmp_keys[k].key)) {
+            found = k;
+            n_found++;
+        }
+    if (n_found != 1)
+        return rerr(c, FRESH_EPARSE, p,
+                    "%s: condition needs exactly one of \"equals\", \"in\", \"not_equals\", "
+                    "\"less_than\" and \"greater_than\"", whom);
+    fresh_cmp cmp = cmp_keys[found].cmp;
+    jpath pp = pkey(*p, "parent"), vp = pkey(*p, cmp_keys[found].key);
+    return make_leaf(c, L, child, parent, &pp, cmp == FRESH_CMP_EQ ? FRESH_CMP_IN : cmp,
+                     json_object_get(j, cmp_keys[found].key), cmp == FRESH_CMP_IN, &vp, out);
 }
 
-/* ConfigSpace: {"child", "parent", "type": EQ|IN, "value"|"values"} or
- * {"child", "type": AND|OR, "conditions": [..]}. */
+/* ConfigSpace: {"child", "parent", "type": EQ|NEQ|LT|GT|IN, "value"|"values"}
+ * or {"child", "type": AND|OR, "conditions": [..]}. */
 static int parse_cond_cs(rctx *c, const json_t *j, const jpath *p, const char *child, leaves *L,
                          dnf *out, int depth)
 {
@@ -645,19 +666,23 @@ static int parse_cond_cs(rctx *c, const json_t *j, const jpath *p, const char *c
         return combine(c, json_object_get(j, "conditions"), &q, child, L, out, depth,
                        t[0] == 'A', parse_cond_cs, "\"conditions\"");
     }
-    if (strcmp(t, "EQ") == 0 || strcmp(t, "IN") == 0) {
-        int is_in = t[0] == 'I';
+    static const struct {
+        const char *type;
+        fresh_cmp cmp;
+    } leaf_types[] = {{"EQ", FRESH_CMP_IN}, {"IN", FRESH_CMP_IN}, {"NEQ", FRESH_CMP_NE},
+                      {"LT", FRESH_CMP_LT}, {"GT", FRESH_CMP_GT}};
+    for (size_t k = 0; k < sizeof leaf_types / sizeof leaf_types[0]; k++) {
+        if (strcmp(t, leaf_types[k].type) != 0)
+            continue;
+        int is_in = k == 1;
         const json_t *parent = json_object_get(j, "parent");
         const json_t *v = json_object_get(j, is_in ? "values" : "value");
         if (!parent || !v)
             return rerr(c, FRESH_EPARSE, p, "%s: %s condition needs \"parent\" and \"%s\"", whom,
                         t, is_in ? "values" : "value");
         jpath pp = pkey(*p, "parent"), vp = pkey(*p, is_in ? "values" : "value");
-        return make_leaf(c, L, child, parent, &pp, v, is_in, &vp, out);
+        return make_leaf(c, L, child, parent, &pp, leaf_types[k].cmp, v, is_in, &vp, out);
     }
-    if (strcmp(t, "NEQ") == 0 || strcmp(t, "GT") == 0 || strcmp(t, "LT") == 0)
-        return rerr(c, FRESH_EUNSUPPORTED, &tp,
-                    "%s: condition type \"%s\" is not supported (only EQ, IN, AND, OR)", whom, t);
     return rerr(c, FRESH_EPARSE, &tp, "%s: unknown condition type \"%s\"", whom, t);
 }
 
@@ -669,8 +694,12 @@ static int add_dnf(rctx *c, const char *child, const leaves *L, const dnf *d, co
             const leaf *lf = &L->a[d->g[g].ix[k]];
             fresh_param_info pinfo;
             fresh_space_param(c->s, lf->parent, &pinfo);
-            int rc = fresh_space_add_condition(c->s, child, pinfo.name, lf->n, lf->v,
-                                               g > 0 && k == 0);
+            int new_group = g > 0 && k == 0;
+            int rc = lf->cmp == FRESH_CMP_IN
+                         ? fresh_space_add_condition(c->s, child, pinfo.name, lf->n, lf->v,
+                                                     new_group)
+                         : fresh_space_add_condition_cmp(c->s, child, pinfo.name, lf->cmp,
+                                                         lf->v[0], new_group);
             if (rc < 0)
                 return rerr_space(c, rc, p);
         }
@@ -957,6 +986,8 @@ static int read_param_cs(rctx *c, const json_t *o, size_t i)
 typedef struct fparts {
     size_t n, cap;
     fresh_clause *a;
+    size_t n_rel, cap_rel;
+    fresh_relation *r; /* names borrowed from jansson */
 } fparts;
 
 static void fparts_free(fparts *f)
@@ -964,6 +995,39 @@ static void fparts_free(fparts *f)
     for (size_t i = 0; i < f->n; i++)
         fresh__free((void *)f->a[i].values);
     fresh__free(f->a);
+    fresh__free(f->r);
+}
+
+/* Adds the relation "left cmp right" (JSON names) to f. */
+static int add_relation(rctx *c, fparts *f, const json_t *left, const json_t *right,
+                        fresh_cmp cmp, const jpath *p)
+{
+    char d[96];
+    const json_t *bad = !json_is_string(left) ? left : !json_is_string(right) ? right : NULL;
+    if (bad || !left || !right)
+        return rerr(c, FRESH_EPARSE, p,
+                    "forbidden relation: \"left\" and \"right\" must be parameter names, got %s",
+                    bad ? jdesc(bad, d, sizeof d) : "nothing");
+    for (int side = 0; side < 2; side++) {
+        const char *nm = json_string_value(side ? right : left);
+        if (fresh_space_index(c->s, nm) < 0) {
+            jpath q = pkey(*p, side ? "right" : "left");
+            char whom[300];
+            who(whom, sizeof whom, nm, NULL, 0);
+            return rerr(c, FRESH_EINVAL, &q, "%s: forbidden relation names an unknown parameter",
+                        whom);
+        }
+    }
+    if (f->n_rel == f->cap_rel) {
+        size_t cap = f->cap_rel ? 2 * f->cap_rel : 2;
+        fresh_relation *r = fresh__realloc(f->r, cap * sizeof *r);
+        if (!r)
+            return nomem(c);
+        f->r = r;
+        f->cap_rel = cap;
+    }
+    f->r[f->n_rel++] = (fresh_relation){json_string_value(left), cmp, json_string_value(right)};
+    return FRESH_OK;
 }
 
 /* Adds "name IN vals" to f (vals a scalar unless is_list). */
@@ -1000,18 +1064,44 @@ static int add_part(rctx *c, fparts *f, const json_t *name, const jpath *np, con
     return FRESH_OK;
 }
 
-/* fresh: [{"name": P, "in": [..]} | {"name": P, "equals": v}, ...] */
+/* fresh: [{"name": P, "in": [..]} | {"name": P, "equals": v} |
+ *         {"left": A, "relation": "equals" | "not_equals" | "less_than" |
+ *          "greater_than", "right": B}, ...] */
 static int read_forbidden_fresh(rctx *c, const json_t *arr, const jpath *p, fparts *f)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return rerr(c, FRESH_EPARSE, p,
                     "forbidden: each entry must be a non-empty array of clauses");
     static const char *const keys[] = {"name", "equals", "in", NULL};
+    static const char *const rel_keys[] = {"left", "relation", "right", NULL};
     for (size_t k = 0; k < json_array_size(arr); k++) {
         const json_t *o = json_array_get(arr, k);
         jpath q = pidx(*p, k);
         if (!json_is_object(o))
             return rerr(c, FRESH_EPARSE, &q, "forbidden: a clause must be an object");
+        const json_t *rel = json_object_get(o, "relation");
+        if (rel) {
+            int rc = only_keys(c, o, &q, "forbidden relation", rel_keys);
+            if (rc < 0)
+                return rc;
+            size_t m = N_CMP_KEYS;
+            for (size_t i = 0; json_is_string(rel) && i < N_CMP_KEYS; i++)
+                if (cmp_keys[i].cmp != FRESH_CMP_IN &&
+                    strcmp(json_string_value(rel), cmp_keys[i].key) == 0)
+                    m = i;
+            jpath rp = pkey(q, "relation");
+            char d[96];
+            if (m == N_CMP_KEYS)
+                return rerr(c, FRESH_EPARSE, &rp,
+                            "forbidden relation: \"relation\" must be \"equals\", "
+                            "\"not_equals\", \"less_than\" or \"greater_than\", got %s",
+                            jdesc(rel, d, sizeof d));
+            rc = add_relation(c, f, json_object_get(o, "left"), json_object_get(o, "right"),
+                              cmp_keys[m].cmp, &q);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         int rc = only_keys(c, o, &q, "forbidden clause", keys);
         if (rc < 0)
             return rc;
@@ -1029,7 +1119,8 @@ static int read_forbidden_fresh(rctx *c, const json_t *arr, const jpath *p, fpar
     return FRESH_OK;
 }
 
-/* ConfigSpace: EQUALS {name, value}, IN {name, values}, AND {clauses}. */
+/* ConfigSpace: EQUALS {name, value}, IN {name, values}, AND {clauses},
+ * RELATION {left, right, lambda: EQUALS | LESS | GREATER}. */
 static int read_forbidden_cs(rctx *c, const json_t *o, const jpath *p, fparts *f, int depth)
 {
     if (depth > MAX_DEPTH)
@@ -1065,8 +1156,35 @@ static int read_forbidden_cs(rctx *c, const json_t *o, const jpath *p, fparts *f
         jpath np = pkey(*p, "name"), vp = pkey(*p, is_in ? "values" : "value");
         return add_part(c, f, name, &np, v, is_in, &vp);
     }
+    if (strncmp(t, "RELATION", 8) == 0 && (t[8] == '\0' || t[8] == '_')) {
+        /* json format 0.4: "RELATION" with "lambda" EQUALS, LESS, GREATER (EQ,
+         * LT, GT in ConfigSpace 1.x's legacy reader); 1.x: RELATION_EQ/LT/GT */
+        static const struct {
+            const char *name;
+            fresh_cmp cmp;
+        } rel[] = {{"EQUALS", FRESH_CMP_EQ}, {"EQ", FRESH_CMP_EQ},  {"LESS", FRESH_CMP_LT},
+                   {"LT", FRESH_CMP_LT},     {"GREATER", FRESH_CMP_GT}, {"GT", FRESH_CMP_GT}};
+        const json_t *lambda = t[8] == '_' ? type : json_object_get(o, "lambda");
+        const char *l = json_string_value(lambda);
+        if (l && t[8] == '_')
+            l += 9;
+        fresh_cmp cmp = FRESH_CMP_IN;
+        for (size_t k = 0; l && k < sizeof rel / sizeof rel[0]; k++)
+            if (strcmp(l, rel[k].name) == 0)
+                cmp = rel[k].cmp;
+        jpath lp = t[8] == '_' ? tp : pkey(*p, "lambda");
+        char d[96];
+        if (cmp == FRESH_CMP_IN)
+            return rerr(c, lambda ? FRESH_EUNSUPPORTED : FRESH_EPARSE, lambda ? &lp : p,
+                        "forbidden relation %s is not supported (RELATION with \"lambda\" "
+                        "EQUALS, LESS or GREATER; RELATION_EQ, RELATION_LT, RELATION_GT)",
+                        lambda ? jdesc(lambda, d, sizeof d) : "without \"lambda\"");
+        return add_relation(c, f, json_object_get(o, "left"), json_object_get(o, "right"), cmp,
+                            p);
+    }
     return rerr(c, FRESH_EUNSUPPORTED, &tp,
-                "forbidden clause type \"%s\" is not supported (only EQUALS, IN, AND)", t);
+                "forbidden clause type \"%s\" is not supported (only EQUALS, IN, AND, RELATION)",
+                t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1085,7 +1203,7 @@ static int check_array(rctx *c, const json_t *root, const char *key, int require
 
 static int finish_forbidden(rctx *c, fparts *f, const jpath *p)
 {
-    int rc = fresh_space_add_forbidden(c->s, f->n, f->a);
+    int rc = fresh_space_add_forbidden_relations(c->s, f->n, f->a, f->n_rel, f->r);
     fparts_free(f);
     memset(f, 0, sizeof *f);
     return rc < 0 ? rerr_space(c, rc, p) : FRESH_OK;
@@ -1104,7 +1222,7 @@ static int read_forbidden_list(rctx *c, const json_t *root, const char *key, for
     const json_t *forb = json_object_get(root, key);
     for (size_t k = 0; k < json_array_size(forb); k++) {
         jpath fp = pidx(pkey((jpath){0}, key), k);
-        fparts f = {0, 0, NULL};
+        fparts f = {0, 0, NULL, 0, 0, NULL};
         int rc = read(c, json_array_get(forb, k), &fp, &f);
         if (rc < 0) {
             fparts_free(&f);

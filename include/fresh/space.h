@@ -19,12 +19,24 @@
  *
  * Conditions: a child parameter is active only when its condition holds. A
  * condition is a disjunction (OR) of groups; each group is a conjunction (AND)
- * of clauses "parent IN {values}". A parameter with no condition is always
+ * of clauses "parent IN {values}", "parent != value", "parent < value" or
+ * "parent > value" (ConfigSpace's EQ/IN, NEQ, LT, GT). A clause on an
+ * inactive parent never holds. A parameter with no condition is always
  * active; a parameter whose parent is inactive is inactive too (conditions
  * nest). Cycles and unknown parents are errors.
  *
- * Forbidden clauses: a conjunction of "param IN {values}" clauses that may
- * not all hold at once; sampling rejects such configurations.
+ * Forbidden clauses: a conjunction of clauses that may not all hold at once;
+ * sampling rejects such configurations. A clause is "param IN {values}" or a
+ * relation between two parameters, "a == b", "a != b", "a < b", "a > b"
+ * (ConfigSpace's ForbiddenEqualsRelation, ForbiddenLessThanRelation,
+ * ForbiddenGreaterThanRelation); a clause on an inactive parameter never
+ * holds.
+ *
+ * Order: "<" and ">" compare a float or int by value and an ordinal by level
+ * order (its value-space index); a categorical parameter has no order.
+ * Relations compare natural values: numbers for float, int and numeric
+ * ordinals (either side may be any of these), labels for categoricals and
+ * string ordinals (== and != only).
  *
  * Errors: every function that can fail returns a fresh_status (negative on
  * error) and leaves the space unchanged; fresh_space_errmsg() then names the
@@ -78,6 +90,15 @@ typedef struct fresh_param_info {
     int has_condition;           /* 1 if the parameter is conditional */
 } fresh_param_info;
 
+/* How a clause compares (see the top of this file). */
+typedef enum fresh_cmp {
+    FRESH_CMP_IN = 0, /* one of a set of values (the zero default) */
+    FRESH_CMP_EQ = 1, /* == */
+    FRESH_CMP_NE = 2, /* != */
+    FRESH_CMP_LT = 3, /* <  */
+    FRESH_CMP_GT = 4  /* >  */
+} fresh_cmp;
+
 /* A clause "name IN {values}" (values in value space: index for categorical
  * and ordinal parameters). */
 typedef struct fresh_clause {
@@ -85,6 +106,13 @@ typedef struct fresh_clause {
     size_t n_values;
     const double *values;
 } fresh_clause;
+
+/* A relation "left cmp right" between two parameters (cmp EQ, NE, LT, GT). */
+typedef struct fresh_relation {
+    const char *left;
+    fresh_cmp cmp;
+    const char *right;
+} fresh_relation;
 
 /* ---- construction ---- */
 
@@ -145,10 +173,32 @@ FRESH_API int fresh_space_add_condition(fresh_space *space, const char *child,
                                         const char *parent, size_t n_values,
                                         const double *values, int new_group);
 
+/* Adds the clause "parent cmp value" to the condition of `child`, grouped
+ * as by fresh_space_add_condition: cmp FRESH_CMP_NE, FRESH_CMP_LT or
+ * FRESH_CMP_GT (FRESH_CMP_EQ is the same as IN with one value). `value` is
+ * in the parent's value space and must be valid for it (a level index for
+ * an ordinal). LT and GT need an ordered parent (float, int, ordinal).
+ * Errors: as fresh_space_add_condition, plus FRESH_EINVAL for another cmp
+ * or LT/GT on a categorical parent. Thread safety: owner thread. */
+FRESH_API int fresh_space_add_condition_cmp(fresh_space *space, const char *child,
+                                            const char *parent, fresh_cmp cmp, double value,
+                                            int new_group);
+
 /* Adds a forbidden combination: the conjunction of n clauses (each copied).
  * Errors: FRESH_ENOTFOUND, FRESH_EINVAL. Thread safety: owner thread. */
 FRESH_API int fresh_space_add_forbidden(fresh_space *space, size_t n,
                                         const fresh_clause *clauses);
+
+/* Adds a forbidden combination that may hold relations: the conjunction of
+ * n clauses and n_rel relations (at least one in all; each copied). Errors:
+ * FRESH_ENOTFOUND (an unknown name), FRESH_EINVAL (nothing to forbid, a
+ * clause without values or with an invalid value, a relation with a cmp
+ * other than EQ/NE/LT/GT or between a parameter and itself, < or > between
+ * labelled parameters, a number related to a label). Thread safety: owner
+ * thread. */
+FRESH_API int fresh_space_add_forbidden_relations(fresh_space *space, size_t n,
+                                                  const fresh_clause *clauses, size_t n_rel,
+                                                  const fresh_relation *relations);
 
 /* ---- queries ---- */
 
@@ -246,7 +296,8 @@ FRESH_API int fresh_space_read_json_string(fresh_space *space, const char *text,
 
 /* Reads the ConfigSpace JSON format (ConfigSpace's json.write, as used with
  * HpBandSter, SMAC3 and DEHB): uniform_float, uniform_int, categorical,
- * ordinal, constant; conditions EQ, IN, AND, OR; forbidden EQUALS, IN, AND.
+ * ordinal, constant; conditions EQ, NEQ, LT, GT, IN, AND, OR; forbidden
+ * EQUALS, IN, AND and RELATION (EQUALS, LESS, GREATER).
  * Errors as for the fresh format. Thread safety: owner thread. */
 FRESH_API int fresh_space_read_configspace_file(fresh_space *space, const char *path);
 FRESH_API int fresh_space_read_configspace_string(fresh_space *space, const char *text,

@@ -143,11 +143,11 @@ Test(bad_input, configspace_unsupported)
        FRESH_EUNSUPPORTED, "space.json:1:44: parameter 'x': type \"normal_float\" is not supported");
     CS("{\"hyperparameters\": [{\"name\": \"a\", \"type\": \"categorical\", \"choices\": [\"x\", "
        "\"y\"]}, {\"name\": \"b\", \"type\": \"uniform_int\", \"lower\": 0, \"upper\": 9}], "
-       "\"conditions\": [{\"child\": \"b\", \"parent\": \"a\", \"type\": \"NEQ\", \"value\": "
+       "\"conditions\": [{\"child\": \"b\", \"parent\": \"a\", \"type\": \"GT\", \"value\": "
        "\"x\"}]}",
-       FRESH_EUNSUPPORTED,
-       "space.json:1:199: parameter 'b': condition type \"NEQ\" is not supported (only EQ, IN, "
-       "AND, OR)");
+       FRESH_EINVAL,
+       "space.json:1:161: parameter 'b': condition '>' on 'a' needs an ordered parent (float, "
+       "int or ordinal); 'a' is categorical");
 }
 
 /* ---- files ---- */

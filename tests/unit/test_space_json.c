@@ -379,7 +379,8 @@ Test(space_json, semantic_errors)
     expect_err(0, "{\"parameters\": [" TWO "{\"name\": \"m\", \"type\": \"float\", \"low\": 0, "
                   "\"high\": 1, \"condition\": {\"parent\": \"opt\"}}]}",
                FRESH_EPARSE,
-               "t.json:1:150: parameter 'm': condition needs exactly one of \"equals\" and \"in\"");
+               "t.json:1:150: parameter 'm': condition needs exactly one of \"equals\", \"in\", "
+               "\"not_equals\", \"less_than\" and \"greater_than\"");
     expect_err(0, "{\"parameters\": [" TWO "{\"name\": \"m\", \"type\": \"float\", \"low\": 0, "
                   "\"high\": 1, \"condition\": {\"all\": [], \"parent\": \"opt\"}}]}",
                FRESH_EPARSE, "t.json:1:172: parameter 'm': unknown key \"parent\"");
@@ -437,11 +438,11 @@ Test(space_json, configspace_errors_and_unsupported)
                      "\"upper\": 1}], ";
     char buf[1024];
     snprintf(buf, sizeof buf, "%s\"conditions\": [{\"child\": \"x\", \"parent\": \"c\", \"type\": "
-                              "\"NEQ\", \"value\": \"a\"}]}",
+                              "\"LT\", \"value\": \"b\"}]}",
              hp);
-    expect_err(1, buf, FRESH_EUNSUPPORTED,
-               "t.json:1:201: parameter 'x': condition type \"NEQ\" is not supported (only EQ, IN, "
-               "AND, OR)");
+    expect_err(1, buf, FRESH_EINVAL,
+               "t.json:1:163: parameter 'x': condition '<' on 'c' needs an ordered parent "
+               "(float, int or ordinal); 'c' is categorical");
     snprintf(buf, sizeof buf, "%s\"conditions\": [{\"child\": \"x\", \"parent\": \"c\", \"type\": "
                               "\"EQ\", \"value\": \"q\"}]}",
              hp);
@@ -458,9 +459,25 @@ Test(space_json, configspace_errors_and_unsupported)
     snprintf(buf, sizeof buf, "%s\"forbiddens\": [{\"left\": \"x\", \"right\": \"c\", \"type\": "
                               "\"RELATION\", \"lambda\": \"LESS\"}]}",
              hp);
+    expect_err(1, buf, FRESH_EINVAL,
+               "t.json:1:163: parameter 'x': forbidden relation 'x < c' compares a number with "
+               "a label");
+    snprintf(buf, sizeof buf, "%s\"forbiddens\": [{\"left\": \"x\", \"right\": \"c\", \"type\": "
+                              "\"RELATION\", \"lambda\": \"LESS_EQUALS\"}]}",
+             hp);
     expect_err(1, buf, FRESH_EUNSUPPORTED,
-               "t.json:1:199: forbidden clause type \"RELATION\" is not supported (only EQUALS, IN, "
-               "AND)");
+               "t.json:1:221: forbidden relation \"LESS_EQUALS\" is not supported (RELATION "
+               "with \"lambda\" EQUALS, LESS or GREATER; RELATION_EQ, RELATION_LT, "
+               "RELATION_GT)");
+    snprintf(buf, sizeof buf, "%s\"forbiddens\": [{\"left\": \"x\", \"right\": \"z\", \"type\": "
+                              "\"RELATION_EQ\"}]}",
+             hp);
+    expect_err(1, buf, FRESH_EINVAL,
+               "t.json:1:186: parameter 'z': forbidden relation names an unknown parameter");
+    snprintf(buf, sizeof buf, "%s\"forbiddens\": [{\"type\": \"OR\", \"clauses\": []}]}", hp);
+    expect_err(1, buf, FRESH_EUNSUPPORTED,
+               "t.json:1:172: forbidden clause type \"OR\" is not supported (only EQUALS, IN, "
+               "AND, RELATION)");
     expect_err(1, "{\"hyperparameters\": []}", FRESH_EINVAL,
                "t.json:1:21: the space has no parameters");
     expect_err(1, "{\"hyperparameters\": [{\"name\": \"x\", \"type\": \"uniform_int\", \"lower\": 5, "
