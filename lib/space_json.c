@@ -1018,14 +1018,8 @@ static int add_relation(rctx *c, fparts *f, const json_t *left, const json_t *ri
                         whom);
         }
     }
-    if (f->n_rel == f->cap_rel) {
-        size_t cap = f->cap_rel ? 2 * f->cap_rel : 2;
-        fresh_relation *r = fresh__realloc(f->r, cap * sizeof *r);
-        if (!r)
-            return nomem(c);
-        f->r = r;
-        f->cap_rel = cap;
-    }
+    if (fresh__grow((void **)&f->r, &f->cap_rel, f->n_rel + 1, sizeof *f->r) != FRESH_OK)
+        return nomem(c);
     f->r[f->n_rel++] = (fresh_relation){json_string_value(left), cmp, json_string_value(right)};
     return FRESH_OK;
 }
@@ -1044,14 +1038,8 @@ static int add_part(rctx *c, fparts *f, const json_t *name, const jpath *np, con
     if (pi < 0)
         return rerr(c, FRESH_EINVAL, np, "%s: forbidden clause names an unknown parameter",
                     whom);
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 4;
-        fresh_clause *a = fresh__realloc(f->a, cap * sizeof *a);
-        if (!a)
-            return nomem(c);
-        f->a = a;
-        f->cap = cap;
-    }
+    if (fresh__grow((void **)&f->a, &f->cap, f->n + 1, sizeof *f->a) != FRESH_OK)
+        return nomem(c);
     double *v = NULL;
     size_t n = 0;
     int rc = read_values(c, pi, vals, is_list, vp, whom, "forbidden", &v, &n);

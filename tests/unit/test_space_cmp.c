@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fresh/rng.h"
-#include "fresh/study.h"
+#include "study_fixtures.h"
 
 #define RELATIONS FRESH_SOURCE_DIR "/examples/spaces/configspace_relations.json"
 
@@ -346,11 +346,7 @@ static int objective(fresh_trial *t, void *user)
 Test(space_cmp, bohb_proposals_are_valid)
 {
     fresh_space *s = read_relations();
-    fresh_study_params p;
-    fresh_study_params_default(&p);
-    p.min_budget = 1;
-    p.max_budget = 9;
-    p.workers = 1;
+    fresh_study_params p = fx_params(); /* 1..9, one worker */
     p.seed = 5;
     p.max_brackets = 12;
     p.sampler_params.min_points_in_model = 4; /* the model starts early on 16 dimensions */
