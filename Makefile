@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 BUILD ?= build
 
-.PHONY: all deps build check check-asan check-tsan demo demo-torch bench clean install
+.PHONY: all deps build check check-asan check-tsan demo demo-torch bench clean install python
 all: build
 
 deps:
@@ -31,6 +31,10 @@ check-tsan: deps
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --no-tests=error --output-on-failure -j $(JOBS) -L threads
+
+# the Python package in $(BUILD)/python (PYTHONPATH=$(BUILD)/python); `pip install ./python` installs it
+python: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target fresh_python
 
 demo: build
 	@scripts/demo $(BUILD)

@@ -993,6 +993,45 @@ void fresh_study_force_stop(fresh_study *s)
         atomic_store(&s->force_stop, 1);
 }
 
+int fresh_study_get_params(const fresh_study *s, fresh_study_params *p)
+{
+    if (!s || !p)
+        return FRESH_EINVAL;
+    *p = s->p;
+    p->storage = NULL;
+    return FRESH_OK;
+}
+
+int fresh_study_set_run_options(fresh_study *s, const fresh_study_params *p)
+{
+    if (!s)
+        return FRESH_EINVAL;
+    if (!p)
+        return fresh__set_err(s->errmsg, FRESH_EINVAL, "params: NULL");
+    if (s->snapshot)
+        return refuse_snapshot(s);
+    if (s->running)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE, "optimize is running");
+    if (s->broken)
+        return fresh__set_err(s->errmsg, FRESH_ESTATE,
+                              "a write to the study file failed: reopen it to continue");
+    fresh_study_params q = s->p;
+    q.max_brackets = p->max_brackets;
+    q.max_total_budget = p->max_total_budget;
+    q.max_wall_time = p->max_wall_time;
+    q.target_loss = p->target_loss;
+    q.workers = p->workers;
+    q.on_job = p->on_job;
+    q.on_job_user = p->on_job_user;
+    int rc = check_params(&q, s->errmsg);
+    if (rc != FRESH_OK)
+        return rc;
+    s->p = q;
+    s->workers = q.workers ? q.workers : online_cpus();
+    atomic_store(&s->force_stop, 0);
+    return FRESH_OK;
+}
+
 /* ------------------------------------------------------------- optimize */
 
 /* How often optimize looks at the clock and at stop requests while it waits

@@ -250,6 +250,24 @@ FRESH_API int fresh_study_tell(fresh_study *study, fresh_trial *trial);
  * store; optimize notices it within 50 ms): a SIGINT handler may call it. */
 FRESH_API void fresh_study_force_stop(fresh_study *study);
 
+/* Copies the study's parameters into *p (the ones given to create, or the
+ * stored ones of an opened file, with any later set_run_options applied;
+ * p->storage is NULL). FRESH_OK or FRESH_EINVAL (NULL argument).
+ * Thread safety: owner thread. */
+FRESH_API int fresh_study_get_params(const fresh_study *study, fresh_study_params *p);
+
+/* Sets what may change between runs of a study, from *p (other fields are
+ * ignored): the stopping criteria (max_brackets, max_total_budget,
+ * max_wall_time, target_loss), workers and on_job / on_job_user. They apply
+ * from the next ask() or optimize(); max_total_budget and max_brackets count
+ * the whole study (replayed jobs included), max_wall_time each optimize()
+ * call. It also clears an earlier fresh_study_force_stop(), so a stopped
+ * study can go on. FRESH_OK; FRESH_EINVAL (a bad value, named in the
+ * errmsg; nothing changes); FRESH_ESTATE while optimize() runs, for a
+ * snapshot, or after a failed write to the study file (reopen it).
+ * Thread safety: owner thread. */
+FRESH_API int fresh_study_set_run_options(fresh_study *study, const fresh_study_params *p);
+
 /* ---- results ---- */
 
 /* The incumbent, the configuration to use: the best loss among jobs that
