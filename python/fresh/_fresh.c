@@ -788,18 +788,26 @@ static PyObject *Trial_rungs(TrialObject *self, void *Py_UNUSED(c))
 {
     if (!trial_live(self))
         return NULL;
-    double lo = fresh_trial_resume_from(self->t), hi = fresh_trial_budget(self->t);
     PyObject *l = PyList_New(0);
-    for (size_t k = 0; l && k < self->study->n_rungs; k++) {
-        double r = self->study->rungs[k];
-        if (r > lo && r <= hi) {
-            PyObject *f = PyFloat_FromDouble(r);
-            if (!f || PyList_Append(l, f))
-                Py_CLEAR(l);
-            Py_XDECREF(f);
-        }
+    for (double r = fresh_trial_next_rung(self->t, fresh_trial_resume_from(self->t)); l && !isnan(r);
+         r = fresh_trial_next_rung(self->t, r)) {
+        PyObject *f = PyFloat_FromDouble(r);
+        if (!f || PyList_Append(l, f))
+            Py_CLEAR(l);
+        Py_XDECREF(f);
     }
     return l;
+}
+
+static PyObject *Trial_next_rung(TrialObject *self, PyObject *arg)
+{
+    double step = PyFloat_AsDouble(arg);
+    if ((step == -1.0 && PyErr_Occurred()) || !trial_live(self))
+        return NULL;
+    double r = fresh_trial_next_rung(self->t, step);
+    if (isnan(r))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(r);
 }
 
 static PyObject *Trial_checkpoint(TrialObject *self, void *Py_UNUSED(c))
@@ -876,6 +884,9 @@ static PyMethodDef Trial_methods[] = {
     {"save_checkpoint", (PyCFunction)Trial_save_checkpoint, METH_O,
      "save_checkpoint(data)\n\nStores bytes (any buffer) for this configuration; the next job of the\n"
      "configuration (a promotion) reads them back as trial.checkpoint."},
+    {"next_rung", (PyCFunction)Trial_next_rung, METH_O,
+     "next_rung(step) -> float | None\n\nThe smallest rung budget r with step < r <= budget, or None: for\n"
+     "objectives whose step is not an epoch, report at each rung."},
     {"fail", (PyCFunction)Trial_fail, METH_VARARGS,
      "fail(message)\n\nMarks the job failed with a message (the study goes on)."},
     {"set_loss", (PyCFunction)Trial_set_loss, METH_VARARGS,
@@ -1601,16 +1612,14 @@ static PyObject *Study_stop(StudyObject *self, PyObject *Py_UNUSED(ig))
 
 /* ---- results ---- */
 
-static PyObject *best_dict(StudyObject *self, int max_budget_only)
+static PyObject *best_dict(StudyObject *self, int any_budget)
 {
     uint64_t id;
     double loss, budget;
     const double *x;
-    if (fresh_study_incumbent(self->st, &id, &loss, &budget, &x) != FRESH_OK)
-        Py_RETURN_NONE;
-    fresh_study_params p;
-    fresh_study_get_params(self->st, &p);
-    if (max_budget_only && budget < p.max_budget)
+    int rc = any_budget ? fresh_study_best_any_budget(self->st, &id, &loss, &budget, &x)
+                        : fresh_study_incumbent(self->st, &id, &loss, &budget, &x);
+    if (rc != FRESH_OK)
         Py_RETURN_NONE;
     PyObject *params = config_to_dict(((SpaceObject *)self->space)->sp, x);
     if (!params)
@@ -1623,12 +1632,12 @@ static PyObject *best_dict(StudyObject *self, int max_budget_only)
 
 static PyObject *Study_best(StudyObject *self, void *Py_UNUSED(c))
 {
-    return study_ready(self, 1) ? best_dict(self, 1) : NULL;
+    return study_ready(self, 1) ? best_dict(self, 0) : NULL;
 }
 
 static PyObject *Study_best_any_budget(StudyObject *self, void *Py_UNUSED(c))
 {
-    return study_ready(self, 1) ? best_dict(self, 0) : NULL;
+    return study_ready(self, 1) ? best_dict(self, 1) : NULL;
 }
 
 static PyObject *Study_jobs(StudyObject *self, void *Py_UNUSED(c))
@@ -1676,13 +1685,20 @@ static PyObject *Study_trajectory(StudyObject *self, void *Py_UNUSED(c))
     for (size_t i = 0; l && i < n; i++) {
         fresh_traj_point pt;
         fresh_study_trajectory(self->st, i, &pt);
-        PyObject *d = pt.has_incumbent
-                          ? Py_BuildValue("{s:K,s:d,s:d,s:K,s:d,s:d}", "job_id", (unsigned long long)pt.job_id,
-                                          "used_mbe", pt.used_mbe, "wall_time", pt.wall_time, "config_id",
-                                          (unsigned long long)pt.config_id, "loss", pt.loss, "budget", pt.budget)
-                          : Py_BuildValue("{s:K,s:d,s:d,s:O,s:O,s:O}", "job_id", (unsigned long long)pt.job_id,
-                                          "used_mbe", pt.used_mbe, "wall_time", pt.wall_time, "config_id",
-                                          Py_None, "loss", Py_None, "budget", Py_None);
+        PyObject *inc = pt.has_incumbent ? Py_BuildValue("{s:K,s:d,s:d}", "config_id",
+                                                         (unsigned long long)pt.config_id, "loss", pt.loss,
+                                                         "budget", pt.budget)
+                                         : Py_NewRef(Py_None);
+        PyObject *any = pt.has_best_any
+                            ? Py_BuildValue("{s:K,s:d,s:d}", "config_id", (unsigned long long)pt.best_any_config_id,
+                                            "loss", pt.best_any_loss, "budget", pt.best_any_budget)
+                            : Py_NewRef(Py_None);
+        PyObject *d = inc && any ? Py_BuildValue("{s:K,s:d,s:d,s:O,s:O}", "job_id", (unsigned long long)pt.job_id,
+                                                 "used_mbe", pt.used_mbe, "wall_time", pt.wall_time, "best", inc,
+                                                 "best_any_budget", any)
+                                 : NULL;
+        Py_XDECREF(inc);
+        Py_XDECREF(any);
         if (!d)
             Py_CLEAR(l);
         else
@@ -1860,7 +1876,7 @@ static PyGetSetDef Study_getset[] = {
     {"best", (getter)Study_best, NULL,
      "The incumbent at the maximum budget: {params, loss, budget, config_id}, or None.", NULL},
     {"best_any_budget", (getter)Study_best_any_budget, NULL,
-     "The best completed job at the largest budget reached so far, or None.", NULL},
+     "For progress only: the best completed job at the largest budget reached so far, or None.", NULL},
     {"jobs", (getter)Study_jobs, NULL, "Every job, as a list of dicts, in creation order.", NULL},
     {"stats", (getter)Study_stats, NULL, "Counters and times (dict).", NULL},
     {"trajectory", (getter)Study_trajectory, NULL, "The incumbent after each finished job.", NULL},

@@ -29,7 +29,7 @@ def python_text(storage=None, seed=7):
                    f"budget {g(j['budget'])} from {g(j['resume_from'])} reached {g(j['reached'])} "
                    f"loss {g(j['loss'])} status {status[j['status']]} reports {len(j['reports'])} "
                    f"x {g(p['x'])} y {g(p['y'])} n {p['n']} k {p['k']}")
-    b = study.best_any_budget
+    b = study.best
     out.append(f"best {b['config_id']} {g(b['loss'])} {g(b['budget'])}")
     st = study.stats
     out.append(f"used {g(st['used_mbe'])} configs {st['configs']} model {st['proposals_model']}")

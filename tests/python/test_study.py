@@ -33,7 +33,8 @@ def test_optimize_runs_every_job_once(space, workers):
     assert best["loss"] == min(j["loss"] for j in jobs if j["budget"] == 9 and j["status"] == "completed")
     assert study.config(best["config_id"]) == best["params"]
     # the trajectory ends at the incumbent
-    assert study.trajectory[-1]["loss"] == best["loss"]
+    assert study.trajectory[-1]["best"]["loss"] == best["loss"]
+    assert study.trajectory[0]["best"] is None and study.trajectory[0]["best_any_budget"]["budget"] == 1
 
 
 def test_workers_overlap_when_the_objective_releases_the_gil(space):
@@ -58,7 +59,8 @@ def test_reports_and_early_stopping(space):
 
     def objective(trial):
         loss = 0.0
-        assert trial.rungs == [r for r in study.rungs if trial.resume_from < r <= trial.budget]
+        assert trial.rungs == [r for r in rungs if trial.resume_from < r <= trial.budget]
+        assert trial.next_rung(trial.budget) is None
         for e in range(int(trial.resume_from) + 1, int(trial.budget) + 1):
             loss = (trial.params["x"] - 1) ** 2 + 1.0 / e
             if not trial.report(e, loss):
@@ -68,6 +70,8 @@ def test_reports_and_early_stopping(space):
         return loss
 
     study = make(space, max_budget=27, workers=1, early_stopping=True)
+    rungs = study.rungs
+    assert rungs == [1.0, 3.0, 9.0, 27.0]
     study.optimize(objective, budget=10)
     stopped = [j for j in study.jobs if j["status"] == "stopped"]
     assert stopped and len(said_stop) == len(stopped)
@@ -310,6 +314,7 @@ def test_results_views(space):
     assert s.plan["eta"] == 3 and len(s.plan["brackets"]) == 3
     p = s.params
     assert p["max_budget"] == 9 and p["sampler"] == "bohb" and p["target_loss"] is None
-    s.optimize(epochs_objective, budget=2, target_loss=100.0)
-    assert s.status == "TARGET_REACHED"
-    assert s.best_any_budget is not None
+    s.optimize(epochs_objective, target_loss=100.0)
+    assert s.status == "TARGET_REACHED"     # the incumbent at the max budget reached it
+    assert s.best["budget"] == 9 and s.best["loss"] <= 100
+    assert s.best_any_budget == s.best
