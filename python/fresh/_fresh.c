@@ -166,6 +166,22 @@ static PyObject *raise_fmt(int status, const char *fmt, ...)
     return NULL;
 }
 
+/* [item(ctx, 0), ..., item(ctx, n - 1)]; NULL if an item fails. */
+static PyObject *list_of(size_t n, PyObject *(*item)(void *ctx, size_t i), void *ctx)
+{
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; l && i < n; i++) {
+        PyObject *v = item(ctx, i);
+        if (!v)
+            Py_CLEAR(l);
+        else
+            PyList_SET_ITEM(l, (Py_ssize_t)i, v);
+    }
+    return l;
+}
+
+static PyObject *double_item(void *ctx, size_t i) { return PyFloat_FromDouble(((const double *)ctx)[i]); }
+
 /* ---------------------------------------------------- values <-> Python */
 
 static int ordinal_all_integral(const fresh_param_info *pi)
@@ -954,6 +970,12 @@ static PyObject *study_error(StudyObject *self, int rc)
 
 static const char *const JOB_STATUS[] = {"pending", "completed", "stopped", "failed"};
 
+static PyObject *report_item(void *ctx, size_t k)
+{
+    const fresh_job_info *j = ctx;
+    return Py_BuildValue("(dd)", j->report_steps[k], j->report_losses[k]);
+}
+
 static PyObject *job_to_dict(StudyObject *self, size_t i)
 {
     fresh_job_info j;
@@ -961,14 +983,7 @@ static PyObject *job_to_dict(StudyObject *self, size_t i)
         return raise_status(FRESH_EINVAL, "job index out of range");
     const fresh_space *sp = ((SpaceObject *)self->space)->sp;
     PyObject *params = config_to_dict(sp, fresh_study_config(self->st, j.config_id));
-    PyObject *reports = PyList_New((Py_ssize_t)j.n_reports);
-    for (size_t k = 0; reports && k < j.n_reports; k++) {
-        PyObject *p = Py_BuildValue("(dd)", j.report_steps[k], j.report_losses[k]);
-        if (!p)
-            Py_CLEAR(reports);
-        else
-            PyList_SET_ITEM(reports, (Py_ssize_t)k, p);
-    }
+    PyObject *reports = list_of(j.n_reports, report_item, &j);
     PyObject *d = NULL;
     if (params && reports)
         d = Py_BuildValue("{s:K,s:K,s:O,s:l,s:i,s:d,s:d,s:d,s:d,s:d,s:s,s:z,s:s,s:O,s:d,s:d,s:i,s:O}",
@@ -1640,20 +1655,13 @@ static PyObject *Study_best_any_budget(StudyObject *self, void *Py_UNUSED(c))
     return study_ready(self, 1) ? best_dict(self, 1) : NULL;
 }
 
+static PyObject *job_item(void *ctx, size_t i) { return job_to_dict(ctx, i); }
+
 static PyObject *Study_jobs(StudyObject *self, void *Py_UNUSED(c))
 {
     if (!study_ready(self, 1))
         return NULL;
-    size_t n = fresh_study_n_jobs(self->st);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; l && i < n; i++) {
-        PyObject *d = job_to_dict(self, i);
-        if (!d)
-            Py_CLEAR(l);
-        else
-            PyList_SET_ITEM(l, (Py_ssize_t)i, d);
-    }
-    return l;
+    return list_of(fresh_study_n_jobs(self->st), job_item, self);
 }
 
 static PyObject *Study_stats(StudyObject *self, void *Py_UNUSED(c))
@@ -1676,35 +1684,32 @@ static PyObject *Study_stats(StudyObject *self, void *Py_UNUSED(c))
         (Py_ssize_t)s.jobs_failed_after_crash, "jobs_running", (Py_ssize_t)s.jobs_running);
 }
 
+static PyObject *traj_item(void *ctx, size_t i)
+{
+    StudyObject *self = ctx;
+    fresh_traj_point pt;
+    fresh_study_trajectory(self->st, i, &pt);
+    PyObject *inc = pt.has_incumbent ? Py_BuildValue("{s:K,s:d,s:d}", "config_id", (unsigned long long)pt.config_id,
+                                                     "loss", pt.loss, "budget", pt.budget)
+                                     : Py_NewRef(Py_None);
+    PyObject *any = pt.has_best_any ? Py_BuildValue("{s:K,s:d,s:d}", "config_id",
+                                                    (unsigned long long)pt.best_any_config_id, "loss",
+                                                    pt.best_any_loss, "budget", pt.best_any_budget)
+                                    : Py_NewRef(Py_None);
+    PyObject *d = inc && any ? Py_BuildValue("{s:K,s:d,s:d,s:O,s:O}", "job_id", (unsigned long long)pt.job_id,
+                                             "used_mbe", pt.used_mbe, "wall_time", pt.wall_time, "best", inc,
+                                             "best_any_budget", any)
+                             : NULL;
+    Py_XDECREF(inc);
+    Py_XDECREF(any);
+    return d;
+}
+
 static PyObject *Study_trajectory(StudyObject *self, void *Py_UNUSED(c))
 {
     if (!study_ready(self, 1))
         return NULL;
-    size_t n = fresh_study_n_trajectory(self->st);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; l && i < n; i++) {
-        fresh_traj_point pt;
-        fresh_study_trajectory(self->st, i, &pt);
-        PyObject *inc = pt.has_incumbent ? Py_BuildValue("{s:K,s:d,s:d}", "config_id",
-                                                         (unsigned long long)pt.config_id, "loss", pt.loss,
-                                                         "budget", pt.budget)
-                                         : Py_NewRef(Py_None);
-        PyObject *any = pt.has_best_any
-                            ? Py_BuildValue("{s:K,s:d,s:d}", "config_id", (unsigned long long)pt.best_any_config_id,
-                                            "loss", pt.best_any_loss, "budget", pt.best_any_budget)
-                            : Py_NewRef(Py_None);
-        PyObject *d = inc && any ? Py_BuildValue("{s:K,s:d,s:d,s:O,s:O}", "job_id", (unsigned long long)pt.job_id,
-                                                 "used_mbe", pt.used_mbe, "wall_time", pt.wall_time, "best", inc,
-                                                 "best_any_budget", any)
-                                 : NULL;
-        Py_XDECREF(inc);
-        Py_XDECREF(any);
-        if (!d)
-            Py_CLEAR(l);
-        else
-            PyList_SET_ITEM(l, (Py_ssize_t)i, d);
-    }
-    return l;
+    return list_of(fresh_study_n_trajectory(self->st), traj_item, self);
 }
 
 static PyObject *Study_params(StudyObject *self, void *Py_UNUSED(c))
@@ -1749,15 +1754,7 @@ static PyObject *Study_plan(StudyObject *self, void *Py_UNUSED(c))
 
 static PyObject *Study_rungs(StudyObject *self, void *Py_UNUSED(c))
 {
-    PyObject *l = PyList_New((Py_ssize_t)self->n_rungs);
-    for (size_t k = 0; l && k < self->n_rungs; k++) {
-        PyObject *f = PyFloat_FromDouble(self->rungs[k]);
-        if (!f)
-            Py_CLEAR(l);
-        else
-            PyList_SET_ITEM(l, (Py_ssize_t)k, f);
-    }
-    return l;
+    return list_of(self->n_rungs, double_item, self->rungs);
 }
 
 static PyObject *Study_status(StudyObject *self, void *Py_UNUSED(c))
