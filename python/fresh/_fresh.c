@@ -1171,6 +1171,19 @@ static int Study_init(StudyObject *self, PyObject *args, PyObject *kw)
     fresh_study_params_default(&p);
     PyObject *storage = NULL;
     int resume = 0;
+    /* a preset first: the other options refine it */
+    PyObject *preset = kw ? PyDict_GetItemString(kw, "preset") : NULL;
+    if (preset && preset != Py_None) {
+        const char *name = PyUnicode_Check(preset) ? PyUnicode_AsUTF8(preset) : NULL;
+        if (!name) {
+            PyErr_SetString(PyExc_TypeError, "preset: expected a name (str)");
+            return -1;
+        }
+        if (fresh_study_params_preset(&p, name) != FRESH_OK) {
+            raise_fmt(FRESH_ENOTFOUND, "preset: unknown name '%s' (known: 'default', 'bohb-reference')", name);
+            return -1;
+        }
+    }
     if (kw) {
         PyObject *key, *val;
         Py_ssize_t pos = 0;
@@ -1182,6 +1195,8 @@ static int Study_init(StudyObject *self, PyObject *args, PyObject *kw)
                 storage = val;
                 continue;
             }
+            if (!strcmp(name, "preset"))
+                continue;
             if (!strcmp(name, "resume")) {
                 if ((resume = PyObject_IsTrue(val)) < 0)
                     return -1;

@@ -109,3 +109,15 @@ def test_study_parameters_are_checked(space):
 def test_space_is_frozen_once_used(space):
     fresh.Study(space)
     expect_error("ESTATE", "belongs to a study", space.add_float, "z", 0, 1)
+
+
+def test_presets_and_every_sampler(space):
+    ref = fresh.Study(space, preset="bohb-reference", min_budget=1, max_budget=9).params
+    assert ref["scheduler"] == "hyperband" and ref["brackets"] == "floor"
+    assert ref["early_stopping"] is False and ref["bandwidth_factor"] == 3
+    assert ref["hedge_tau"] < -1 and ref["max_budget"] == 9
+    # options after the preset refine it
+    assert fresh.Study(space, preset="bohb-reference", early_stopping=True).params["early_stopping"]
+    expect_error("ENOTFOUND", "preset: unknown name 'bohb2'", fresh.Study, space, preset="bohb2")
+    for name in ("random", "bohb", "tpe", "gp", "auto"):
+        assert fresh.Study(space, sampler=name).params["sampler"] in (name, "bohb")
