@@ -1006,6 +1006,8 @@ int fresh_study_set_run_options(fresh_study *s, const fresh_study_params *p)
 {
     if (!s)
         return FRESH_EINVAL;
+    if (from_objective(s, "fresh_study_set_run_options"))
+        return FRESH_ESTATE;
     if (!p)
         return fresh__set_err(s->errmsg, FRESH_EINVAL, "params: NULL");
     if (s->snapshot)
@@ -1028,7 +1030,6 @@ int fresh_study_set_run_options(fresh_study *s, const fresh_study_params *p)
         return rc;
     s->p = q;
     s->workers = q.workers ? q.workers : online_cpus();
-    atomic_store(&s->force_stop, 0);
     return FRESH_OK;
 }
 

@@ -261,10 +261,10 @@ FRESH_API int fresh_study_get_params(const fresh_study *study, fresh_study_param
  * max_wall_time, target_loss), workers and on_job / on_job_user. They apply
  * from the next ask() or optimize(); max_total_budget and max_brackets count
  * the whole study (replayed jobs included), max_wall_time each optimize()
- * call. It also clears an earlier fresh_study_force_stop(), so a stopped
- * study can go on. FRESH_OK; FRESH_EINVAL (a bad value, named in the
- * errmsg; nothing changes); FRESH_ESTATE while optimize() runs, for a
- * snapshot, or after a failed write to the study file (reopen it).
+ * call. A pending stop request (fresh_study_force_stop) is left as it is.
+ * FRESH_OK; FRESH_EINVAL (a bad value, named in the errmsg; nothing
+ * changes); FRESH_ESTATE while optimize() runs, from inside the objective,
+ * for a snapshot, or after a failed write to the study file (reopen it).
  * Thread safety: owner thread. */
 FRESH_API int fresh_study_set_run_options(fresh_study *study, const fresh_study_params *p);
 

@@ -69,6 +69,7 @@ typedef struct {
     int busy;             /* optimize() running */
     pthread_t owner;      /* the owner thread while busy */
     RunCtx *run;          /* while busy */
+    RunCtx *runs;         /* every run so far (see RunCtx) */
     PyObject *outstanding;/* set of Trial objects from ask(), not told yet */
     int last_status;      /* of the last ask / optimize */
     double *rungs;
@@ -78,16 +79,24 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     fresh_trial *t;       /* NULL once the trial has ended */
-    StudyObject *study;   /* strong */
+    StudyObject *study;   /* strong for a trial from ask(); borrowed in an
+                             objective (so that deleting the Study waits for
+                             an abandoned objective instead of the objective
+                             keeping it alive); used only while t is set */
     PyObject *params;     /* cached dict */
     int asked;            /* from ask() (else from optimize) */
     int reported;         /* report() was called */
     double last_step;     /* its last step */
 } TrialObject;
 
+/* One optimize() call. Heap-allocated and kept until the Study is freed: an
+ * objective that optimize abandoned (job time limit, or a stop request it
+ * did not heed) may still run, and its trampoline reads the context. */
 struct RunCtx {
+    RunCtx *next;         /* the Study's earlier runs */
+    int finished;         /* optimize() returned (read and written with the GIL) */
     StudyObject *so;
-    PyObject *objective;
+    PyObject *objective;  /* strong, until the Study is freed */
     PyObject *callbacks;  /* list or NULL */
     PyObject *exc;        /* first exception to re-raise (owned), or NULL */
     int result;
@@ -100,6 +109,8 @@ static PyTypeObject SpaceType, StudyType, TrialType;
 
 /* 1 on the owner thread while it runs the callbacks of optimize(). */
 static _Thread_local int in_callback;
+/* On a worker thread: the study whose objective it runs. */
+static _Thread_local StudyObject *in_objective_of;
 
 /* The pending exception as one object with its traceback (NULL if none);
  * the error indicator is cleared. (PyErr_GetRaisedException is 3.12+.) */
@@ -722,7 +733,7 @@ static TrialObject *trial_new(StudyObject *so, fresh_trial *t, int asked)
     if (!to)
         return NULL;
     to->t = t;
-    to->study = (StudyObject *)Py_NewRef(so);
+    to->study = asked ? (StudyObject *)Py_NewRef(so) : so;
     to->params = NULL;
     to->asked = asked;
     to->reported = 0;
@@ -733,14 +744,17 @@ static TrialObject *trial_new(StudyObject *so, fresh_trial *t, int asked)
 
 static int Trial_traverse(TrialObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->study);
+    if (self->asked)
+        Py_VISIT(self->study);
     Py_VISIT(self->params);
     return 0;
 }
 
 static int Trial_clear(TrialObject *self)
 {
-    Py_CLEAR(self->study);
+    if (self->asked)
+        Py_CLEAR(self->study);
+    self->study = NULL;
     Py_CLEAR(self->params);
     return 0;
 }
@@ -1240,10 +1254,20 @@ static void Study_dealloc(StudyObject *self)
     PyObject_GC_UnTrack(self);
     /* a Trial holds its Study, so none is outstanding here; busy cannot be
      * either (optimize holds a reference) */
-    if (self->st) {
+    /* Freed by the last Trial of an abandoned objective, on its worker: the
+     * C study cannot be destroyed from inside its objective (it waits for
+     * it); it is left to the process's end. */
+    if (self->st && in_objective_of != self) {
         Py_BEGIN_ALLOW_THREADS
         fresh_study_destroy(self->st);
         Py_END_ALLOW_THREADS
+    }
+    while (self->runs) {
+        RunCtx *r = self->runs;
+        self->runs = r->next;
+        Py_XDECREF(r->objective);
+        Py_XDECREF(r->exc);
+        PyMem_RawFree(r);
     }
     PyMem_Free(self->rungs);
     Py_CLEAR(self->outstanding);
@@ -1255,12 +1279,17 @@ static int Study_traverse(StudyObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->space);
     Py_VISIT(self->outstanding);
+    for (RunCtx *r = self->runs; r; r = r->next)
+        Py_VISIT(r->objective); /* a closure over the study makes a cycle */
     return 0;
 }
 
 static int Study_clear_refs(StudyObject *self)
 {
     Py_CLEAR(self->outstanding);
+    if (!self->busy)
+        for (RunCtx *r = self->runs; r; r = r->next)
+            Py_CLEAR(r->objective);
     return 0;
 }
 
@@ -1371,13 +1400,22 @@ static int objective_tramp(fresh_trial *t, void *user)
     RunCtx *ctx = user;
     PyGILState_STATE g = PyGILState_Ensure();
     int rc = 0;
+    if (ctx->finished || !ctx->objective) { /* abandoned before it started: optimize has returned */
+        fresh_trial_fail(t, "abandoned: optimize() had returned");
+        PyGILState_Release(g);
+        return 1;
+    }
+    StudyObject *prev = in_objective_of;
+    in_objective_of = ctx->so;
     TrialObject *to = trial_new(ctx->so, t, 0);
     if (!to) {
         PyErr_Clear();
         fresh_trial_fail(t, "out of memory creating the Trial object");
         rc = 1;
     } else {
-        PyObject *r = PyObject_CallOneArg(ctx->objective, (PyObject *)to);
+        PyObject *fn = Py_NewRef(ctx->objective);
+        PyObject *r = PyObject_CallOneArg(fn, (PyObject *)to);
+        Py_DECREF(fn);
         if (!r) {
             PyObject *keep = NULL;
             if (objective_failed(t, &keep)) {
@@ -1392,8 +1430,9 @@ static int objective_tramp(fresh_trial *t, void *user)
             Py_DECREF(r);
         }
         to->t = NULL; /* the trial ends with the objective */
-        Py_DECREF(to);
+        Py_DECREF(to); /* may free the Study (see Study_dealloc): ctx is not used after */
     }
+    in_objective_of = prev;
     PyGILState_Release(g);
     return rc;
 }
@@ -1473,58 +1512,64 @@ static PyObject *Study_optimize(StudyObject *self, PyObject *args, PyObject *kw)
                 return PyErr_Format(PyExc_TypeError, "optimize() got an unexpected keyword argument '%s'", name);
         }
     }
-    RunCtx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.so = self;
-    ctx.objective = objective;
+    PyObject *cbs = NULL;
     if (callbacks && callbacks != Py_None) {
-        ctx.callbacks = PySequence_List(callbacks);
-        if (!ctx.callbacks)
+        cbs = PySequence_List(callbacks);
+        if (!cbs)
             return NULL;
-        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(ctx.callbacks); k++)
-            if (!PyCallable_Check(PyList_GET_ITEM(ctx.callbacks, k))) {
-                Py_DECREF(ctx.callbacks);
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(cbs); k++)
+            if (!PyCallable_Check(PyList_GET_ITEM(cbs, k))) {
+                Py_DECREF(cbs);
                 return PyErr_Format(PyExc_TypeError, "callbacks must be callables f(study, job)");
             }
     }
     p.on_job = on_job_cb;
     p.on_job_user = self;
     if (fresh_study_set_run_options(self->st, &p) != FRESH_OK) {
-        Py_XDECREF(ctx.callbacks);
+        Py_XDECREF(cbs);
         return study_error(self, -1);
     }
-    pthread_mutex_init(&ctx.mu, NULL);
+    RunCtx *run = PyMem_RawCalloc(1, sizeof *run);
+    if (!run) {
+        Py_XDECREF(cbs);
+        return PyErr_NoMemory();
+    }
+    run->so = self;
+    run->objective = Py_NewRef(objective);
+    run->callbacks = cbs;
+    run->next = self->runs;
+    self->runs = run;
+    pthread_mutex_init(&run->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ctx.cv, &ca);
+    pthread_cond_init(&run->cv, &ca);
     pthread_condattr_destroy(&ca);
 
     Py_INCREF(self);
-    Py_INCREF(objective);
     self->busy = 1;
-    self->run = &ctx;
+    self->run = run;
     /* the owner thread (and the pool's workers it starts) block every
      * signal: SIGINT goes to this thread, where Python handles it */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int e = pthread_create(&self->owner, NULL, owner_main, &ctx);
+    int e = pthread_create(&self->owner, NULL, owner_main, run);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
         self->busy = 0;
         self->run = NULL;
-        Py_DECREF(objective);
+        run->finished = 1;
         Py_DECREF(self);
-        Py_XDECREF(ctx.callbacks);
-        pthread_cond_destroy(&ctx.cv);
-        pthread_mutex_destroy(&ctx.mu);
+        Py_CLEAR(run->callbacks);
+        pthread_cond_destroy(&run->cv);
+        pthread_mutex_destroy(&run->mu);
         return raise_status(FRESH_ETHREAD, "cannot start the study's owner thread");
     }
     PyObject *interrupt = NULL; /* from a signal handler */
     PyThreadState *ts = PyEval_SaveThread();
-    pthread_mutex_lock(&ctx.mu);
-    while (!ctx.done) {
+    pthread_mutex_lock(&run->mu);
+    while (!run->done) {
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += 50 * 1000000L;
@@ -1532,10 +1577,10 @@ static PyObject *Study_optimize(StudyObject *self, PyObject *args, PyObject *kw)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&ctx.cv, &ctx.mu, &until);
-        if (ctx.done)
+        pthread_cond_timedwait(&run->cv, &run->mu, &until);
+        if (run->done)
             break;
-        pthread_mutex_unlock(&ctx.mu);
+        pthread_mutex_unlock(&run->mu);
         PyEval_RestoreThread(ts);
         if (PyErr_CheckSignals() < 0) {
             if (!interrupt) {
@@ -1546,29 +1591,31 @@ static PyObject *Study_optimize(StudyObject *self, PyObject *args, PyObject *kw)
             }
         }
         ts = PyEval_SaveThread();
-        pthread_mutex_lock(&ctx.mu);
+        pthread_mutex_lock(&run->mu);
     }
-    pthread_mutex_unlock(&ctx.mu);
+    pthread_mutex_unlock(&run->mu);
     pthread_join(self->owner, NULL);
     PyEval_RestoreThread(ts);
 
     self->busy = 0;
     self->run = NULL;
-    self->last_status = ctx.result;
-    pthread_cond_destroy(&ctx.cv);
-    pthread_mutex_destroy(&ctx.mu);
-    Py_XDECREF(ctx.callbacks);
-    Py_DECREF(objective);
+    self->last_status = run->result;
+    pthread_cond_destroy(&run->cv);
+    pthread_mutex_destroy(&run->mu);
+    run->finished = 1;
+    Py_CLEAR(run->callbacks);
+    PyObject *exc = run->exc;
+    run->exc = NULL;
     PyObject *res = NULL;
     if (interrupt) {
         give_exception(interrupt);
-        Py_XDECREF(ctx.exc);
-    } else if (ctx.exc) {
-        give_exception(ctx.exc);
-    } else if (ctx.result < 0) {
-        study_error(self, ctx.result);
+        Py_XDECREF(exc);
+    } else if (exc) {
+        give_exception(exc);
+    } else if (run->result < 0) {
+        study_error(self, run->result);
     } else {
-        res = PyUnicode_FromString(fresh_status_name(ctx.result));
+        res = PyUnicode_FromString(fresh_status_name(run->result));
     }
     Py_DECREF(self);
     return res;
@@ -1686,7 +1733,7 @@ static PyObject *Study_stats(StudyObject *self, void *Py_UNUSED(c))
     fresh_study_stats s;
     fresh_study_get_stats(self->st, &s);
     return Py_BuildValue(
-        "{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:l,s:l,s:d,s:d,s:d,s:d,s:d,s:d,s:n,s:n,s:n,s:n,s:n,s:n}",
+        "{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:l,s:l,s:d,s:d,s:d,s:d,s:d,s:d,s:n,s:n,s:n,s:n,s:n,s:n,s:n}",
         "jobs_finished", (Py_ssize_t)s.jobs_finished, "jobs_completed", (Py_ssize_t)s.jobs_completed,
         "jobs_stopped", (Py_ssize_t)s.jobs_stopped, "jobs_failed", (Py_ssize_t)s.jobs_failed, "configs",
         (Py_ssize_t)s.configs, "proposals_model", (Py_ssize_t)s.proposals_model, "proposals_random",
@@ -1696,7 +1743,8 @@ static PyObject *Study_stats(StudyObject *self, void *Py_UNUSED(c))
         "overhead_time", s.overhead_time, "utilization", s.utilization, "workers", (Py_ssize_t)s.workers,
         "jobs_replayed", (Py_ssize_t)s.jobs_replayed, "jobs_requeued", (Py_ssize_t)s.jobs_requeued,
         "warm_start_observations", (Py_ssize_t)s.warm_start_observations, "jobs_failed_after_crash",
-        (Py_ssize_t)s.jobs_failed_after_crash, "jobs_running", (Py_ssize_t)s.jobs_running);
+        (Py_ssize_t)s.jobs_failed_after_crash, "jobs_running", (Py_ssize_t)s.jobs_running,
+        "jobs_interrupted", (Py_ssize_t)s.jobs_interrupted);
 }
 
 static PyObject *traj_item(void *ctx, size_t i)

@@ -44,15 +44,21 @@ if mode == "sigint":
         waited = time.time() - t0
     st = study.stats
     jobs = study.jobs
+    cut = [j["job_id"] for j in jobs if j["status"] == "pending"]
     snap = fresh.Study.load(db, snapshot=True)
-    print(json.dumps({
+    summary = {
         "interrupted": True, "seconds": waited, "jobs": len(jobs),
-        "running": st["jobs_running"], "said_false": len(said_false),
-        "stopped": sum(j["status"] == "stopped" for j in jobs),
-        "pending": sum(j["status"] == "pending" for j in jobs),
+        "running": st["jobs_running"], "cut_short": st["jobs_interrupted"],
+        "said_false": len(said_false), "pending": len(cut),
         "file_jobs": len(snap.jobs), "file_running": snap.stats["jobs_running"],
         "status": study.status,
-    }))
+    }
+    del snap
+    # the study goes on: the jobs Ctrl-C cut short run first, from their start
+    study.optimize(lambda t: t.params["x"] ** 2, budget=st["used_mbe"] + 0.5)
+    summary["rerun"] = all(study.jobs[i]["status"] != "pending" for i in cut)
+    summary["after"] = study.stats["jobs_interrupted"]
+    print(json.dumps(summary))
 elif mode == "kill":
     def log(study, job):
         with open(progress, "a") as f:

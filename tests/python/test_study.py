@@ -303,7 +303,9 @@ def test_optimize_continues_with_new_criteria_and_after_stop(space):
     assert s.stats["used_mbe"] == used         # total budget already spent
     assert s.optimize(epochs_objective, budget=6) == "BUDGET_REACHED"
     assert s.stats["used_mbe"] >= 6
-    s.stop()
+    s.stop()            # a request made between runs stops the next one, which ends it
+    n = len(s.jobs)
+    assert s.optimize(epochs_objective, budget=100) == "STOPPED" and len(s.jobs) == n
     assert s.optimize(epochs_objective, max_brackets=1, budget=None) in ("BRACKETS_DONE", "BUDGET_REACHED")
     assert s.optimize(epochs_objective, timeout=0.2, budget=0, max_brackets=0) == "TIME_REACHED"
 
@@ -318,3 +320,26 @@ def test_results_views(space):
     assert s.status == "TARGET_REACHED"     # the incumbent at the max budget reached it
     assert s.best["budget"] == 9 and s.best["loss"] <= 100
     assert s.best_any_budget == s.best
+
+
+def test_an_abandoned_objective_finishes_safely(space):
+    """An objective that ignores its time limit is abandoned so optimize
+    returns; it keeps running on its worker, its trampoline outlives the
+    optimize call, and deleting the study waits for it."""
+    done = []
+
+    def objective(trial):
+        if trial.job_id == 0:
+            time.sleep(2.5)           # no report: it cannot hear the limit
+            done.append(trial.job_id)
+            return 1.0
+        return trial.params["x"] ** 2
+
+    s = make(space, workers=2, job_time_limit=0.3)
+    t0 = time.time()
+    s.optimize(objective, budget=2)
+    assert time.time() - t0 < 2.4 and not done      # returned without job 0
+    j0 = s.jobs[0]
+    assert j0["status"] == "failed" and j0["error"] == "ETIMEDOUT", j0
+    del s                                           # waits for the objective
+    assert done == [0]

@@ -58,12 +58,13 @@ Test(study_run_options, get_set_and_continue)
     cr_assert_gt(n2, n1);
     cr_assert_eq((size_t)n_cb, n2 - n1);
 
-    /* force_stop holds until the options are set again */
+    /* a stop request made between runs survives setting the options: it
+     * stops the next optimize, which ends it; the one after goes on */
     fresh_study_force_stop(s);
     q.max_total_budget = 6;
+    cr_assert_eq(fresh_study_set_run_options(s, &q), FRESH_OK);
     cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_STOPPED);
     cr_assert_eq(fresh_study_n_jobs(s), n2);
-    cr_assert_eq(fresh_study_set_run_options(s, &q), FRESH_OK);
     cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BUDGET_REACHED);
     cr_assert_gt(fresh_study_n_jobs(s), n2);
 
