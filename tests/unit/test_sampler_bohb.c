@@ -780,7 +780,12 @@ Test(sampler_bohb, allocation_failures)
 
 /* ---- time per proposal ---- */
 
-Test(sampler_bohb, time_per_proposal_1000_obs_10d)
+/* Proposals from 1,000 observations in 10-D, with and without a refit each
+ * time: every call succeeds and uses the model. The time is printed for a
+ * look, never asserted (speed is proven by bench/bench-suggest and
+ * bench/compare/suggest_vs_optuna.py, not by a timed unit test that fails
+ * on a loaded machine or under sanitizers). */
+Test(sampler_bohb, proposals_1000_obs_10d)
 {
     enum { D = 10 };
     fresh_space *sp = unit_cube(D);
@@ -809,8 +814,6 @@ Test(sampler_bohb, time_per_proposal_1000_obs_10d)
     double t_both = (fresh__now() - t0) / reps;
     fprintf(stderr, "bohb: %.3f ms per proposal, %.3f ms with a refit (1000+ obs, 10-D)\n",
             1e3 * t_prop, 1e3 * t_both);
-    /* the target is well under 1 ms in a release build; sanitizer builds are slower */
-    cr_assert_lt(t_prop, 0.1);
     free_sampler(fresh_sampler_bohb, st);
     gsl_rng_free(rng);
     fresh_space_destroy(sp);
