@@ -38,7 +38,9 @@
 #include "internal.h"
 #include "vmath.h"
 
-#if defined(FRESH_HAVE_LIBMVEC) && defined(__x86_64__) && defined(__GNUC__)
+/* The four-lane path is switched on per function with GCC's target pragma;
+ * clang (the fuzzing build) keeps the two-lane path. */
+#if defined(FRESH_HAVE_LIBMVEC) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FRESH_KDE_AVX2 1
 #endif
 
