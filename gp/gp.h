@@ -24,8 +24,7 @@
  *     -log p(y | X, theta) - log p(theta)
  * (R&W eq. 5.8 and its gradient eq. 5.9) with independent normal priors on
  * each component of theta (FRESH__GP_PRIOR_*), by GSL's vector BFGS
- * (gsl_multimin_fdfminimizer_vector_bfgs2) from the current theta (warm
- * start). Each component is kept in a box (FRESH__GP_*_MIN/MAX) inside
+ * (gsl_multimin_fdfminimizer_vector_bfgs2) from the current theta. Each component is kept in a box (FRESH__GP_*_MIN/MAX) inside
  * the objective, so that no step can make the kernel matrix singular.
  *
  * Thread safety: a model is used by one thread at a time.

@@ -13,7 +13,8 @@
  * the same hedge_tau as BOHB) and, for "auto", the KDE model.
  *
  * Training set: the model budget's rows, at most FRESH__GP_MAX_TRAIN: past
- * that size the best half by loss and the most recent of the others (so a
+ * that size the best half by loss and the most recently created (largest
+ * config ids) of the others (so a
  * proposal costs the same at 1,000 or 100,000 observations). Failed rows
  * take the worst finite loss; targets are standardized (mean 0, sd 1).
  * Encoding: the unit encoding of fresh_space_encode, ordinals rescaled to
@@ -23,11 +24,12 @@
  * candidate is decoded (rounded to its grid) and re-encoded before it is
  * scored.
  *
- * Hyperparameters (gp/gp.c): MAP by BFGS, warm-started from the last fit;
- * refitted when the training set has grown by a tenth (at least one row)
- * since the last refit or the model budget changed, else only the Cholesky
- * factor is recomputed. Up to 64 rows a second BFGS run starts from the
- * priors' means and the better posterior wins.
+ * Hyperparameters (gp/gp.c): MAP by BFGS from the priors' means on a fixed
+ * pseudo-random subset of FRESH__GP_FIT_ROWS training rows, refitted only
+ * when that subset changes; otherwise only the Cholesky factor is
+ * recomputed. No warm start: the model must be a function of the set of
+ * observations (rows in config-id order), so that a resumed study proposes
+ * what the uninterrupted one did (see fit_model).
  *
  * Pending jobs (parallel workers): "Kriging believer" fantasies. Each
  * configuration pending in the study is added to the training set with the
@@ -86,8 +88,11 @@ typedef struct gp_state {
     int fit_valid;
     double fit_budget;
     unsigned long fit_version;
-    size_t n_train, n_refit; /* rows now, rows at the last hyperparameter refit */
-    double refit_budget;
+    size_t n_train;          /* training rows now */
+    size_t n_fit;            /* rows the hyperparameters are fitted on */
+    uint64_t fit_key;        /* hash of those rows (ids and targets) */
+    uint64_t theta_key;      /* the fit_key theta was fitted for */
+    int theta_valid;
     size_t fit_pending;      /* fantasies in the GP's data now */
     double y_mean, y_sd, best;
     long n_refits;
@@ -95,6 +100,10 @@ typedef struct gp_state {
     /* buffers */
     double *Xt, *yt;  /* training rows (+ pending) */
     size_t cap_x, cap_y;
+    double *Xf, *yf;  /* the rows theta is fitted on */
+    size_t cap_xf, cap_yf;
+    struct row_key *keys, *keys2;
+    size_t keys_cap, keys2_cap;
     cand *rank;
     size_t rank_cap;
     double *cu, *cufull, *cmean, *cvar; /* candidates: N_CAND x d, N_CAND x d, N_CAND, N_CAND */
@@ -122,6 +131,10 @@ static void gp_destroy(void *state)
     fresh__free(s->levels);
     fresh__free(s->Xt);
     fresh__free(s->yt);
+    fresh__free(s->Xf);
+    fresh__free(s->yf);
+    fresh__free(s->keys);
+    fresh__free(s->keys2);
     fresh__free(s->rank);
     fresh__free(s->cu);
     fresh__free(s->cufull);
@@ -324,92 +337,169 @@ static int grow_train(gp_state *s, size_t n)
     return FRESH_OK;
 }
 
-/* Builds the training set of o into Xt/yt (standardized) and fits. */
-static int fit_model(gp_state *s, const fresh__bohb_rows *o)
+/* A row of the model budget: its loss (+inf if failed), config id, index. */
+typedef struct row_key {
+    double loss;
+    uint64_t id, key;
+    size_t row;
+} row_key;
+
+/* by (loss, id): the best first */
+static int cmp_loss(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->loss != y->loss)
+        return x->loss < y->loss ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* by key, descending */
+static int cmp_key_desc(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    return (x->key < y->key) - (x->key > y->key);
+}
+
+/* by id, ascending: the canonical order of training rows */
+static int cmp_id(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* splitmix64: a fixed pseudo-random key per configuration id */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Keeps the best `keep / 2` of k[0..n) and, of the others, the keep - keep/2
+ * with the largest key; returns the count kept (in k[0..)), sorted by id. */
+static size_t select_rows(row_key *k, size_t n, size_t keep)
+{
+    if (n > keep) {
+        qsort(k, n, sizeof *k, cmp_loss);
+        size_t best = keep / 2;
+        qsort(k + best, n - best, sizeof *k, cmp_key_desc);
+        n = keep;
+    }
+    qsort(k, n, sizeof *k, cmp_id);
+    return n;
+}
+
+/* Builds the training set of o into Xt/yt (standardized): every row, or
+ * past FRESH__GP_MAX_TRAIN the best half and the most recently created
+ * configurations (largest ids) of the others; rows in id order. Then the
+ * rows the hyperparameters are fitted on (the first fit_n of Xt/yt after
+ * reordering into s->Xf/yf): all up to FRESH__GP_FIT_ROWS, else a fixed
+ * pseudo-random subset (the largest keys mix64(id)), which changes only when
+ * a row that belongs to it arrives (with probability FRESH__GP_FIT_ROWS / n). Everything here is a
+ * function of the set of rows, not of their arrival order. */
+static int build_train(gp_state *s, const fresh__bohb_rows *o)
 {
     size_t d = s->d, n = o->n;
-    if (fresh__grow((void **)&s->rank, &s->rank_cap, n, sizeof *s->rank) != FRESH_OK)
+    if (fresh__grow((void **)&s->keys, &s->keys_cap, n, sizeof *s->keys) != FRESH_OK)
         return FRESH_ENOMEM;
     double worst = -INFINITY;
     for (size_t r = 0; r < n; r++)
         if (isfinite(o->loss[r]) && o->loss[r] > worst)
             worst = o->loss[r];
-    /* rows: all, or the best half of FRESH__GP_MAX_TRAIN and the most recent others */
-    size_t m = n;
+    if (!isfinite(worst))
+        return FRESH_ENOSAMPLE;
+    row_key *k = s->keys;
     for (size_t r = 0; r < n; r++) {
-        s->rank[r].loss = isfinite(o->loss[r]) ? o->loss[r] : INFINITY;
-        s->rank[r].idx = r;
+        k[r].loss = isfinite(o->loss[r]) ? o->loss[r] : INFINITY;
+        k[r].id = k[r].key = o->id[r];
+        k[r].row = r;
     }
-    if (n > FRESH__GP_MAX_TRAIN) {
-        qsort(s->rank, n, sizeof *s->rank, fresh__cmp_rank);
-        size_t keep_best = FRESH__GP_MAX_TRAIN / 2;
-        /* mark the best; then take the most recent unmarked */
-        unsigned char *taken = fresh__calloc(n, 1);
-        if (!taken)
-            return FRESH_ENOMEM;
-        for (size_t r = 0; r < keep_best; r++)
-            taken[s->rank[r].idx] = 1;
-        m = keep_best;
-        for (size_t r = n; r-- > 0 && m < FRESH__GP_MAX_TRAIN;)
-            if (!taken[r]) {
-                taken[r] = 1;
-                s->rank[m++].idx = r;
-            }
-        fresh__free(taken);
-    }
+    size_t m = select_rows(k, n, FRESH__GP_MAX_TRAIN);
     int rc = grow_train(s, m + s->p.num_samples + 1);
     if (rc != FRESH_OK)
         return rc;
     double sum = 0.0, sq = 0.0;
-    for (size_t k = 0; k < m; k++) {
-        size_t r = s->rank[k].idx;
-        double *row = s->Xt + k * d;
+    for (size_t i = 0; i < m; i++) {
+        size_t r = k[i].row;
+        double *row = s->Xt + i * d;
         memcpy(row, o->u + r * d, d * sizeof(double));
         rescale_ordinals(s, row);
-        double y = isfinite(o->loss[r]) ? o->loss[r] : worst;
-        s->yt[k] = y;
-        sum += y;
+        s->yt[i] = isfinite(o->loss[r]) ? o->loss[r] : worst;
+        sum += s->yt[i];
     }
     double mean = sum / (double)m;
-    for (size_t k = 0; k < m; k++)
-        sq += (s->yt[k] - mean) * (s->yt[k] - mean);
+    for (size_t i = 0; i < m; i++)
+        sq += (s->yt[i] - mean) * (s->yt[i] - mean);
     double sd = sqrt(sq / (double)m);
     if (!(sd > 0.0) || !isfinite(sd))
         sd = 1.0;
     double best = INFINITY;
-    for (size_t k = 0; k < m; k++) {
-        s->yt[k] = (s->yt[k] - mean) / sd;
-        if (s->yt[k] < best)
-            best = s->yt[k];
+    for (size_t i = 0; i < m; i++) {
+        s->yt[i] = (s->yt[i] - mean) / sd;
+        if (s->yt[i] < best)
+            best = s->yt[i];
     }
     s->y_mean = mean;
     s->y_sd = sd;
     s->best = best;
     s->n_train = m;
-    int refit = !same_budget(s->refit_budget, o->budget) || s->n_refit == 0 ||
-                m >= s->n_refit + (s->n_refit / 10 > 1 ? s->n_refit / 10 : 1) || m < s->n_refit;
-    double t0 = fresh__now();
-    rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, m);
-    if (rc == FRESH_OK && refit) {
-        size_t k = fresh__gp_n_theta(s->gp);
-        double *warm = s->th_a, *prior = s->th_b, post_warm = INFINITY;
-        rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER);
-        if (rc == FRESH_OK && m <= 64) {
-            memcpy(warm, fresh__gp_theta(s->gp), k * sizeof *warm);
-            post_warm = fresh__gp_neg_log_post(s->gp, warm, NULL);
-            for (size_t i = 0; i < k; i++)
-                prior[i] = i < d ? FRESH__GP_PRIOR_LOG_L
-                           : i == d ? FRESH__GP_PRIOR_LOG_SF2 : FRESH__GP_PRIOR_LOG_SN2;
-            rc = fresh__gp_set_theta(s->gp, prior);
-            if (rc == FRESH_OK)
-                rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER);
-            if (!(fresh__gp_neg_log_post(s->gp, fresh__gp_theta(s->gp), NULL) < post_warm))
-                rc = fresh__gp_set_theta(s->gp, warm);
-        }
-        s->n_refit = m;
-        s->refit_budget = o->budget;
-        s->n_refits++;
+    /* the fitting rows: k[0..m) now holds the training rows in id order */
+    if (fresh__grow((void **)&s->Xf, &s->cap_xf, FRESH__GP_FIT_ROWS, d * sizeof *s->Xf) != FRESH_OK ||
+        fresh__grow((void **)&s->yf, &s->cap_yf, FRESH__GP_FIT_ROWS, sizeof *s->yf) != FRESH_OK ||
+        fresh__grow((void **)&s->keys2, &s->keys2_cap, m, sizeof *s->keys2) != FRESH_OK)
+        return FRESH_ENOMEM;
+    row_key *f = s->keys2;
+    for (size_t i = 0; i < m; i++) {
+        f[i] = k[i];
+        f[i].key = mix64(k[i].id);
+        f[i].row = i; /* index into Xt/yt */
     }
+    size_t nf = m;
+    if (m > FRESH__GP_FIT_ROWS) { /* the rows with the largest keys */
+        qsort(f, m, sizeof *f, cmp_key_desc);
+        nf = FRESH__GP_FIT_ROWS;
+        qsort(f, nf, sizeof *f, cmp_id);
+    }
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < nf; i++) {
+        memcpy(s->Xf + i * d, s->Xt + f[i].row * d, d * sizeof(double));
+        s->yf[i] = s->yt[f[i].row];
+        uint64_t bits;
+        memcpy(&bits, &s->yf[i], sizeof bits);
+        h = mix64(h ^ f[i].id) ^ bits;
+    }
+    s->n_fit = nf;
+    s->fit_key = mix64(h ^ nf);
+    return FRESH_OK;
+}
+
+/* Fits the GP to o: MAP hyperparameters from the priors' means on the
+ * fitting rows when they changed, then the factor of every training row.
+ * The model is a function of the set of observations alone, not of their
+ * order or of when proposals were asked for, so a resumed study proposes
+ * what the uninterrupted one did (tests/unit/test_crash.c). */
+static int fit_model(gp_state *s, const fresh__bohb_rows *o)
+{
+    double t0 = fresh__now();
+    int rc = build_train(s, o);
+    if (rc == FRESH_OK && !(s->theta_valid && s->theta_key == s->fit_key)) {
+        size_t k = fresh__gp_n_theta(s->gp), d = s->d;
+        for (size_t i = 0; i < k; i++)
+            s->th_b[i] = i < d ? FRESH__GP_PRIOR_LOG_L
+                         : i == d ? FRESH__GP_PRIOR_LOG_SF2 : FRESH__GP_PRIOR_LOG_SN2;
+        s->theta_valid = 0;
+        if ((rc = fresh__gp_set_data(s->gp, NULL, NULL, 0)) == FRESH_OK &&
+            (rc = fresh__gp_set_theta(s->gp, s->th_b)) == FRESH_OK &&
+            (rc = fresh__gp_set_data(s->gp, s->Xf, s->yf, s->n_fit)) == FRESH_OK &&
+            (rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER)) == FRESH_OK) {
+            s->theta_valid = 1;
+            s->theta_key = s->fit_key;
+            s->n_refits++;
+        }
+    }
+    if (rc == FRESH_OK)
+        rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, s->n_train);
     s->fit_seconds += fresh__now() - t0;
     s->fit_pending = 0;
     return rc;

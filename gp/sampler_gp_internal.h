@@ -21,10 +21,13 @@
 #define FRESH__GP_N_BEST 5
 #define FRESH__GP_N_STARTS 5
 #define FRESH__GP_LOCAL_STEPS 30
+/* Rows the hyperparameters are fitted on at most (a fixed pseudo-random
+ * subset of the training rows). */
+#define FRESH__GP_FIT_ROWS 64
 /* BFGS iterations per hyperparameter fit. */
-#define FRESH__GP_FIT_ITER 50
+#define FRESH__GP_FIT_ITER 30
 /* "auto" takes the GP for spaces of at most this many parameters. */
-#define FRESH__AUTO_MAX_DIM 10
+#define FRESH__AUTO_MAX_DIM 20
 
 /* The GP model a proposal with this ctx would use (it is fitted, as
  * propose would). */

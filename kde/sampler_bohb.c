@@ -536,6 +536,7 @@ int fresh__bohb_rows_at(const void *state, size_t i, fresh__bohb_rows *rows)
     rows->n = o->n;
     rows->u = o->u;
     rows->loss = o->loss;
+    rows->id = o->id;
     rows->version = o->version;
     return FRESH_OK;
 }

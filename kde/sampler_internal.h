@@ -6,6 +6,7 @@
 #define FRESH_SAMPLER_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -73,6 +74,7 @@ typedef struct fresh__bohb_rows {
     size_t n;
     const double *u;
     const double *loss;
+    const uint64_t *id; /* configuration ids (one row per id) */
     unsigned long version;
 } fresh__bohb_rows;
 size_t fresh__bohb_n_budgets(const void *state);

@@ -161,6 +161,7 @@ int fresh_study_params_preset(fresh_study_params *p, const char *name)
     fresh_study_params d;
     fresh_study_params_default(&d);
     if (strcasecmp(name, "bohb-reference") == 0) {
+        d.sampler = fresh_sampler_bohb;
         d.scheduler = fresh_scheduler_hyperband;
         d.bracket_formula = FRESH_BRACKETS_FLOOR;
         d.early_stopping = 0;

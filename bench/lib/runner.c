@@ -22,8 +22,10 @@
 void fresh_bench_opts_default(fresh_bench_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->sampler = "bohb";
-    o->scheduler = "adaptive";
+    fresh_study_params p; /* the library's defaults */
+    fresh_study_params_default(&p);
+    o->sampler = p.sampler->name;
+    o->scheduler = p.scheduler->name;
     o->budget_mbe = 100;
     o->seed = 0;
     o->early_stopping = 1;

@@ -113,7 +113,7 @@ FRESH_API void fresh_study_params_default(fresh_study_params *p);
  *   "default"         fresh's defaults (BOHB with the bandwidth floor and
  *                     factor 1, the hedge, adaptive Hyperband, early stopping)
  *   "bohb-reference"  BOHB as published and as HpBandSter runs it (Falkner et
- *                     al. 2018): plain Hyperband (fresh_scheduler_hyperband)
+ *                     al. 2018): fresh_sampler_bohb, plain Hyperband (fresh_scheduler_hyperband)
  *                     with HpBandSter's bracket sizes (FRESH_BRACKETS_FLOOR),
  *                     no early stopping inside a stage, bandwidth_factor 3,
  *                     bandwidth_floor 0 (off), hedge off (hedge_tau -2), the

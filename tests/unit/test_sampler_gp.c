@@ -378,7 +378,7 @@ Test(sampler_gp, auto_rule)
     fresh_sampler_params_default(&p);
     void *sa = make_sampler(fresh_sampler_auto, big, &p), *sb = make_sampler(fresh_sampler_bohb, big, &p);
     gsl_rng *r = rng_at(1);
-    double x[16], xa[16], xb[16];
+    double x[32], xa[32], xb[32];
     for (uint64_t i = 0; i < 30; i++) {
         fresh_space_sample(big, r, x);
         fresh_observation o = {i, x, 1.0, bowl(x), 0.0};
