@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "fresh/study.h"
+#include "study_fixtures.h"
 
 extern char **environ;
 
@@ -76,12 +77,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", fresh_space_errmsg(sp));
         return 1;
     }
-    fresh_study_params p;
-    fresh_study_params_default(&p);
-    p.min_budget = 1;
-    p.max_budget = 9;
-    p.eta = 3;
-    p.workers = 1;
+    fresh_study_params p = fx_params(); /* budgets 1..9, eta 3, 1 worker */
     p.seed = 7;
     p.max_brackets = 4;
     fresh_study *a = fresh_study_create(sp, &p, NULL, NULL, 0);
