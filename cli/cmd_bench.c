@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_sim.h"
 #include "cli.h"
 #include "digits.h"
 #include "progress.h"
@@ -52,6 +53,8 @@ static const char bench_usage[] =
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
     "                   [--no-early-stopping] [--preset default|bohb-reference] [--mpi]\n"
     "                   [--storage FILE [--resume]] [--progress SEC]\n"
+    "                   [--simulate-workers N [--sim-horizon T] [--sim-spread S]\n"
+    "                    [--sim-failure-rate P] [--sim-unit-time U]]\n"
     "\n"
     "Tunes a benchmark function (see `fresh bench list`) and prints the incumbent\n"
     "(best observed loss at the maximum budget; none before a job got there) and its\n"
@@ -96,6 +99,17 @@ static const char bench_usage[] =
     "  --progress SEC       progress on stderr: on a terminal one line rewritten in\n"
     "                       place; otherwise one line every SEC seconds (default 10;\n"
     "                       0 = none)\n"
+    "  --simulate-workers N run the study on a simulated cluster of N workers (a\n"
+    "                       discrete-event clock drives the real scheduler and sampler\n"
+    "                       through ask/tell; a job takes (budget - resume_from) x unit\n"
+    "                       time x the configuration's speed factor; docs/benchmarks.md):\n"
+    "                       prints simulated makespan, utilization, the owner's real time\n"
+    "                       per ask/tell and (--json) the regret trajectory\n"
+    "  --sim-horizon T      simulated seconds to run (no job starts after T; then --budget\n"
+    "                       is off unless given; default 0 = until --budget/--brackets)\n"
+    "  --sim-spread S       sigma of the lognormal speed factor per configuration (0)\n"
+    "  --sim-failure-rate P probability that a job fails at a random point (0)\n"
+    "  --sim-unit-time U    simulated seconds per unit of budget (1)\n"
     "  --warm-start FILE    feed the results of an earlier study file to the model\n"
     "  --baseline           digits_mlp: also train the untuned default configuration for\n"
     "                       the maximum budget and compare\n"
@@ -234,10 +248,17 @@ int cmd_bench(int argc, char **argv)
         {"warm-start", required_argument, NULL, 10}, {"baseline", no_argument, NULL, 11},
         {"preset", required_argument, NULL, 13},
         {"progress", required_argument, NULL, 14}, {"mpi", no_argument, NULL, 15},
+        {"simulate-workers", required_argument, NULL, 16},
+        {"sim-horizon", required_argument, NULL, 17}, {"sim-spread", required_argument, NULL, 18},
+        {"sim-failure-rate", required_argument, NULL, 19},
+        {"sim-unit-time", required_argument, NULL, 20},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
-    int baseline = 0, use_mpi = 0;
+    int baseline = 0, use_mpi = 0, budget_given = 0;
+    long sim_workers = 0;
+    double sim_horizon = 0, sim_spread = 0, sim_fail = 0, sim_unit = 1;
+    int sim_opt = 0; /* a --sim-* option was given */
     int rc = apply_preset(argc, argv, &o);
     if (rc != 0)
         return rc;
@@ -246,7 +267,7 @@ int cmd_bench(int argc, char **argv)
         switch (c) {
         case 's': o.sampler = optarg; break;
         case 'S': o.scheduler = optarg; break;
-        case 'b': if (cli_parse_double("bench", "budget", optarg, &o.budget_mbe)) return CLI_EXIT_USAGE; break;
+        case 'b': if (cli_parse_double("bench", "budget", optarg, &o.budget_mbe)) return CLI_EXIT_USAGE; budget_given = 1; break;
         case 'B': if (cli_parse_long("bench", "brackets", optarg, &o.brackets)) return CLI_EXIT_USAGE; break;
         case 'w': if (cli_parse_long("bench", "workers", optarg, &workers)) return CLI_EXIT_USAGE; workers_given = 1; break;
         case 'r': if (cli_parse_long("bench", "seed", optarg, &seed)) return CLI_EXIT_USAGE; break;
@@ -266,6 +287,11 @@ int cmd_bench(int argc, char **argv)
         case 11: baseline = 1; break;
         case 13: break; /* applied by apply_preset */
         case 15: use_mpi = 1; break;
+        case 16: if (cli_parse_long("bench", "simulate-workers", optarg, &sim_workers)) return CLI_EXIT_USAGE; if (sim_workers < 1 || sim_workers > 1048576) return cli_usage_error("bench", "option '--simulate-workers': must be in 1..1048576, got %ld", sim_workers); break;
+        case 17: if (cli_parse_double("bench", "sim-horizon", optarg, &sim_horizon)) return CLI_EXIT_USAGE; if (!(sim_horizon > 0)) return cli_usage_error("bench", "option '--sim-horizon': must be > 0, got %g", sim_horizon); sim_opt = 1; break;
+        case 18: if (cli_parse_double("bench", "sim-spread", optarg, &sim_spread)) return CLI_EXIT_USAGE; if (!(sim_spread >= 0)) return cli_usage_error("bench", "option '--sim-spread': must be >= 0, got %g", sim_spread); sim_opt = 1; break;
+        case 19: if (cli_parse_double("bench", "sim-failure-rate", optarg, &sim_fail)) return CLI_EXIT_USAGE; if (!(sim_fail >= 0 && sim_fail < 1)) return cli_usage_error("bench", "option '--sim-failure-rate': must be in [0, 1), got %g", sim_fail); sim_opt = 1; break;
+        case 20: if (cli_parse_double("bench", "sim-unit-time", optarg, &sim_unit)) return CLI_EXIT_USAGE; if (!(sim_unit > 0)) return cli_usage_error("bench", "option '--sim-unit-time': must be > 0, got %g", sim_unit); sim_opt = 1; break;
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;
@@ -300,7 +326,18 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--budget': must be >= 0, got %g", o.budget_mbe);
     if (o.brackets < 0)
         return cli_usage_error("bench", "option '--brackets': must be >= 0, got %ld", o.brackets);
-    if (o.budget_mbe == 0 && o.brackets == 0)
+    if (sim_opt && !sim_workers)
+        return cli_usage_error("bench", "options '--sim-*' need '--simulate-workers N'");
+    if (sim_workers) {
+        const char *bad = digits ? "digits_mlp (a real training run)" : workers_given ? "--workers"
+                        : use_mpi ? "--mpi" : o.storage ? "--storage" : sleep_ms > 0 ? "--sleep-per-budget"
+                        : o.warm_start ? "--warm-start" : NULL;
+        if (bad)
+            return cli_usage_error("bench", "option '--simulate-workers' does not go with %s", bad);
+        if (sim_horizon > 0 && !budget_given)
+            o.budget_mbe = 0; /* the horizon is the criterion */
+    }
+    if (o.budget_mbe == 0 && o.brackets == 0 && !(sim_horizon > 0))
         return cli_usage_error("bench", "no stopping criterion: give --budget or --brackets");
     if (workers_given && (workers < 1 || workers > 4096))
         return cli_usage_error("bench", "option '--workers': must be in 1..4096, got %ld", workers);
@@ -325,6 +362,21 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "options '--mpi' and '--workers': with --mpi the "
                                         "evaluating ranks are the workers");
     o.workers = workers > 0 ? (size_t)workers : 0;
+    cli_sim sim;
+    memset(&sim, 0, sizeof sim); /* freed at out */
+    if (sim_workers) {
+        cli_sim_init(&sim, b);
+        sim.so.workers = (size_t)sim_workers;
+        sim.so.horizon = sim_horizon;
+        sim.so.spread = sim_spread;
+        sim.so.failure_rate = sim_fail;
+        sim.so.unit_time = sim_unit;
+        /* the study's worker count only sizes its stats here (at most 4096) */
+        o.workers = sim_workers < 4096 ? (size_t)sim_workers : 4096;
+        o.optimize = cli_sim_optimize;
+        o.optimize_ctx = &sim;
+        progress_s = 0; /* seconds of real time: nothing to watch */
+    }
     o.sleep_per_budget = sleep_ms / 1000.0;
     int rank = 0, exit_code = 0;
     double *regrets = NULL, *used = NULL, *walls = NULL;
@@ -409,6 +461,7 @@ int cmd_bench(int argc, char **argv)
 #endif
         char path[4096];
         o.seed = (uint64_t)(seed + k);
+        sim.seed = o.seed;
         o.trajectory = NULL;
         if (traj) {
             if (seeds == 1)
@@ -442,7 +495,7 @@ int cmd_bench(int argc, char **argv)
             fputc('\n', stderr);
         }
         if (rc != FRESH_OK) {
-            fprintf(stderr, "fresh bench: %s\n", err);
+            fprintf(stderr, "fresh bench: %s\n", sim_workers && sim.err[0] ? sim.err : err);
             exit_code = CLI_EXIT_FAIL;
 #ifdef FRESH_HAVE_MPI
             if (use_mpi && !mr.called)
@@ -488,6 +541,8 @@ int cmd_bench(int argc, char **argv)
                 "model_based_fraction", model_frac, "hedged_fraction", hedged_frac,
                 "wall_s", r.wall_s, "overhead_s", r.overhead_s, "utilization", r.utilization,
                 "status", fresh_status_name(r.status));
+            if (sim_workers)
+                json_object_set_new(obj, "simulated", cli_sim_json(&sim));
 #ifdef FRESH_HAVE_MPI
             if (use_mpi)
                 json_object_set_new(obj, "mpi", json_pack(
@@ -522,6 +577,8 @@ int cmd_bench(int argc, char **argv)
                    o.sampler, o.scheduler, r.used_mbe, r.evaluations, r.stopped, r.failed,
                    r.configs, 100 * model_frac, 100 * hedged_frac, r.wall_s, r.overhead_s,
                    r.utilization);
+            if (sim_workers)
+                cli_sim_print(&sim, stdout);
 #ifdef FRESH_HAVE_MPI
             if (use_mpi)
                 printf("  MPI: %d ranks (1 scheduling, %d evaluating), %zu report round trips "
@@ -565,6 +622,7 @@ int cmd_bench(int argc, char **argv)
         }
     }
 out:
+    cli_sim_free(&sim);
     free(regrets);
     free(used);
     free(walls);
