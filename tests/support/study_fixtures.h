@@ -3,6 +3,7 @@
 #define FRESH_TEST_STUDY_FIXTURES_H
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fresh/study.h"
@@ -42,6 +43,18 @@ static inline fresh_study_params fx_params(void)
     p.workers = 1;
     p.seed = 42;
     return p;
+}
+
+/* A study over sp with *p; NULL (with the message on stderr) if create
+ * failed. */
+static inline fresh_study *fx_study(fresh_space *sp, const fresh_study_params *p)
+{
+    int rc;
+    char err[512];
+    fresh_study *s = fresh_study_create(sp, p, &rc, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "fresh_study_create: %s\n", err);
+    return s;
 }
 
 #endif

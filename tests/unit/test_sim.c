@@ -20,10 +20,8 @@ static double loss_by_id(void *user, const double *x, double step, uint64_t cid)
 
 static fresh_study *make(fresh_space *sp, fresh_study_params *p)
 {
-    int rc;
-    char err[512];
-    fresh_study *s = fresh_study_create(sp, p, &rc, err, sizeof err);
-    cr_assert_not_null(s, "%s", err);
+    fresh_study *s = fx_study(sp, p);
+    cr_assert_not_null(s);
     return s;
 }
 
@@ -47,6 +45,22 @@ static fresh_sim_opts sim_opts(size_t workers)
     o.loss = loss_by_id;
     o.keep_jobs = 1;
     return o;
+}
+
+/* Runs the one-bracket plan of sh_params on 3 workers; the study and the
+ * space are the caller's to destroy. */
+static fresh_study *run_sh(int early_stopping, int every_unit, double horizon, fresh_space **sp,
+                           fresh_sim_result *r)
+{
+    *sp = fx_space();
+    fresh_study_params p = sh_params(early_stopping);
+    fresh_study *s = make(*sp, &p);
+    fresh_sim_opts o = sim_opts(3);
+    o.report_every_unit = every_unit;
+    o.horizon = horizon;
+    char err[256];
+    cr_assert_eq(fresh_sim_run(s, &o, r, err, sizeof err), FRESH_OK, "%s", err);
+    return s;
 }
 
 static void expect_job(const fresh_sim_result *r, size_t i, uint64_t cid, size_t worker,
@@ -74,13 +88,9 @@ static void expect_job(const fresh_sim_result *r, size_t i, uint64_t cid, size_t
  * utilization 21 / 33. */
 Test(sim, hand_computed_schedule)
 {
-    fresh_space *sp = fx_space();
-    fresh_study_params p = sh_params(0);
-    fresh_study *s = make(sp, &p);
-    fresh_sim_opts o = sim_opts(3);
+    fresh_space *sp;
     fresh_sim_result r;
-    char err[256];
-    cr_assert_eq(fresh_sim_run(s, &o, &r, err, sizeof err), FRESH_OK, "%s", err);
+    fresh_study *s = run_sh(0, 0, 0, &sp, &r);
     cr_assert_eq(r.status, FRESH_BRACKETS_DONE);
     cr_assert_eq(r.jobs, 13);
     cr_assert_eq(r.n_jobs_log, 13);
@@ -120,14 +130,9 @@ Test(sim, hand_computed_schedule)
  * t = 4, not 5. Config 0 goes on to 3 (t = 5) and then to 9 (t = 11). */
 Test(sim, early_stopping_at_simulated_report_times)
 {
-    fresh_space *sp = fx_space();
-    fresh_study_params p = sh_params(1);
-    fresh_study *s = make(sp, &p);
-    fresh_sim_opts o = sim_opts(3);
-    o.report_every_unit = 1;
+    fresh_space *sp;
     fresh_sim_result r;
-    char err[256];
-    cr_assert_eq(fresh_sim_run(s, &o, &r, err, sizeof err), FRESH_OK, "%s", err);
+    fresh_study *s = run_sh(1, 1, 0, &sp, &r);
     cr_assert_eq(r.jobs, 13);
     expect_job(&r, 9, 0, 0, 3, 1, 3, 5, FRESH_SIM_COMPLETED);
     expect_job(&r, 10, 7, 1, 3, 1, 3, 4, FRESH_SIM_STOPPED);
@@ -151,14 +156,9 @@ Test(sim, early_stopping_at_simulated_report_times)
  * started at t = 3 are still running; busy 9 + 3 x 1.5 = 13.5 of 3 x 4.5. */
 Test(sim, horizon)
 {
-    fresh_space *sp = fx_space();
-    fresh_study_params p = sh_params(0);
-    fresh_study *s = make(sp, &p);
-    fresh_sim_opts o = sim_opts(3);
-    o.horizon = 4.5;
+    fresh_space *sp;
     fresh_sim_result r;
-    char err[256];
-    cr_assert_eq(fresh_sim_run(s, &o, &r, err, sizeof err), FRESH_OK, "%s", err);
+    fresh_study *s = run_sh(0, 0, 4.5, &sp, &r);
     cr_expect_eq(r.status, FRESH_TIME_REACHED);
     cr_expect_eq(r.makespan, 4.5);
     cr_expect_eq(r.jobs, 12);
