@@ -37,6 +37,9 @@
 #include "cli.h"
 #include "fresh/study.h"
 #include "run.h"
+#ifdef FRESH_HAVE_MPI
+#include "fresh/mpi.h"
+#endif
 
 extern char **environ;
 
@@ -45,7 +48,7 @@ static const char run_usage[] =
     "                 (--budget MBE | --brackets N | --wall-time SEC) [--workers W]\n"
     "                 [--gpus LIST | --slot-env VAR=LIST] [--storage FILE [--resume]]\n"
     "                 [--seed S] [--job-time-limit SEC] [--stop-grace SEC]\n"
-    "                 [--runs-dir DIR] [--keep-runs] [--quiet] -- COMMAND [ARGS...]\n"
+    "                 [--runs-dir DIR] [--keep-runs] [--quiet] [--mpi] -- COMMAND [ARGS...]\n"
     "\n"
     "Tunes any program: each job runs COMMAND as a child process (no shell unless\n"
     "you write sh -c '...'), with placeholders filled in, and reads its reports,\n"
@@ -89,6 +92,12 @@ static const char run_usage[] =
     "  --scheduler S         adaptive (default), hyperband, sh or none\n"
     "  --no-early-stopping   let every job of a stage reach its budget\n"
     "  --quiet               no line per finished job on standard error\n"
+    "  --mpi                 run over MPI (mpirun -n N+1 fresh run --mpi ...): rank 0\n"
+    "                        schedules and keeps the study file, the N other ranks run\n"
+    "                        one job at a time each; --gpus LIST is per machine (the\n"
+    "                        i-th evaluating rank of a machine gets entry i mod its\n"
+    "                        length); --runs-dir should be on a shared filesystem\n"
+    "                        (docs/mpi.md)\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage, 130/143 interrupted (resumable\n"
     "with --resume when --storage was given).\n";
@@ -110,6 +119,8 @@ typedef struct run_ctx {
     const char *module_dir;  /* directory of fresh_report.py, or NULL */
     const char *python_path; /* the caller's PYTHONPATH, or NULL */
     size_t workers;
+    int mpi_rank;            /* this process's rank with --mpi, else -1 */
+    int mpi_slot;            /* --mpi: the slot list entry of this rank */
     size_t n_slot_env;
     char *slot_name[MAX_SLOT_ENV];
     char **slot_values[MAX_SLOT_ENV]; /* workers entries each */
@@ -376,7 +387,7 @@ static char **job_env(job_ctx *jc)
         if (!(env[k++] = env_entry(name, jc->values[i])))
             goto fail;
     }
-    int w = fresh_trial_worker(jc->t);
+    int w = rc->mpi_rank >= 0 ? rc->mpi_slot : fresh_trial_worker(jc->t);
     for (size_t i = 0; i < rc->n_slot_env; i++)
         if (w >= 0 && !(env[k++] = env_entry(rc->slot_name[i], rc->slot_values[i][w])))
             goto fail;
@@ -434,7 +445,9 @@ static int run_objective(fresh_trial *t, void *user)
     snprintf(jc.config_id, sizeof jc.config_id, "%" PRIu64, fresh_trial_config_id(t));
     snprintf(jc.job_id, sizeof jc.job_id, "%" PRIu64, fresh_trial_job_id(t));
     snprintf(jc.seed, sizeof jc.seed, "%" PRIu64, fresh_trial_seed(t));
-    snprintf(jc.worker, sizeof jc.worker, "%d", fresh_trial_worker(t));
+    /* over MPI the worker is the evaluating rank's number, 0 .. ranks-2 */
+    snprintf(jc.worker, sizeof jc.worker, "%d",
+             rc->mpi_rank >= 0 ? rc->mpi_rank - 1 : fresh_trial_worker(t));
     snprintf(jc.trial_dir, sizeof jc.trial_dir, "%s/config-%s", rc->runs_dir, jc.config_id);
     snprintf(jc.config_path, sizeof jc.config_path, "%s/config.json", jc.trial_dir);
     snprintf(jc.log_path, sizeof jc.log_path, "%s/job-%s.log", jc.trial_dir, jc.job_id);
@@ -641,6 +654,7 @@ static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
 
 static fresh_study *_Atomic sig_study;
 static atomic_int sig_count, sig_last;
+static int sig_quiet; /* an evaluating rank: rank 0 tells the user and stops the jobs */
 
 static void *signal_thread(void *arg)
 {
@@ -653,7 +667,9 @@ static void *signal_thread(void *arg)
             return NULL; /* the run is over */
         int n = atomic_fetch_add(&sig_count, 1) + 1;
         atomic_store(&sig_last, sig);
-        if (n == 1) {
+        if (n == 1 && sig_quiet) {
+            continue;
+        } else if (n == 1) {
             fprintf(stderr, "\nfresh run: %s: stopping the running jobs (SIGTERM, then SIGKILL "
                             "after the grace; interrupt again to kill them now)\n",
                     sig == SIGINT ? "interrupted" : "terminated");
@@ -773,6 +789,233 @@ static int dir_has_runs(const char *dir)
     return access(path, F_OK) == 0;
 }
 
+/* Starts the watchdog and blocks SIGINT/SIGTERM/SIGUSR2 in this thread
+ * (every thread created later inherits the mask; the signal thread waits
+ * for them). Call before any thread exists. 0, or -1 with a message. */
+static int supervise(double grace, sigset_t *sigs, sigset_t *old_mask)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (run_watchdog_start(grace) != 0) {
+        fprintf(stderr, "fresh run: cannot start the watchdog process: %s\n", strerror(errno));
+        return -1;
+    }
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, sigs, old_mask);
+    return 0;
+}
+
+/* The study file and the trial directories (the process that owns the
+ * study): a resume must run the same command; a new study must not
+ * overwrite one. Sets rc->runs_dir. 0, or the exit code after a message. */
+static int prepare_runs(run_ctx *rc, const char *storage, const char *runs_dir, int resume,
+                        const char *tag)
+{
+    char err[1024];
+    if (resume && access(storage, F_OK) != 0)
+        return cli_usage_error("run", "--resume: no study file '%s' (%s); without --resume a new "
+                                      "study starts", storage, strerror(errno));
+    if (resume) {
+        fresh_space *sp2 = NULL;
+        int st;
+        fresh_study *snap = fresh_study_open_snapshot(storage, &sp2, &st, err, sizeof err);
+        if (!snap) {
+            fprintf(stderr, "fresh run: %s\n", err);
+            return CLI_EXIT_FAIL;
+        }
+        int differs = strcmp(fresh_study_tag(snap), tag) != 0;
+        if (differs)
+            fprintf(stderr,
+                    "fresh run: study file '%s' was run with another command:\n"
+                    "  stored: %s\n  given:  %s\n"
+                    "resume with the stored command, or start a new study file\n",
+                    storage, fresh_study_tag(snap)[0] ? fresh_study_tag(snap) : "(none)", tag);
+        fresh_study_destroy(snap);
+        fresh_space_destroy(sp2);
+        if (differs)
+            return CLI_EXIT_USAGE;
+    }
+    if (runs_dir) {
+        rc->runs_dir = strdup(runs_dir);
+    } else if (storage) {
+        size_t n = strlen(storage) + 6;
+        rc->runs_dir = malloc(n);
+        if (rc->runs_dir)
+            snprintf(rc->runs_dir, n, "%s.runs", storage);
+    } else {
+        rc->runs_dir = strdup("fresh-runs-XXXXXX");
+        if (rc->runs_dir && !mkdtemp(rc->runs_dir)) {
+            fprintf(stderr, "fresh run: cannot create a runs directory in '.': %s\n",
+                    strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+    }
+    if (!rc->runs_dir) {
+        fprintf(stderr, "fresh run: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (!resume && storage && access(storage, F_OK) == 0) {
+        fprintf(stderr, "fresh run: study file '%s' already exists: continue it with --resume, "
+                        "or choose another file\n", storage);
+        return CLI_EXIT_USAGE;
+    }
+    if (!resume && dir_has_runs(rc->runs_dir)) {
+        fprintf(stderr, "fresh run: '%s' holds the trial directories of another study: remove it "
+                        "or give another --runs-dir\n", rc->runs_dir);
+        return CLI_EXIT_USAGE;
+    }
+    if (mkdir_p(rc->runs_dir) != 0) {
+        fprintf(stderr, "fresh run: cannot create '%s': %s\n", rc->runs_dir, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+#ifdef FRESH_HAVE_MPI
+/* ---- --mpi: what the ranks agree on before the study runs ---- */
+
+/* The largest of every rank's exit code (0: all went well). Collective. */
+static int mpi_agree(int code)
+{
+    int worst = 0;
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst;
+}
+
+/* This rank's place among the evaluating ranks of its machine (0, 1, ...),
+ * for --gpus/--slot-env. Collective. */
+static int mpi_node_slot(int rank)
+{
+    MPI_Comm node;
+    int n = 0, slot = 0;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &n);
+    int *ranks = malloc((size_t)n * sizeof *ranks);
+    int ok = ranks != NULL, all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, node);
+    if (all) {
+        MPI_Allgather(&rank, 1, MPI_INT, ranks, 1, MPI_INT, node);
+        for (int i = 0; i < n; i++)
+            slot += ranks[i] > 0 && ranks[i] < rank;
+    } else {
+        slot = rank - 1; /* out of memory: the global order */
+    }
+    free(ranks);
+    MPI_Comm_free(&node);
+    return slot;
+}
+
+/* Rank 0 read the space (status st); the others receive it as JSON, so
+ * the space file need only be where rank 0 runs. Returns the status on
+ * every rank (rank 0's when it failed). Collective. */
+static int mpi_share_space(fresh_space *space, int st, int rank)
+{
+    char *json = NULL;
+    uint64_t len = 0;
+    int32_t st0 = st;
+    if (rank == 0 && st == FRESH_OK) {
+        if (fresh_space_write_json(space, &json) == FRESH_OK)
+            len = strlen(json) + 1;
+        else
+            st0 = FRESH_ENOMEM;
+    }
+    MPI_Bcast(&st0, 1, MPI_INT32_T, 0, MPI_COMM_WORLD);
+    MPI_Bcast(&len, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (st0 != FRESH_OK) {
+        free(json);
+        return st0;
+    }
+    int local = FRESH_OK;
+    if (rank != 0 && !(json = malloc((size_t)len)))
+        local = FRESH_ENOMEM;
+    int have = local == FRESH_OK, all = 0;
+    MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (all) {
+        MPI_Bcast(json, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+        if (rank != 0 && space)
+            local = fresh_space_read_json_string(space, json, "rank 0's space");
+        else if (!space)
+            local = FRESH_ENOMEM;
+    } else {
+        local = FRESH_ENOMEM;
+    }
+    free(json);
+    int worst = local == FRESH_OK ? 0 : 1;
+    if (mpi_agree(worst)) {
+        if (local != FRESH_OK && rank != 0)
+            fprintf(stderr, "fresh run: rank %d: %s\n", rank,
+                    space ? fresh_space_errmsg(space) : "out of memory");
+        return local != FRESH_OK ? local : FRESH_ENOMEM;
+    }
+    return FRESH_OK;
+}
+
+/* Rank 0 made the runs directory; every rank learns its absolute path
+ * and checks that it sees the directory rank 0 made (a marker file): if
+ * not, the directory is not shared, and rank 0 warns that configurations
+ * continued on another machine start without their checkpoints. 0, or an
+ * exit code on every rank. Collective. */
+static int mpi_share_runs_dir(run_ctx *rc)
+{
+    char path[4096] = "", token[64] = "", marker[4200];
+    int rank = rc->mpi_rank;
+    if (rank == 0) {
+        if (!realpath(rc->runs_dir, path))
+            snprintf(path, sizeof path, "%s", rc->runs_dir);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(token, sizeof token, "%ld-%ld-%ld", (long)getpid(), (long)ts.tv_sec,
+                 (long)ts.tv_nsec);
+        snprintf(marker, sizeof marker, "%s/.fresh-mpi-check", path);
+        if (write_file(marker, token) != 0)
+            token[0] = '\0';
+    }
+    MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(token, sizeof token, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int unseen = 0, bad = 0;
+    if (rank != 0) {
+        char *p = strdup(path);
+        if (!p) {
+            fprintf(stderr, "fresh run: rank %d: out of memory\n", rank);
+            bad = CLI_EXIT_FAIL;
+        } else {
+            free(rc->runs_dir);
+            rc->runs_dir = p;
+        }
+        char seen[64] = "";
+        snprintf(marker, sizeof marker, "%s/.fresh-mpi-check", path);
+        FILE *f = token[0] ? fopen(marker, "r") : NULL;
+        if (f) {
+            if (!fgets(seen, sizeof seen, f))
+                seen[0] = '\0';
+            fclose(f);
+            seen[strcspn(seen, "\n")] = '\0';
+        }
+        unseen = strcmp(seen, token) != 0 || !token[0];
+        if (unseen && mkdir_p(path) != 0) {
+            fprintf(stderr, "fresh run: rank %d: cannot create '%s': %s\n", rank, path,
+                    strerror(errno));
+            bad = CLI_EXIT_FAIL;
+        }
+    }
+    int n_unseen = 0;
+    MPI_Reduce(&unseen, &n_unseen, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        unlink(marker);
+        if (n_unseen)
+            fprintf(stderr,
+                    "fresh run: warning: %d of %zu evaluating ranks do not see the runs "
+                    "directory '%s' that rank 0 made: each keeps its own, and a configuration "
+                    "continued on another machine starts without its checkpoint. Put "
+                    "--runs-dir on a filesystem every machine shares (docs/mpi.md)\n",
+                    n_unseen, rc->workers, path);
+    }
+    return mpi_agree(bad);
+}
+#endif
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -787,7 +1030,7 @@ int cmd_run(int argc, char **argv)
         {"keep-runs", no_argument, NULL, 'K'},         {"sampler", required_argument, NULL, 'x'},
         {"scheduler", required_argument, NULL, 'X'},   {"no-early-stopping", no_argument, NULL, 'N'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"mpi", no_argument, NULL, 'P'},               {NULL, 0, NULL, 0}};
     fresh_study_params p;
     fresh_study_params_default(&p);
     p.seed = 0;
@@ -795,7 +1038,7 @@ int cmd_run(int argc, char **argv)
     const char *sampler = "bohb", *scheduler = "adaptive";
     long workers = 0, brackets = 0, seed = 0;
     double budget = 0, wall = 0, grace = 10, limit = 0;
-    int resume = 0, keep = 0, quiet = 0, workers_given = 0;
+    int resume = 0, keep = 0, quiet = 0, workers_given = 0, use_mpi = 0;
     const char *slot_specs[MAX_SLOT_ENV];
     size_t n_slot_specs = 0;
     int c;
@@ -833,6 +1076,7 @@ int cmd_run(int argc, char **argv)
         case 'X': scheduler = optarg; break;
         case 'N': p.early_stopping = 0; break;
         case 'q': quiet = 1; break;
+        case 'P': use_mpi = 1; break;
         case 'h': fputs(run_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;
         }
@@ -849,6 +1093,14 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "--budget, --brackets and --wall-time must be >= 0");
     if (budget == 0 && brackets == 0 && wall == 0)
         return cli_usage_error("run", "no stopping criterion: give --budget, --brackets or --wall-time");
+#ifndef FRESH_HAVE_MPI
+    if (use_mpi)
+        return cli_usage_error("run", "option '--mpi': this fresh was built without MPI "
+                                      "(install libopenmpi-dev and rebuild)");
+#endif
+    if (use_mpi && workers_given)
+        return cli_usage_error("run", "options '--mpi' and '--workers': with --mpi every "
+                                      "evaluating rank runs one job at a time (start more ranks)");
     if (workers_given && (workers < 1 || workers > 4096))
         return cli_usage_error("run", "option '--workers': must be in 1..4096, got %ld", workers);
     if (seed < 0)
@@ -859,7 +1111,7 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "option '--job-time-limit': must be >= 0, got %g", limit);
     if (resume && !storage)
         return cli_usage_error("run", "option '--resume' needs '--storage FILE'");
-    if (resume && access(storage, F_OK) != 0)
+    if (resume && !use_mpi && access(storage, F_OK) != 0)
         return cli_usage_error("run", "--resume: no study file '%s' (%s); without --resume a new "
                                       "study starts", storage, strerror(errno));
     p.sampler = fresh_sampler_find(sampler);
@@ -869,9 +1121,10 @@ int cmd_run(int argc, char **argv)
     if (!p.scheduler)
         return cli_usage_error("run", "option '--scheduler': unknown scheduler '%s'", scheduler);
 
-    int exit_code = CLI_EXIT_FAIL;
+    int exit_code = CLI_EXIT_FAIL, bad = 0;
     run_ctx rc;
     memset(&rc, 0, sizeof rc);
+    rc.mpi_rank = -1;
     rc.stop_grace = grace;
     rc.keep_runs = keep;
     rc.quiet = quiet;
@@ -880,8 +1133,9 @@ int cmd_run(int argc, char **argv)
     char *tag = NULL;
     char err[1024];
     pthread_t sig_thread;
-    int sig_started = 0;
+    int sig_started = 0, supervised = 0, mpi_inited = 0;
     sigset_t sigs, old_mask;
+    (void)mpi_inited;
 
     /* slot variables: one value per worker */
     size_t n_slots = 0;
@@ -913,108 +1167,101 @@ int cmd_run(int argc, char **argv)
                                     workers, n_slots);
         goto done;
     }
-    rc.workers = n_slots ? n_slots : workers_given ? (size_t)workers : 1;
+    rc.workers = n_slots && !use_mpi ? n_slots : workers_given ? (size_t)workers : 1;
 
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi) {
+        /* the watchdog is forked before MPI_Init starts threads */
+        if (supervise(grace, &sigs, &old_mask) != 0)
+            goto done;
+        supervised = 1;
+        MPI_Init(NULL, NULL);
+        mpi_inited = 1;
+        int size = 1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rc.mpi_rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size < 2) {
+            fprintf(stderr, "fresh run: --mpi needs at least 2 ranks (rank 0 schedules, the "
+                            "others evaluate): mpirun -n N+1 fresh run --mpi ...\n");
+            exit_code = CLI_EXIT_USAGE;
+            goto done;
+        }
+        rc.workers = (size_t)size - 1;
+        rc.mpi_slot = n_slots ? (int)((size_t)mpi_node_slot(rc.mpi_rank) % n_slots) : 0;
+    }
+#endif
+
+    /* the space: over MPI rank 0 reads it and sends it to the others */
     space = fresh_space_create();
-    if (!space || fresh_space_read_file(space, space_path) != FRESH_OK) {
-        fprintf(stderr, "fresh run: %s\n", space ? fresh_space_errmsg(space) : "out of memory");
-        exit_code = CLI_EXIT_USAGE;
+    int space_rc = space ? FRESH_OK : FRESH_ENOMEM;
+    if (space && rc.mpi_rank <= 0)
+        space_rc = fresh_space_read_file(space, space_path);
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi)
+        space_rc = mpi_share_space(space, space_rc, rc.mpi_rank);
+#endif
+    if (space_rc != FRESH_OK) {
+        if (rc.mpi_rank <= 0)
+            fprintf(stderr, "fresh run: %s\n", space ? fresh_space_errmsg(space) : "out of memory");
+        exit_code = space_rc == FRESH_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
         goto done;
     }
     rc.space = space;
     rc.dim = fresh_space_dim(space);
+
+    /* what every process needs to start jobs */
     rc.tp = run_template_create(cmd_argc, cmd_argv, space, err, sizeof err);
     if (!rc.tp) {
-        exit_code = cli_usage_error("run", "%s", err);
-        goto done;
+        bad = CLI_EXIT_USAGE;
+        if (rc.mpi_rank <= 0)
+            cli_usage_error("run", "%s", err);
     }
-    rc.prog = run_resolve(cmd_argv[0], getenv("PATH"));
-    if (!rc.prog) {
-        exit_code = cli_usage_error("run", "cannot run '%s': %s", cmd_argv[0], strerror(errno));
-        goto done;
+    if (!bad && !(rc.prog = run_resolve(cmd_argv[0], getenv("PATH")))) {
+        bad = CLI_EXIT_USAGE;
+        if (rc.mpi_rank <= 0)
+            cli_usage_error("run", "cannot run '%s': %s", cmd_argv[0], strerror(errno));
+        else
+            fprintf(stderr, "fresh run: rank %d: cannot run '%s': %s\n", rc.mpi_rank,
+                    cmd_argv[0], strerror(errno));
     }
-    tag = run_join_quoted(cmd_argc, cmd_argv);
-    if (!tag) {
-        fprintf(stderr, "fresh run: out of memory\n");
-        goto done;
-    }
-    /* the command is part of the study: a resume must run the same one */
-    if (resume) {
-        fresh_space *sp2 = NULL;
-        int st;
-        fresh_study *snap = fresh_study_open_snapshot(storage, &sp2, &st, err, sizeof err);
-        if (!snap) {
-            fprintf(stderr, "fresh run: %s\n", err);
-            goto done;
-        }
-        int differs = strcmp(fresh_study_tag(snap), tag) != 0;
-        if (differs)
-            fprintf(stderr,
-                    "fresh run: study file '%s' was run with another command:\n"
-                    "  stored: %s\n  given:  %s\n"
-                    "resume with the stored command, or start a new study file\n",
-                    storage, fresh_study_tag(snap)[0] ? fresh_study_tag(snap) : "(none)", tag);
-        fresh_study_destroy(snap);
-        fresh_space_destroy(sp2);
-        if (differs) {
-            exit_code = CLI_EXIT_USAGE;
-            goto done;
+    if (!bad) {
+        tag = run_join_quoted(cmd_argc, cmd_argv);
+        rc.module_dir = find_module_dir();
+        rc.python_path = getenv("PYTHONPATH");
+        if (!tag || build_base_env(&rc) != 0) {
+            fprintf(stderr, "fresh run: out of memory\n");
+            bad = CLI_EXIT_FAIL;
         }
     }
-    /* trial directories */
-    if (runs_dir) {
-        rc.runs_dir = strdup(runs_dir);
-    } else if (storage) {
-        size_t n = strlen(storage) + 6;
-        rc.runs_dir = malloc(n);
-        if (rc.runs_dir)
-            snprintf(rc.runs_dir, n, "%s.runs", storage);
-    } else {
-        rc.runs_dir = strdup("fresh-runs-XXXXXX");
-        if (rc.runs_dir && !mkdtemp(rc.runs_dir)) {
-            fprintf(stderr, "fresh run: cannot create a runs directory in '.': %s\n",
-                    strerror(errno));
-            goto done;
-        }
-    }
-    if (!rc.runs_dir) {
-        fprintf(stderr, "fresh run: out of memory\n");
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi)
+        bad = mpi_agree(bad);
+#endif
+    if (bad) {
+        exit_code = bad;
         goto done;
     }
-    if (!resume && storage && access(storage, F_OK) == 0) {
-        fprintf(stderr, "fresh run: study file '%s' already exists: continue it with --resume, "
-                        "or choose another file\n", storage);
-        exit_code = CLI_EXIT_USAGE;
-        goto done;
-    }
-    if (!resume && dir_has_runs(rc.runs_dir)) {
-        fprintf(stderr, "fresh run: '%s' holds the trial directories of another study: remove it "
-                        "or give another --runs-dir\n", rc.runs_dir);
-        exit_code = CLI_EXIT_USAGE;
-        goto done;
-    }
-    if (mkdir_p(rc.runs_dir) != 0) {
-        fprintf(stderr, "fresh run: cannot create '%s': %s\n", rc.runs_dir, strerror(errno));
-        goto done;
-    }
-    rc.module_dir = find_module_dir();
-    rc.python_path = getenv("PYTHONPATH");
-    if (build_base_env(&rc) != 0) {
-        fprintf(stderr, "fresh run: out of memory\n");
-        goto done;
-    }
-    /* before any thread: the watchdog is forked from a single-threaded process */
-    signal(SIGPIPE, SIG_IGN);
-    if (run_watchdog_start(grace) != 0) {
-        fprintf(stderr, "fresh run: cannot start the watchdog process: %s\n", strerror(errno));
-        goto done;
-    }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGUSR2);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old_mask); /* every thread inherits it */
 
+    /* the study file and the trial directories: this process, or rank 0 */
+    if (rc.mpi_rank <= 0)
+        bad = prepare_runs(&rc, storage, runs_dir, resume, tag);
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi) {
+        bad = mpi_agree(bad);
+        if (!bad)
+            bad = mpi_share_runs_dir(&rc);
+    }
+#endif
+    if (bad) {
+        exit_code = bad;
+        goto done;
+    }
+
+    if (!supervised) {
+        if (supervise(grace, &sigs, &old_mask) != 0)
+            goto done;
+        supervised = 1;
+    }
     p.workers = rc.workers;
     p.seed = (uint64_t)seed;
     p.job_time_limit = limit;
@@ -1028,26 +1275,54 @@ int cmd_run(int argc, char **argv)
     p.on_job_user = &rc;
     rc.t0 = now_s();
     int st;
-    study = fresh_study_create(space, &p, &st, err, sizeof err);
-    if (!study) {
-        fprintf(stderr, "fresh run: %s\n", err);
-        exit_code = st == FRESH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
-        goto stop;
+    if (rc.mpi_rank <= 0) {
+        study = fresh_study_create(space, &p, &st, err, sizeof err);
+        if (!study) {
+            fprintf(stderr, "fresh run: %s\n", err);
+            exit_code = st == FRESH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        } else {
+            learn_recorded(&rc, study);
+            atomic_store(&sig_study, study);
+        }
     }
-    learn_recorded(&rc, study);
-    atomic_store(&sig_study, study);
+    sig_quiet = rc.mpi_rank > 0; /* over MPI rank 0 speaks for the study */
     if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
         sig_started = 1;
     fresh_study_stats stats;
+    int end = FRESH_EINVAL;
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi && rc.mpi_rank > 0) {
+        /* an evaluating rank: jobs come from rank 0 until the study ends */
+        end = fresh_study_optimize_mpi(NULL, run_objective, &rc, MPI_COMM_WORLD);
+        exit_code = end < 0 ? CLI_EXIT_FAIL : 0;
+        goto finish;
+    }
+    if (use_mpi && !study) {
+        /* rank 0 gives up: the evaluating ranks return FRESH_EINVAL */
+        fresh_study_optimize_mpi(NULL, run_objective, &rc, MPI_COMM_WORLD);
+        goto finish;
+    }
+#endif
+    if (!study)
+        goto finish;
     fresh_study_get_stats(study, &stats);
     if (!quiet) {
         if (stats.jobs_replayed)
             fprintf(stderr, "fresh run: resumed '%s': %zu jobs recorded, %zu to run again\n",
                     storage, stats.jobs_replayed, stats.jobs_requeued);
-        fprintf(stderr, "fresh run: %zu worker%s, trial directories in %s\n", rc.workers,
-                rc.workers == 1 ? "" : "s", rc.runs_dir);
+        if (use_mpi)
+            fprintf(stderr, "fresh run: MPI, %zu evaluating rank%s, trial directories in %s\n",
+                    rc.workers, rc.workers == 1 ? "" : "s", rc.runs_dir);
+        else
+            fprintf(stderr, "fresh run: %zu worker%s, trial directories in %s\n", rc.workers,
+                    rc.workers == 1 ? "" : "s", rc.runs_dir);
     }
-    int end = fresh_study_optimize(study, run_objective, &rc);
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi)
+        end = fresh_study_optimize_mpi(study, run_objective, &rc, MPI_COMM_WORLD);
+    else
+#endif
+        end = fresh_study_optimize(study, run_objective, &rc);
     fresh_study_get_stats(study, &stats);
     int interrupted = atomic_load(&sig_count) > 0;
     if (end < 0) {
@@ -1087,6 +1362,8 @@ int cmd_run(int argc, char **argv)
                             "jobs cut short will run again\nresume with:\n  ",
                     sig == SIGINT ? "SIGINT" : "SIGTERM", stats.jobs_finished, storage,
                     stats.jobs_interrupted);
+            if (use_mpi) /* the launcher's options are the user's: the count at least */
+                fprintf(stderr, "mpirun -n %zu ", rc.workers + 1);
             cli_resume_command(stderr, argc, argv);
         } else {
             fprintf(stderr, "fresh run: interrupted (%s): no --storage, nothing can be resumed\n",
@@ -1094,15 +1371,21 @@ int cmd_run(int argc, char **argv)
         }
         exit_code = 128 + sig;
     }
-stop:
+finish:
+#ifdef FRESH_HAVE_MPI
+    if (use_mpi) /* every rank exits as rank 0 does */
+        MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+#endif
+done:
     if (sig_started) {
         pthread_kill(sig_thread, SIGUSR2);
         pthread_join(sig_thread, NULL);
     }
     atomic_store(&sig_study, NULL);
-    run_watchdog_stop();
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-done:
+    if (supervised) {
+        run_watchdog_stop();
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    }
     fresh_study_destroy(study);
     fresh_space_destroy(space);
     run_template_destroy(rc.tp);
@@ -1119,5 +1402,9 @@ done:
     free(rc.base_env);
     free(rc.config_bracket);
     free(rc.removed);
+#ifdef FRESH_HAVE_MPI
+    if (mpi_inited)
+        MPI_Finalize();
+#endif
     return exit_code;
 }
