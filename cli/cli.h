@@ -72,6 +72,11 @@ void cli_names(char *buf, size_t n, const char *(*name_at)(size_t));
  * library's own messages). */
 int cli_check_storage(const char *cmd, const char *path, int resume);
 
+/* Checks --mpi against how fresh was built and against --workers (over MPI
+ * the evaluating ranks are the workers, one job at a time each). Prints the
+ * usage error and returns CLI_EXIT_USAGE, or returns 0. */
+int cli_check_mpi(const char *cmd, int use_mpi, int workers_given);
+
 int cmd_plan(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_show(int argc, char **argv);

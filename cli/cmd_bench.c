@@ -353,14 +353,8 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", "option '--resume' needs '--storage FILE'");
     if (o.storage && seeds > 1)
         return cli_usage_error("bench", "option '--storage' takes one seed, not --seeds %ld", seeds);
-#ifndef FRESH_HAVE_MPI
-    if (use_mpi)
-        return cli_usage_error("bench", "option '--mpi': this fresh was built without MPI "
-                                        "(install libopenmpi-dev and rebuild)");
-#endif
-    if (use_mpi && workers_given)
-        return cli_usage_error("bench", "options '--mpi' and '--workers': with --mpi the "
-                                        "evaluating ranks are the workers");
+    if (cli_check_mpi("bench", use_mpi, workers_given))
+        return CLI_EXIT_USAGE;
     o.workers = workers > 0 ? (size_t)workers : 0;
     cli_sim sim;
     memset(&sim, 0, sizeof sim); /* freed at out */

@@ -1093,14 +1093,8 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "--budget, --brackets and --wall-time must be >= 0");
     if (budget == 0 && brackets == 0 && wall == 0)
         return cli_usage_error("run", "no stopping criterion: give --budget, --brackets or --wall-time");
-#ifndef FRESH_HAVE_MPI
-    if (use_mpi)
-        return cli_usage_error("run", "option '--mpi': this fresh was built without MPI "
-                                      "(install libopenmpi-dev and rebuild)");
-#endif
-    if (use_mpi && workers_given)
-        return cli_usage_error("run", "options '--mpi' and '--workers': with --mpi every "
-                                      "evaluating rank runs one job at a time (start more ranks)");
+    if (cli_check_mpi("run", use_mpi, workers_given))
+        return CLI_EXIT_USAGE;
     if (workers_given && (workers < 1 || workers > 4096))
         return cli_usage_error("run", "option '--workers': must be in 1..4096, got %ld", workers);
     if (seed < 0)

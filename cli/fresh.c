@@ -103,6 +103,20 @@ void cli_names(char *buf, size_t n, const char *(*name_at)(size_t))
     }
 }
 
+int cli_check_mpi(const char *cmd, int use_mpi, int workers_given)
+{
+#ifndef FRESH_HAVE_MPI
+    if (use_mpi)
+        return cli_usage_error(cmd, "option '--mpi': this fresh was built without MPI "
+                                    "(install libopenmpi-dev and rebuild)");
+#endif
+    if (use_mpi && workers_given)
+        return cli_usage_error(cmd, "options '--mpi' and '--workers': with --mpi the "
+                                    "evaluating ranks are the workers, one job at a time each "
+                                    "(start more ranks)");
+    return 0;
+}
+
 int cli_check_storage(const char *cmd, const char *path, int resume)
 {
     if (!path)
