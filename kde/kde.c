@@ -63,6 +63,9 @@ struct fresh__kde {
                       * when the query point has every dimension active) */
     size_t *cont;    /* the CONT dimensions' indices */
     size_t n_cont;
+    double *cont_inv; /* n_cont: 1/h of each CONT dimension */
+    int cont_dense;  /* every row active in every CONT dimension: ainv[r] is
+                      * cont_inv[c] for all rows, so logpdf reads no ainv */
     size_t *cat;     /* the CAT dimensions' indices */
     size_t n_cat;
     int avx2;        /* the CPU has AVX2: logpdf's four-lane path */
@@ -117,9 +120,10 @@ int fresh__kde_create(size_t d, const fresh__kde_dim *dims, fresh__kde **out)
         k->col_ss = k->col_m + 2 * d;
     }
     k->cont = fresh__calloc(d, sizeof(size_t));
+    k->cont_inv = fresh__calloc(d, sizeof(double));
     k->cat = fresh__calloc(d, sizeof(size_t));
     if (!k->dims || !k->bw || !k->log_match || !k->log_other || !k->log_lambda ||
-        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont || !k->cat ||
+        !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont || !k->cat || !k->cont_inv ||
         !k->col_m)
         goto fail;
     memcpy(k->dims, dims, d * sizeof *dims);
@@ -161,6 +165,7 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->scratch);
     fresh__free(k->lsum);
     fresh__free(k->cont);
+    fresh__free(k->cont_inv);
     fresh__free(k->cat);
     fresh__free(k->bw);
     fresh__free(k->log_match);
@@ -387,6 +392,9 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
 
     for (size_t r = 0; r < n; r++)
         k->lsum[r] = 0.0;
+    k->cont_dense = 1;
+    for (size_t c = 0; c < k->n_cont; c++)
+        k->cont_inv[c] = 1.0 / k->bw[k->cont[c]];
     for (size_t j = 0; j < d; j++) {
         double *mu = k->mu + j * n, *ainv = k->ainv + j * n, *cst = k->cst + j * n;
         if (k->dims[j].kind != FRESH__KDE_CONT) {
@@ -405,6 +413,8 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
             double v = rows[r * d + j];
             mu[r] = isnan(v) ? 0.0 : clamp01(v);
             ainv[r] = isnan(v) ? 0.0 : inv;
+            if (isnan(v))
+                k->cont_dense = 0;
         }
 #if defined(FRESH_KDE_AVX2)
         if (k->avx2)
@@ -484,35 +494,50 @@ static void fused_tail(const fresh__kde *k, double *restrict s, const double *xc
 
 /* s[r] = lsum[r] - sum over the CONT dimensions c of ((x_c - mu[r]) ainv[r])^2
  * / 2 + the CAT terms: every CONT and CAT dimension of a query point x with
- * all dimensions active, in one pass over the rows (four at a time, two
- * SSE2/NEON lanes each), with no store of s in between. xc holds the clamped
- * query values of the CONT dimensions. */
+ * all dimensions active, in one pass over the rows, with no store of s in
+ * between. xc holds the clamped query values of the CONT dimensions. Eight
+ * rows at a time in four independent two-lane (SSE2/NEON) sums, so that the
+ * adds of one row's sum over the dimensions do not wait for each other's
+ * latency; each row's arithmetic (and order of terms) is that of
+ * fused_tail. */
 static void cont_fused(const fresh__kde *k, double *restrict s, const double *xc,
                        const double *x)
 {
-    size_t n = k->n, nc = k->n_cont, r = 0;
+    size_t n = k->n, nc = k->n_cont, nk = k->n_cat, r = 0;
+    const double *restrict mu = k->mu, *restrict ai = k->ainv;
+    const size_t *cont = k->cont, *cat = k->cat;
     const fresh__v2d H = {0.5, 0.5};
-    for (; r + 4 <= n; r += 4) {
-        fresh__v2d q0 = {0.0, 0.0}, q1 = {0.0, 0.0};
+    for (; r + 8 <= n; r += 8) {
+        fresh__v2d q0 = {0.0, 0.0}, q1 = q0, q2 = q0, q3 = q0;
         for (size_t c = 0; c < nc; c++) {
-            size_t off = k->cont[c] * n + r;
+            const double *m = mu + cont[c] * n + r, *a = ai + cont[c] * n + r;
             fresh__v2d X = {xc[c], xc[c]};
-            fresh__v2d z0 = (X - fresh__vload(k->mu + off)) * fresh__vload(k->ainv + off);
-            fresh__v2d z1 = (X - fresh__vload(k->mu + off + 2)) * fresh__vload(k->ainv + off + 2);
+            fresh__v2d z0 = (X - fresh__vload(m)) * fresh__vload(a);
+            fresh__v2d z1 = (X - fresh__vload(m + 2)) * fresh__vload(a + 2);
+            fresh__v2d z2 = (X - fresh__vload(m + 4)) * fresh__vload(a + 4);
+            fresh__v2d z3 = (X - fresh__vload(m + 6)) * fresh__vload(a + 6);
             q0 += z0 * z0;
             q1 += z1 * z1;
+            q2 += z2 * z2;
+            q3 += z3 * z3;
         }
         fresh__v2d s0 = fresh__vload(k->lsum + r) - H * q0;
         fresh__v2d s1 = fresh__vload(k->lsum + r + 2) - H * q1;
-        for (size_t c = 0; c < k->n_cat; c++) {
-            size_t j = k->cat[c], off = j * n + r;
-            s0 += cat_term2(fresh__vload(k->mu + off), x[j], k->log_match[j],
-                            k->log_other[j], k->log_unif[j]);
-            s1 += cat_term2(fresh__vload(k->mu + off + 2), x[j], k->log_match[j],
-                            k->log_other[j], k->log_unif[j]);
+        fresh__v2d s2 = fresh__vload(k->lsum + r + 4) - H * q2;
+        fresh__v2d s3 = fresh__vload(k->lsum + r + 6) - H * q3;
+        for (size_t c = 0; c < nk; c++) {
+            size_t j = cat[c];
+            const double *m = mu + j * n + r;
+            double v = x[j], lm = k->log_match[j], lo = k->log_other[j], lu = k->log_unif[j];
+            s0 += cat_term2(fresh__vload(m), v, lm, lo, lu);
+            s1 += cat_term2(fresh__vload(m + 2), v, lm, lo, lu);
+            s2 += cat_term2(fresh__vload(m + 4), v, lm, lo, lu);
+            s3 += cat_term2(fresh__vload(m + 6), v, lm, lo, lu);
         }
         fresh__vstore(s + r, s0);
         fresh__vstore(s + r + 2, s1);
+        fresh__vstore(s + r + 4, s2);
+        fresh__vstore(s + r + 6, s3);
     }
     fused_tail(k, s, xc, x, r);
 }
@@ -537,17 +562,24 @@ static double log_sum_exp(double *s, size_t n)
     size_t m = (n + 3) & ~(size_t)3;
     for (size_t r = n; r < m; r++)
         s[r] = -INFINITY; /* pads: exp(-inf) = 0 */
-    fresh__v2d b0 = {-INFINITY, -INFINITY}, b1 = b0;
-    for (size_t r = 0; r < m; r += 4) {
+    fresh__v2d b0 = {-INFINITY, -INFINITY}, b1 = b0, b2 = b0, b3 = b0;
+    size_t r = 0;
+    for (; r + 8 <= m; r += 8) { /* independent maxima: no wait on latency */
+        b0 = vmax(b0, fresh__vload(s + r));
+        b1 = vmax(b1, fresh__vload(s + r + 2));
+        b2 = vmax(b2, fresh__vload(s + r + 4));
+        b3 = vmax(b3, fresh__vload(s + r + 6));
+    }
+    for (; r < m; r += 4) {
         b0 = vmax(b0, fresh__vload(s + r));
         b1 = vmax(b1, fresh__vload(s + r + 2));
     }
-    b0 = vmax(b0, b1);
+    b0 = vmax(vmax(b0, b2), vmax(b1, b3));
     double best = b0[0] > b0[1] ? b0[0] : b0[1];
     if (!(best > -INFINITY))
         return -INFINITY;
     fresh__v2d B = {best, best}, a0 = {0.0, 0.0}, a1 = a0;
-    for (size_t r = 0; r < m; r += 4) {
+    for (r = 0; r < m; r += 4) {
         a0 += fresh__vexp(fresh__vload(s + r) - B);
         a1 += fresh__vexp(fresh__vload(s + r + 2) - B);
     }
@@ -590,20 +622,69 @@ static inline v4d cat_term4(v4d mu, double v, double lm, double lo, double lu)
 static void cont_fused_avx2(const fresh__kde *k, double *restrict s, const double *xc,
                             const double *x)
 {
-    size_t n = k->n, nc = k->n_cont, r = 0;
+    size_t n = k->n, nc = k->n_cont, nk = k->n_cat, r = 0;
+    const double *restrict mu = k->mu, *restrict ai = k->ainv;
+    const size_t *cont = k->cont, *cat = k->cat;
     const v4d H = {0.5, 0.5, 0.5, 0.5};
+    int dense = k->cont_dense;
+    const double *inv = k->cont_inv;
+    for (; r + 16 <= n; r += 16) { /* four independent sums, as cont_fused */
+        v4d q0 = {0.0, 0.0, 0.0, 0.0}, q1 = q0, q2 = q0, q3 = q0;
+        if (dense) { /* every ainv of column c is inv[c]: half the loads */
+            for (size_t c = 0; c < nc; c++) {
+                const double *m = mu + cont[c] * n + r;
+                v4d X = {xc[c], xc[c], xc[c], xc[c]}, A = {inv[c], inv[c], inv[c], inv[c]};
+                v4d z0 = (X - load4(m)) * A;
+                v4d z1 = (X - load4(m + 4)) * A;
+                v4d z2 = (X - load4(m + 8)) * A;
+                v4d z3 = (X - load4(m + 12)) * A;
+                q0 += z0 * z0;
+                q1 += z1 * z1;
+                q2 += z2 * z2;
+                q3 += z3 * z3;
+            }
+        } else {
+            for (size_t c = 0; c < nc; c++) {
+                const double *m = mu + cont[c] * n + r, *a = ai + cont[c] * n + r;
+                v4d X = {xc[c], xc[c], xc[c], xc[c]};
+                v4d z0 = (X - load4(m)) * load4(a);
+                v4d z1 = (X - load4(m + 4)) * load4(a + 4);
+                v4d z2 = (X - load4(m + 8)) * load4(a + 8);
+                v4d z3 = (X - load4(m + 12)) * load4(a + 12);
+                q0 += z0 * z0;
+                q1 += z1 * z1;
+                q2 += z2 * z2;
+                q3 += z3 * z3;
+            }
+        }
+        v4d t0 = load4(k->lsum + r) - H * q0, t1 = load4(k->lsum + r + 4) - H * q1;
+        v4d t2 = load4(k->lsum + r + 8) - H * q2, t3 = load4(k->lsum + r + 12) - H * q3;
+        for (size_t c = 0; c < nk; c++) {
+            size_t j = cat[c];
+            const double *m = mu + j * n + r;
+            double v = x[j], lm = k->log_match[j], lo = k->log_other[j], lu = k->log_unif[j];
+            t0 += cat_term4(load4(m), v, lm, lo, lu);
+            t1 += cat_term4(load4(m + 4), v, lm, lo, lu);
+            t2 += cat_term4(load4(m + 8), v, lm, lo, lu);
+            t3 += cat_term4(load4(m + 12), v, lm, lo, lu);
+        }
+        store4(s + r, t0);
+        store4(s + r + 4, t1);
+        store4(s + r + 8, t2);
+        store4(s + r + 12, t3);
+    }
     for (; r + 4 <= n; r += 4) {
         v4d q = {0.0, 0.0, 0.0, 0.0};
         for (size_t c = 0; c < nc; c++) {
-            size_t off = k->cont[c] * n + r;
+            size_t off = cont[c] * n + r;
             v4d X = {xc[c], xc[c], xc[c], xc[c]};
-            v4d z = (X - load4(k->mu + off)) * load4(k->ainv + off);
+            v4d z = (X - load4(mu + off)) * load4(ai + off);
             q += z * z;
         }
         v4d t = load4(k->lsum + r) - H * q;
-        for (size_t c = 0; c < k->n_cat; c++) {
-            size_t j = k->cat[c];
-            t += cat_term4(load4(k->mu + j * n + r), x[j], k->log_match[j], k->log_other[j],
+        for (size_t c = 0; c < nk; c++) {
+            size_t j = cat[c];
+            t += cat_term4(load4(mu + j * n + r), x[j], k->log_match[j], k->log_other[j],
                            k->log_unif[j]);
         }
         store4(s + r, t);
@@ -616,16 +697,24 @@ static double log_sum_exp_avx2(double *s, size_t n)
     size_t m = (n + 3) & ~(size_t)3;
     for (size_t r = n; r < m; r++)
         s[r] = -INFINITY;
-    v4d b = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    for (size_t r = 0; r < m; r += 4)
+    v4d b = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, b1 = b, b2 = b, b3 = b;
+    size_t r = 0;
+    for (; r + 16 <= m; r += 16) {
         b = __builtin_ia32_maxpd256(b, load4(s + r));
+        b1 = __builtin_ia32_maxpd256(b1, load4(s + r + 4));
+        b2 = __builtin_ia32_maxpd256(b2, load4(s + r + 8));
+        b3 = __builtin_ia32_maxpd256(b3, load4(s + r + 12));
+    }
+    for (; r < m; r += 4)
+        b = __builtin_ia32_maxpd256(b, load4(s + r));
+    b = __builtin_ia32_maxpd256(__builtin_ia32_maxpd256(b, b1), __builtin_ia32_maxpd256(b2, b3));
     double best = b[0];
     for (int i = 1; i < 4; i++)
         best = b[i] > best ? b[i] : best;
     if (!(best > -INFINITY))
         return -INFINITY;
     v4d B = {best, best, best, best}, a = {0.0, 0.0, 0.0, 0.0};
-    for (size_t r = 0; r < m; r += 4)
+    for (r = 0; r < m; r += 4)
         a += _ZGVdN4v_exp(load4(s + r) - B);
     return best + log((a[0] + a[2]) + (a[1] + a[3]));
 }
@@ -751,15 +840,14 @@ static double sample_trunc(gsl_rng *rng, double mu, double h)
 {
     double a = -mu / h, b = (1.0 - mu) / h;
     double pa = gsl_cdf_ugaussian_P(a);
-    double qb = gsl_cdf_ugaussian_Q(b);
     double Z = 0.5 * (erf(mu * SQRT1_2 / h) + erf((1.0 - mu) * SQRT1_2 / h));
     double u = gsl_rng_uniform(rng);
     double p = pa + u * Z;
     double z;
     if (p < 0.5) {
         z = p > 0.0 ? gsl_cdf_ugaussian_Pinv(p) : a;
-    } else {
-        double q = qb + (1.0 - u) * Z;
+    } else { /* Q(b) only where the upper tail is used */
+        double q = gsl_cdf_ugaussian_Q(b) + (1.0 - u) * Z;
         z = q > 0.0 ? gsl_cdf_ugaussian_Qinv(q) : b;
     }
     if (!(z >= a))

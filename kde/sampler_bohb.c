@@ -123,6 +123,11 @@ typedef struct bohb_state {
     size_t fit_pending; /* pending rows in the bad KDE */
     size_t n_good, n_bad;     /* the split */
     size_t good_rows, bad_rows; /* rows of the split in the KDEs (thin_pos) */
+    /* the good KDE's fit: the rows (indices into the model budget's set)
+     * it was fitted on, so that a refit of the same rows is skipped */
+    int good_valid;
+    double good_budget;
+    size_t *good_idx, good_idx_cap;
     double last_score;
     /* scratch */
     double *rows; /* staging for fits */
@@ -181,6 +186,7 @@ static void bohb_destroy(void *state)
     fresh__kde_destroy(s->good);
     fresh__kde_destroy(s->bad);
     fresh__free(s->rows);
+    fresh__free(s->good_idx);
     fresh__free(s->x_cand);
     fresh__free(s->u_cand);
     fresh__free(s->x_best);
@@ -587,23 +593,53 @@ static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx
     return FRESH_OK;
 }
 
-/* Chooses the model budget and makes sure both KDEs fit it (and the pending
- * points of ctx). *model = NULL when no budget has enough points. */
-static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **model)
+/* The model budget's set: the largest budget with enough observations for
+ * a model (and its split), or NULL. */
+static const obs_set *model_set(const bohb_state *s, size_t *n_good, size_t *n_bad)
 {
-    *model = NULL;
-    const obs_set *o = NULL;
-    size_t n_good = 0, n_bad = 0;
-    for (size_t i = s->n_sets; i-- > 0;) {
-        if (fresh__bohb_split(s->sets[i].n, s->p.top_n_percent, s->min_points, &n_good,
-                              &n_bad)) {
-            o = &s->sets[i];
-            break;
-        }
+    for (size_t i = s->n_sets; i-- > 0;)
+        if (fresh__bohb_split(s->sets[i].n, s->p.top_n_percent, s->min_points, n_good, n_bad))
+            return &s->sets[i];
+    return NULL;
+}
+
+/* Refits the good KDE on the first n_good ranks of o, unless it holds the
+ * same rows already (a new observation that ranks below the good set and
+ * leaves its size alone: most of them). A row index always holds the same
+ * encoded configuration, so the same indices are the same fit. */
+static int fit_good(bohb_state *s, const obs_set *o)
+{
+    size_t d = s->d, ng = s->good_rows;
+    int rc = fresh__grow((void **)&s->good_idx, &s->good_idx_cap, ng + 1, sizeof *s->good_idx);
+    if (rc != FRESH_OK)
+        return rc;
+    int same = s->good_valid && s->good_budget == o->budget && fresh__kde_n(s->good) == ng;
+    for (size_t r = 0; r < ng; r++) {
+        size_t idx = o->order[thin_pos(r, s->n_good, ng)];
+        same = same && s->good_idx[r] == idx;
+        s->good_idx[r] = idx;
     }
-    if (!o)
+    if (same)
         return FRESH_OK;
-    size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0;
+    s->good_valid = 0;
+    if ((rc = grow_rows(s, ng)) != FRESH_OK)
+        return rc;
+    for (size_t r = 0; r < ng; r++)
+        memcpy(s->rows + r * d, o->u + s->good_idx[r] * d, d * sizeof(double));
+    if ((rc = fresh__kde_fit(s->good, s->rows, ng, s->p.min_bandwidth, bw_floor(s, ng))) !=
+        FRESH_OK)
+        return rc;
+    s->good_valid = 1;
+    s->good_budget = o->budget;
+    return FRESH_OK;
+}
+
+/* Makes sure both KDEs fit the model budget's set o (with this split) and
+ * the pending points of ctx. */
+static int fit_model(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set *o,
+                     size_t n_good, size_t n_bad)
+{
+    size_t n_pending = ctx ? ctx->n_pending : 0;
     int rc;
     if (!(s->fit_valid && s->fit_budget == o->budget && s->fit_version == o->version)) {
         s->fit_valid = 0;
@@ -613,14 +649,7 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
         s->n_bad = n_bad;
         s->good_rows = n_good < FRESH__BOHB_MAX_ROWS ? n_good : FRESH__BOHB_MAX_ROWS;
         s->bad_rows = n_bad < FRESH__BOHB_MAX_ROWS ? n_bad : FRESH__BOHB_MAX_ROWS;
-        size_t ng = s->good_rows;
-        if ((rc = grow_rows(s, ng)) != FRESH_OK)
-            return rc;
-        for (size_t r = 0; r < ng; r++)
-            memcpy(s->rows + r * d, o->u + o->order[thin_pos(r, n_good, ng)] * d,
-                   d * sizeof(double));
-        if ((rc = fresh__kde_fit(s->good, s->rows, ng, s->p.min_bandwidth,
-                                 bw_floor(s, ng))) != FRESH_OK)
+        if ((rc = fit_good(s, o)) != FRESH_OK)
             return rc;
         if ((rc = fit_bad(s, o, ctx)) != FRESH_OK)
             return rc;
@@ -633,8 +662,22 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
             return rc;
         }
     }
-    *model = o;
     return FRESH_OK;
+}
+
+/* Chooses the model budget and makes sure both KDEs fit it (and the pending
+ * points of ctx). *model = NULL when no budget has enough points. */
+static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **model)
+{
+    size_t n_good = 0, n_bad = 0;
+    *model = NULL;
+    const obs_set *o = model_set(s, &n_good, &n_bad);
+    if (!o)
+        return FRESH_OK;
+    int rc = fit_model(s, ctx, o, n_good, n_bad);
+    if (rc == FRESH_OK)
+        *model = o;
+    return rc;
 }
 
 int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_model *info)
@@ -791,12 +834,15 @@ static int bohb_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
             *model_based = FRESH_PROPOSAL_HEDGE;
         return rc;
     }
-    const obs_set *o;
-    rc = prepare(s, ctx, &o);
-    if (rc != FRESH_OK)
-        return rc;
+    /* a random proposal leaves the model alone: the KDEs are refitted when
+     * a model proposal needs them (a fit is a function of the rows and
+     * the pending points, so fitting later fits the same) */
+    size_t n_good = 0, n_bad = 0;
+    const obs_set *o = model_set(s, &n_good, &n_bad);
     if (!o || coin < s->p.random_fraction)
         return fresh__sampler_random_draw(s->space, ctx, rng, x);
+    if ((rc = fit_model(s, ctx, o, n_good, n_bad)) != FRESH_OK)
+        return rc;
 
     size_t d = s->d;
     int found = 0;
