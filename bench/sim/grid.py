@@ -6,13 +6,14 @@ For every benchmark x scheduler x sampler x worker count it runs
     fresh bench FN --simulate-workers W --sim-horizon H --sim-spread S
                    --scheduler SCHED --sampler SAMP --seed 0 --seeds K --json
 and stores the JSON lines (one per seed, then the medians) in
-OUT/raw/FN-SCHED-SAMP-wW.jsonl. A file that is already complete is not run
+OUT/raw/FN-SCHED-SAMP-wW-sS.jsonl (S: the first seed, --seed-start; more
+seeds can be added later as another file, analyze.py merges them). A file that is already complete is not run
 again, so an interrupted grid continues where it stopped. The horizon is
 given in max-budget job durations (--horizon-jobs W=K,...): H = K x the
 benchmark's maximum budget x unit time (1 s per unit of budget).
 
 Usage: bench/sim/grid.py [--fresh build/fresh] [--out bench/sim/results]
-           [--seeds 20] [--jobs 1] [--workers 16,64,256]
+           [--seeds 20] [--seed-start 0] [--jobs 1] [--workers 16,64,256]
            [--horizon-jobs 16=24,64=12,256=6] [--spread 0.5]
            [--functions ...] [--schedulers ...] [--samplers ...]
 """
@@ -37,12 +38,12 @@ def complete(path, seeds):
 
 
 def run_one(args, fn, sched, samp, w, horizon):
-    path = os.path.join(args.out, "raw", f"{fn}-{sched}-{samp}-w{w}.jsonl")
+    path = os.path.join(args.out, "raw", f"{fn}-{sched}-{samp}-w{w}-s{args.seed_start}.jsonl")
     if complete(path, args.seeds):
         return path, 0.0, "cached"
     cmd = ["nice", "-n", "10", args.fresh, "bench", fn, "--simulate-workers", str(w),
            "--sim-horizon", repr(horizon), "--sim-spread", repr(args.spread),
-           "--scheduler", sched, "--sampler", samp, "--seed", "0",
+           "--scheduler", sched, "--sampler", samp, "--seed", str(args.seed_start),
            "--seeds", str(args.seeds), "--json"]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -61,6 +62,7 @@ def main():
     ap.add_argument("--fresh", default="build/fresh")
     ap.add_argument("--out", default="bench/sim/results")
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--seed-start", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--workers", default="16,64,256")
     ap.add_argument("--horizon-jobs", default="16=24,64=12,256=6")
@@ -79,9 +81,9 @@ def main():
             for fn in args.functions.split(","):
                 for sched in args.schedulers.split(","):
                     tasks.append((fn, sched, samp, w, hj[w] * MAX_BUDGET[fn]))
-    with open(os.path.join(args.out, "grid.json"), "w") as f:
-        json.dump({"seeds": args.seeds, "spread": args.spread, "horizon_jobs": hj,
-                   "unit_time": 1, "command": sys.argv}, f, indent=1)
+    with open(os.path.join(args.out, f"grid-s{args.seed_start}.json"), "w") as f:
+        json.dump({"seeds": args.seeds, "seed_start": args.seed_start, "spread": args.spread,
+                   "horizon_jobs": hj, "unit_time": 1, "command": sys.argv}, f, indent=1)
     t0 = time.time()
     failed = 0
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
