@@ -357,7 +357,9 @@ static const struct {
                   {"hyperband", &fresh_scheduler_hyperband},
                   {"sh", &fresh_scheduler_sh},
                   {"successive_halving", &fresh_scheduler_sh},
-                  {"none", &fresh_scheduler_none}};
+                  {"none", &fresh_scheduler_none},
+                  {"asha", &fresh_scheduler_asha},
+                  {"async-hyperband", &fresh_scheduler_async_hyperband}};
 
 const fresh_scheduler_type *fresh_scheduler_find(const char *name)
 {

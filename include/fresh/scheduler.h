@@ -20,6 +20,31 @@
  *              pairs and tau below FRESH_ADAPTIVE_MIN_TAU the bracket is
  *              skipped. With benign fidelities it is Hyperband; with
  *              misleading ones it moves toward full-budget search.
+ *   asha       asynchronous successive halving (Li et al., MLSys 2020,
+ *              promotion variant): rungs min_budget * eta^i up to
+ *              max_budget; a free worker promotes, from the top rung
+ *              down, the best configuration of a rung that is among the
+ *              top floor(n / eta) of the n results there and not promoted
+ *              yet (it continues from its checkpoint at that rung's
+ *              budget), else starts a new configuration at the bottom
+ *              rung. Never FRESH_WAIT while it may open brackets.
+ *   async-hyperband
+ *              one ASHA ladder per Hyperband bracket (ladder k starts at
+ *              bracket k's first budget); new configurations are dealt to
+ *              the ladders by a smooth weighted round robin with weights
+ *              n_0 of the brackets, the synchronous plan's proportions.
+ *
+ * The asynchronous schedulers count "brackets" as groups of new
+ * configurations, each as large as the first stage of its ladder's
+ * synchronous bracket (n_0), numbered in the order opened: job.bracket is
+ * the configuration's group, job.stage its rung on its ladder, job.slot the
+ * scheduler's index of the configuration, quota and stage_size those of the
+ * synchronous stage (so the study's early stopping acts per group and rung
+ * as in a Hyperband stage). A group is finished when each of its n_0
+ * configurations reached its ladder's top rung or failed. With open_new = 0
+ * they go on promoting and filling open groups; they answer FRESH_WAIT while
+ * jobs run and nothing can start, FRESH_DONE once none runs. Promotions rank
+ * all results of a rung, whatever their group; they are never undone.
  */
 #ifndef FRESH_SCHEDULER_H
 #define FRESH_SCHEDULER_H
@@ -84,9 +109,11 @@ FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_hyperband;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_sh;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_none;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_adaptive;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_asha;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_async_hyperband;
 
 /* By name: "adaptive", "hyperband", "sh" (or "successive_halving"),
- * "none"; NULL if unknown. Thread safety: any thread. */
+ * "none", "asha", "async-hyperband"; NULL if unknown. Thread safety: any thread. */
 FRESH_API const fresh_scheduler_type *fresh_scheduler_find(const char *name);
 
 /* The i-th name fresh_scheduler_find accepts (i = 0, 1, ...; aliases

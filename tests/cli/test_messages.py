@@ -77,10 +77,10 @@ class Messages(unittest.TestCase):
     def test_unknown_scheduler_lists_the_valid_names(self):
         rc, _, err = run("bench", "branin_mf", "--scheduler", "asha!", cwd=self.dir)
         self.assertEqual(rc, 2)
-        m = re.search(r"unknown scheduler 'asha!' \(valid: ([a-z_, ]+)\)", err)
+        m = re.search(r"unknown scheduler 'asha!' \(valid: ([a-z_, -]+)\)", err)
         self.assertIsNotNone(m, err)
         names = m.group(1).split(", ")
-        for name in ("adaptive", "hyperband", "sh", "none"):
+        for name in ("adaptive", "hyperband", "sh", "none", "asha", "async-hyperband"):
             self.assertIn(name, names)
         for name in names:  # every listed name is accepted
             rc, _, err = run("bench", "branin_mf", "--scheduler", name, "--budget", "0.5",

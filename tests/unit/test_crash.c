@@ -53,9 +53,15 @@ static int crash_obj(fresh_trial *t, void *user)
     return 0;
 }
 
+/* The scheduler of the study under test: the default's, or an
+ * asynchronous one whose state the replay must rebuild just as well. */
+static const fresh_scheduler_type *crash_sched;
+
 static fresh_study_params crash_params(const char *path, int resume)
 {
     fresh_study_params p = fx_params();
+    if (crash_sched)
+        p.scheduler = crash_sched;
     p.max_brackets = 15;
     p.seed = 7;
     p.storage = path;
@@ -112,7 +118,15 @@ static void path_in(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/%s", dir, name);
 }
 
-Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
+typedef struct kill_spec {
+    enum kill_kind kind;
+    const char *point;
+    long at;
+} kill_spec;
+
+/* Runs the study to its end once, then kills it at each point and resumes
+ * it: every resumed run must end with the uninterrupted run's jobs. */
+static void kill_and_resume(const char *tag, const kill_spec *points, int n_points)
 {
     /* tmpfs when there is one: the test is about ordering, not disk speed */
     strcpy(dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/fresh-crash-XXXXXX"
@@ -126,19 +140,7 @@ Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
     size_t n_ref = run_to_end(path, 0, ref, &ref_inc);
     cr_assert_gt(n_ref, 100);
 
-    struct { enum kill_kind kind; const char *point; long at; } points[20] = {
-        {K_HOOK, "ask:recorded", 1},   {K_HOOK, "ask:recorded", 10},
-        {K_HOOK, "ask:recorded", 37},  {K_HOOK, "ask:recorded", 80},
-        {K_HOOK, "tell:recorded", 1},  {K_HOOK, "tell:recorded", 9},
-        {K_HOOK, "tell:recorded", 20}, {K_HOOK, "tell:recorded", 50},
-        {K_HOOK, "tell:recorded", 100}, {K_HOOK, "tell:done", 5},
-        {K_HOOK, "tell:done", 33},     {K_HOOK, "tell:done", 77},
-        {K_IN_JOB, NULL, 2},           {K_IN_JOB, NULL, 15},
-        {K_IN_JOB, NULL, 40},          {K_IN_JOB, NULL, 90},
-        {K_AFTER_CKPT, NULL, 3},       {K_AFTER_CKPT, NULL, 12},
-        {K_AFTER_CKPT, NULL, 45},      {K_AFTER_CKPT, NULL, 95},
-    };
-    for (int k = 0; k < 20; k++) {
+    for (int k = 0; k < n_points; k++) {
         char name[32];
         snprintf(name, sizeof name, "kill-%d.db", k);
         path_in(path, sizeof path, name);
@@ -159,14 +161,15 @@ Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
         }
         int wst;
         cr_assert_eq(waitpid(pid, &wst, 0), pid);
-        cr_assert(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL, "kill point %d not reached", k);
+        cr_assert(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL, "%s: kill point %d not reached",
+                  tag, k);
 
         /* what the file held at the kill */
         fresh_space *sp2 = NULL;
         int rc;
         char err[512];
         fresh_study *before = fresh_study_open(path, &sp2, &rc, err, sizeof err);
-        cr_assert_not_null(before, "point %d: %s", k, err);
+        cr_assert_not_null(before, "%s point %d: %s", tag, k, err);
         fresh_study_stats st;
         fresh_study_get_stats(before, &st);
         size_t finished_before = st.jobs_finished;
@@ -176,10 +179,11 @@ Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
         fresh_space_destroy(sp2);
 
         size_t n = run_to_end(path, 1, got, &inc);
-        cr_assert_eq(n, n_ref, "point %d: %zu jobs after resume, %zu uninterrupted", k, n, n_ref);
+        cr_assert_eq(n, n_ref, "%s point %d: %zu jobs after resume, %zu uninterrupted", tag, k,
+                     n, n_ref);
         for (size_t i = 0; i < n; i++)
-            cr_assert(rec_eq(&got[i], &ref[i]), "point %d: job %zu differs: config %llu/%llu "
-                      "budget %g/%g loss %g/%g status %d/%d", k, i,
+            cr_assert(rec_eq(&got[i], &ref[i]), "%s point %d: job %zu differs: config %llu/%llu "
+                      "budget %g/%g loss %g/%g status %d/%d", tag, k, i,
                       (unsigned long long)got[i].config, (unsigned long long)ref[i].config,
                       got[i].budget, ref[i].budget, got[i].loss, ref[i].loss, got[i].status,
                       ref[i].status);
@@ -187,13 +191,50 @@ Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
         /* every job finished before the kill is there once, unchanged */
         for (size_t i = 0; i < n_pre; i++)
             if (pre[i].status != FRESH_JOB_PENDING)
-                cr_assert(rec_eq(&pre[i], &got[i]), "point %d job %zu", k, i);
+                cr_assert(rec_eq(&pre[i], &got[i]), "%s point %d job %zu", tag, k, i);
         cr_assert_leq(finished_before, n_ref);
     }
     fresh__crash_hook = NULL;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
+{
+    static const kill_spec points[20] = {
+        {K_HOOK, "ask:recorded", 1},   {K_HOOK, "ask:recorded", 10},
+        {K_HOOK, "ask:recorded", 37},  {K_HOOK, "ask:recorded", 80},
+        {K_HOOK, "tell:recorded", 1},  {K_HOOK, "tell:recorded", 9},
+        {K_HOOK, "tell:recorded", 20}, {K_HOOK, "tell:recorded", 50},
+        {K_HOOK, "tell:recorded", 100}, {K_HOOK, "tell:done", 5},
+        {K_HOOK, "tell:done", 33},     {K_HOOK, "tell:done", 77},
+        {K_IN_JOB, NULL, 2},           {K_IN_JOB, NULL, 15},
+        {K_IN_JOB, NULL, 40},          {K_IN_JOB, NULL, 90},
+        {K_AFTER_CKPT, NULL, 3},       {K_AFTER_CKPT, NULL, 12},
+        {K_AFTER_CKPT, NULL, 45},      {K_AFTER_CKPT, NULL, 95},
+    };
+    crash_sched = NULL;
+    kill_and_resume("default", points, 20);
+}
+
+/* The asynchronous schedulers: the replay must rebuild their rungs,
+ * promotions, groups and round robin exactly (a promotion made from a
+ * rung's state after a kill between a result's commit and the promotion it
+ * causes, a job killed after its checkpoint, ...). */
+Test(crash, asynchronous_schedulers_resume_exactly)
+{
+    static const kill_spec points[8] = {
+        {K_HOOK, "ask:recorded", 23},  {K_HOOK, "tell:recorded", 12},
+        {K_HOOK, "tell:recorded", 61}, {K_HOOK, "tell:done", 40},
+        {K_IN_JOB, NULL, 30},          {K_IN_JOB, NULL, 88},
+        {K_AFTER_CKPT, NULL, 17},      {K_AFTER_CKPT, NULL, 70},
+    };
+    crash_sched = fresh_scheduler_asha;
+    kill_and_resume("asha", points, 8);
+    crash_sched = fresh_scheduler_async_hyperband;
+    kill_and_resume("async-hyperband", points, 8);
+    crash_sched = NULL;
 }
 
 /* ---- a crash is blamed on its culprit only ----

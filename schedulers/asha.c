@@ -1,0 +1,339 @@
+/*
+ * asha.c - asynchronous successive halving (ASHA, Li et al., "A System for
+ * Massively Parallel Hyperparameter Tuning", MLSys 2020, Algorithm 2, the
+ * promotion variant) and asynchronous Hyperband (several ASHA ladders, new
+ * configurations dealt to them with Hyperband's weights).
+ *
+ * DESIGN
+ * A ladder is the list of rungs of one plan bracket k: rung i runs at that
+ * bracket's stage-i budget (asha: k = 0, rungs min_budget * eta^i up to
+ * max_budget; async-hyperband: one ladder per k = 0 .. s_max, ladder k
+ * starting at budget max_budget / eta^(s_max - k)). Each rung keeps every
+ * result it received, sorted by (completed first, loss, config id), the
+ * order the synchronous schedulers use, with a flag for the ones promoted.
+ *
+ * next() (Algorithm 2, get_job): from the top rung down, the first rung i
+ * whose best unpromoted result is among the top floor(n_i / eta) of its n_i
+ * results (failed ones, loss +inf, never are) promotes that configuration
+ * to rung i + 1, to continue from rung i's budget; with several ladders the
+ * promotion to the highest budget wins (ties: the lower ladder). Otherwise a
+ * new configuration starts at the bottom rung of a ladder. Promotions are
+ * never undone: a late result that ranks above a promoted one only makes the
+ * rung promote more later. Because everything before a rung's first
+ * unpromoted result is promoted, that result's rank is its index, so the
+ * test is O(1) per rung; inserting a result is O(n_i).
+ *
+ * Brackets. The synchronous schedulers' unit of work is the bracket, and
+ * the study counts brackets (max_brackets, fresh_study_bracket_finished,
+ * dups, early-stopping tables). Here a bracket is a group of new
+ * configurations: the first stage size n_0 of the ladder's plan bracket
+ * (81 for 1..81, eta 3), numbered in the order opened, so max_brackets = m
+ * starts as many configurations as m synchronous brackets would. Promotions
+ * rank every result of a rung, whatever its group; a job carries its
+ * configuration's group as its bracket and its rung as its stage. A group
+ * is finished when all n_0 of its configurations have reached their ladder's
+ * top rung or failed: nothing of it can run again. With open_new = 0 (the
+ * study's max_brackets reached) the scheduler still promotes and fills the
+ * groups it opened, and answers FRESH_WAIT while jobs run (FRESH_DONE once
+ * none does). With open_new = 1 it never waits.
+ *
+ * Early stopping: a job's quota and stage_size are those of the synchronous
+ * stage (n_{i+1} and n_i of the ladder's plan bracket), so the study's
+ * early-stopping table for (group, rung) stops a job beaten by n_{i+1}
+ * others of its group at the same step, as it would in a Hyperband stage.
+ *
+ * Async Hyperband: the j-th new configuration goes to the ladder that a
+ * smooth weighted round robin (nginx's) picks with weights n_0 of the plan
+ * brackets: every sum(n_0) draws give ladder k exactly n_0(k) configurations,
+ * interleaved, with no randomness, so a replay rebuilds the same state.
+ * slot is the scheduler's own index of the configuration.
+ */
+#include "fresh/scheduler.h"
+#include "fresh/status.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct result {
+    double loss;
+    uint64_t config_id;
+    size_t slot;        /* the configuration's record */
+    int completed;
+    int promoted;
+} result;
+
+typedef struct rung {
+    result *r;          /* sorted: completed first, loss, config id */
+    size_t n, cap;
+    size_t first_open;  /* every result before it is promoted */
+} rung;
+
+typedef struct ladder {
+    int k;              /* plan bracket whose stages are the rungs */
+    int n_rungs;        /* s + 1 */
+    long group_size;    /* n_0 of plan bracket k */
+    long group;         /* group being filled, -1 before the first */
+    long fill;          /* configurations started in it */
+    long weight, current; /* smooth weighted round robin */
+    rung *rungs;
+} ladder;
+
+typedef struct rec {
+    uint64_t config_id; /* FRESH_SCHED_NEW until bound */
+    int ladder;
+    int rung;           /* rung it runs or last ran at */
+    int running;
+    long group;
+} rec;
+
+typedef struct asha_state {
+    const fresh_plan *plan;
+    size_t eta;
+    ladder *ladders;
+    int n_ladders;
+    rec *recs;
+    size_t n_recs, cap_recs;
+    long *group_final;  /* [group]: its configurations that can run no more */
+    size_t n_groups, cap_groups;
+    long n_finished;
+    size_t n_running;
+} asha_state;
+
+static int init_common(void *st, const fresh_plan *plan, char *errmsg, int n_ladders)
+{
+    asha_state *a = st;
+    if (!plan || fresh_plan_s_max(plan) < 0)
+        return fresh__set_err(errmsg, FRESH_EINVAL, "scheduler: plan not computed");
+    int s_max = fresh_plan_s_max(plan);
+    if (n_ladders == 0)
+        n_ladders = s_max + 1;
+    a->plan = plan;
+    a->eta = (size_t)fresh_plan_eta(plan);
+    a->ladders = fresh__calloc((size_t)n_ladders, sizeof *a->ladders);
+    if (!a->ladders)
+        return fresh__set_err(errmsg, FRESH_ENOMEM, "out of memory");
+    a->n_ladders = n_ladders;
+    for (int k = 0; k < n_ladders; k++) {
+        ladder *l = &a->ladders[k];
+        l->k = k;
+        l->n_rungs = fresh_plan_bracket_s(plan, k) + 1;
+        fresh_plan_stage(plan, k, 0, &l->group_size, NULL);
+        l->weight = l->group_size;
+        l->group = -1;
+        l->rungs = fresh__calloc((size_t)l->n_rungs, sizeof *l->rungs);
+        if (!l->rungs)
+            return fresh__set_err(errmsg, FRESH_ENOMEM, "out of memory");
+    }
+    return FRESH_OK;
+}
+
+static int init_asha(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, 1); }
+static int init_ahb(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, 0); }
+
+static void destroy(void *st)
+{
+    asha_state *a = st;
+    for (int k = 0; a->ladders && k < a->n_ladders; k++) {
+        for (int i = 0; a->ladders[k].rungs && i < a->ladders[k].n_rungs; i++)
+            fresh__free(a->ladders[k].rungs[i].r);
+        fresh__free(a->ladders[k].rungs);
+    }
+    fresh__free(a->ladders);
+    fresh__free(a->recs);
+    fresh__free(a->group_final);
+}
+
+static void fill_job(const asha_state *a, size_t slot, fresh_sched_job *job)
+{
+    const rec *c = &a->recs[slot];
+    const ladder *l = &a->ladders[c->ladder];
+    long n = 0, q = 0;
+    double r = 0, from = 0;
+    fresh_plan_stage(a->plan, l->k, c->rung, &n, &r);
+    if (c->rung > 0)
+        fresh_plan_stage(a->plan, l->k, c->rung - 1, NULL, &from);
+    if (c->rung + 1 < l->n_rungs)
+        fresh_plan_stage(a->plan, l->k, c->rung + 1, &q, NULL);
+    job->config_id = c->config_id;
+    job->bracket = c->group;
+    job->stage = c->rung;
+    job->slot = slot;
+    job->budget = r;
+    job->resume_from = from;
+    job->quota = q;
+    job->stage_size = n;
+}
+
+/* 1 if rung i of l promotes its first unpromoted result now. */
+static int promotable(const asha_state *a, const ladder *l, int i)
+{
+    const rung *g = &l->rungs[i];
+    return i + 1 < l->n_rungs && g->first_open < g->n / a->eta &&
+           isfinite(g->r[g->first_open].loss);
+}
+
+/* Smooth weighted round robin: the ladder the next draw picks (commit
+ * applies it). Ties go to the lower ladder. */
+static int pick_ladder(const asha_state *a)
+{
+    int best = 0;
+    for (int k = 1; k < a->n_ladders; k++)
+        if (a->ladders[k].current + a->ladders[k].weight >
+            a->ladders[best].current + a->ladders[best].weight)
+            best = k;
+    return best;
+}
+
+static void commit_pick(asha_state *a, int pick)
+{
+    long total = 0;
+    for (int k = 0; k < a->n_ladders; k++) {
+        a->ladders[k].current += a->ladders[k].weight;
+        total += a->ladders[k].weight;
+    }
+    a->ladders[pick].current -= total;
+}
+
+/* Finds the configuration record of a running job; NULL if the job is not
+ * one this scheduler handed out and has not finished. */
+static rec *find(asha_state *a, const fresh_sched_job *job)
+{
+    if (job->slot >= a->n_recs)
+        return NULL;
+    rec *c = &a->recs[job->slot];
+    if (!c->running || c->rung != job->stage || c->group != job->bracket)
+        return NULL;
+    return c;
+}
+
+static int next(void *st, int open_new, fresh_sched_job *job)
+{
+    asha_state *a = st;
+    /* promotions first: the highest target budget, then the lower ladder */
+    int best_l = -1, best_i = -1;
+    double best_r = 0;
+    for (int k = 0; k < a->n_ladders; k++) {
+        const ladder *l = &a->ladders[k];
+        for (int i = l->n_rungs - 2; i >= 0; i--) {
+            if (!promotable(a, l, i))
+                continue;
+            double r = 0;
+            fresh_plan_stage(a->plan, l->k, i + 1, NULL, &r);
+            if (best_l < 0 || r > best_r) {
+                best_l = k;
+                best_i = i;
+                best_r = r;
+            }
+            break; /* this ladder's highest */
+        }
+    }
+    if (best_l >= 0) {
+        rung *g = &a->ladders[best_l].rungs[best_i];
+        result *res = &g->r[g->first_open];
+        res->promoted = 1;
+        while (g->first_open < g->n && g->r[g->first_open].promoted)
+            g->first_open++;
+        size_t slot = res->slot;
+        rec *c = &a->recs[slot];
+        c->rung = best_i + 1;
+        c->running = 1;
+        a->n_running++;
+        fill_job(a, slot, job);
+        return FRESH_OK;
+    }
+
+    /* a new configuration at the bottom of the ladder the round robin picks */
+    int k = a->n_ladders > 1 ? pick_ladder(a) : 0;
+    ladder *l = &a->ladders[k];
+    int new_group = l->group < 0 || l->fill >= l->group_size;
+    if (new_group && !open_new)
+        return a->n_running > 0 ? FRESH_WAIT : FRESH_DONE;
+    if (fresh__grow((void **)&a->recs, &a->cap_recs, a->n_recs + 1, sizeof *a->recs))
+        return FRESH_ENOMEM;
+    if (new_group) {
+        if (fresh__grow((void **)&a->group_final, &a->cap_groups, a->n_groups + 1,
+                        sizeof *a->group_final))
+            return FRESH_ENOMEM;
+        a->group_final[a->n_groups] = 0;
+        l->group = (long)a->n_groups++;
+        l->fill = 0;
+    }
+    if (a->n_ladders > 1)
+        commit_pick(a, k);
+    l->fill++;
+    size_t slot = a->n_recs++;
+    a->recs[slot] = (rec){FRESH_SCHED_NEW, k, 0, 1, l->group};
+    a->n_running++;
+    fill_job(a, slot, job);
+    return FRESH_OK;
+}
+
+static int bind(void *st, const fresh_sched_job *job, uint64_t id)
+{
+    asha_state *a = st;
+    rec *c = find(a, job);
+    if (!c || c->config_id != FRESH_SCHED_NEW || job->stage != 0 || id == FRESH_SCHED_NEW)
+        return FRESH_EINVAL;
+    c->config_id = id;
+    return FRESH_OK;
+}
+
+/* Total order: completed before stopped, then lower loss, then lower id. */
+static int cmp_result(const result *a, const result *b)
+{
+    if (a->completed != b->completed)
+        return a->completed ? -1 : 1;
+    if (a->loss < b->loss)
+        return -1;
+    if (a->loss > b->loss)
+        return 1;
+    return (a->config_id > b->config_id) - (a->config_id < b->config_id);
+}
+
+static int finish(void *st, const fresh_sched_job *job, double loss, int completed,
+                  const double *rung_losses)
+{
+    (void)rung_losses;
+    asha_state *a = st;
+    rec *c = find(a, job);
+    if (!c || c->config_id == FRESH_SCHED_NEW)
+        return FRESH_EINVAL;
+    ladder *l = &a->ladders[c->ladder];
+    rung *g = &l->rungs[c->rung];
+    if (fresh__grow((void **)&g->r, &g->cap, g->n + 1, sizeof *g->r))
+        return FRESH_ENOMEM;
+    result res = {isnan(loss) ? INFINITY : loss, c->config_id, job->slot, 0, 0};
+    res.completed = completed && isfinite(res.loss);
+    size_t lo = 0, hi = g->n; /* first position that ranks after res */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cmp_result(&g->r[mid], &res) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(g->r + lo + 1, g->r + lo, (g->n - lo) * sizeof *g->r);
+    g->r[lo] = res;
+    g->n++;
+    if (lo <= g->first_open)
+        g->first_open = lo;
+    c->running = 0;
+    a->n_running--;
+    if (!isfinite(res.loss) || c->rung + 1 == l->n_rungs) /* can run no more */
+        if (++a->group_final[c->group] == l->group_size)
+            a->n_finished++;
+    return FRESH_OK;
+}
+
+static long n_opened(const void *st) { return (long)((const asha_state *)st)->n_groups; }
+static long n_finished(const void *st) { return ((const asha_state *)st)->n_finished; }
+
+static const fresh_scheduler_type asha_type = {"asha", sizeof(asha_state), init_asha, destroy,
+                                               next, bind, finish, n_opened, n_finished};
+static const fresh_scheduler_type ahb_type = {"async-hyperband", sizeof(asha_state), init_ahb,
+                                              destroy, next, bind, finish, n_opened, n_finished};
+
+const fresh_scheduler_type *const fresh_scheduler_asha = &asha_type;
+const fresh_scheduler_type *const fresh_scheduler_async_hyperband = &ahb_type;

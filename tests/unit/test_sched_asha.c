@@ -1,0 +1,322 @@
+/* The asynchronous schedulers (schedulers/asha.c), driven directly through
+ * next/bind/finish: exact promotions for a scripted sequence of results
+ * (ties, failures, stopped jobs, late arrivals), groups and their ending,
+ * open_new = 0, bad calls, and async-hyperband's ladder draws. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fresh/scheduler.h"
+
+typedef struct sched {
+    const fresh_scheduler_type *type;
+    void *state;
+    fresh_plan *plan;
+    uint64_t next_id;
+} sched;
+
+static sched make(const fresh_scheduler_type *type, double lo, double hi, double eta)
+{
+    sched s = {type, calloc(1, type->state_size), fresh_plan_create(), 0};
+    cr_assert_eq(fresh_plan_compute(s.plan, lo, hi, eta, FRESH_BRACKETS_PAPER), FRESH_OK);
+    char err[512];
+    cr_assert_eq(type->init(s.state, s.plan, err), FRESH_OK, "%s", err);
+    return s;
+}
+
+static void drop(sched *s)
+{
+    s->type->destroy(s->state);
+    free(s->state);
+    fresh_plan_destroy(s->plan);
+}
+
+/* next(); a new configuration gets the next id, as the study would bind */
+static int next(sched *s, int open_new, fresh_sched_job *j)
+{
+    int rc = s->type->next(s->state, open_new, j);
+    if (rc == FRESH_OK && j->config_id == FRESH_SCHED_NEW) {
+        cr_assert_eq(s->type->bind(s->state, j, s->next_id), FRESH_OK);
+        j->config_id = s->next_id++;
+    }
+    return rc;
+}
+
+/* The next job must be exactly (config, bracket, stage, budget, resume_from). */
+static fresh_sched_job expect(sched *s, int open_new, uint64_t config, long bracket, int stage,
+                              double budget, double from)
+{
+    fresh_sched_job j;
+    int rc = next(s, open_new, &j);
+    cr_assert_eq(rc, FRESH_OK, "next: %d", rc);
+    cr_assert_eq(j.config_id, config, "config %llu, want %llu", (unsigned long long)j.config_id,
+                 (unsigned long long)config);
+    cr_assert_eq(j.bracket, bracket, "config %llu: bracket %ld, want %ld",
+                 (unsigned long long)config, j.bracket, bracket);
+    cr_assert_eq(j.stage, stage, "config %llu: stage %d, want %d", (unsigned long long)config,
+                 j.stage, stage);
+    cr_assert_eq(j.budget, budget, "config %llu: budget %g, want %g", (unsigned long long)config,
+                 j.budget, budget);
+    cr_assert_eq(j.resume_from, from, "config %llu: from %g, want %g",
+                 (unsigned long long)config, j.resume_from, from);
+    return j;
+}
+
+static void done(sched *s, const fresh_sched_job *j, double loss, int completed)
+{
+    cr_assert_eq(s->type->finish(s->state, j, loss, completed, NULL), FRESH_OK);
+}
+
+/* 1..9, eta 3: rungs 1, 3, 9; a group is bracket s = 2's first stage, 9
+ * configurations. Every promotion below is worked out by hand from the rule
+ * "the best unpromoted result of rung i is among the top floor(n_i / 3)". */
+Test(asha, scripted_promotions_ties_failures_late_arrivals)
+{
+    sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    fresh_sched_job j[16], p[8];
+    j[0] = expect(&s, 1, 0, 0, 0, 1, 0);
+    cr_assert_eq(j[0].quota, 3);      /* the synchronous stage's: 9 -> 3 */
+    cr_assert_eq(j[0].stage_size, 9);
+    cr_assert_eq(j[0].slot, 0);
+    j[1] = expect(&s, 1, 1, 0, 0, 1, 0);
+    j[2] = expect(&s, 1, 2, 0, 0, 1, 0);
+    done(&s, &j[0], 5, 1);
+    done(&s, &j[1], 3, 1);
+    done(&s, &j[2], 4, 1);
+    /* n = 3, top 1: config 1 (loss 3) */
+    p[0] = expect(&s, 1, 1, 0, 1, 3, 1);
+    cr_assert_eq(p[0].quota, 1);
+    cr_assert_eq(p[0].stage_size, 3);
+    cr_assert_eq(p[0].slot, 1);
+    /* config 1 promoted; 2 (rank 1) is not in the top 1: a new one */
+    j[3] = expect(&s, 1, 3, 0, 0, 1, 0);
+    /* a late arrival better than the promoted config 1: n = 4, top 1 =
+     * {3}, not promoted yet: promoted too (1 stays promoted) */
+    done(&s, &j[3], 1, 1);
+    p[1] = expect(&s, 1, 3, 0, 1, 3, 1);
+    /* a failure and a NaN never rank before finite losses */
+    j[4] = expect(&s, 1, 4, 0, 0, 1, 0);
+    done(&s, &j[4], INFINITY, 0);
+    j[5] = expect(&s, 1, 5, 0, 0, 1, 0);
+    j[6] = expect(&s, 1, 6, 0, 0, 1, 0);
+    done(&s, &j[5], 4, 1); /* ties config 2 (loss 4): id 2 ranks first */
+    done(&s, &j[6], NAN, 1);
+    /* rung 0: 3 1 | 1 3 | 2 4 | 5 4 | 0 5 | 4 inf | 6 inf, n = 7, top 2
+     * both promoted already */
+    j[7] = expect(&s, 1, 7, 0, 0, 1, 0);
+    done(&s, &j[7], 6, 1);
+    j[8] = expect(&s, 1, 8, 0, 0, 1, 0); /* the group's ninth */
+    /* rung 1: both running, nothing there yet */
+    done(&s, &p[0], 2, 1);
+    done(&s, &p[1], 0.5, 1);
+    done(&s, &j[8], 10, 1);
+    /* n = 9, top 3: config 2 (tie won against 5) */
+    p[2] = expect(&s, 1, 2, 0, 1, 3, 1);
+    done(&s, &p[2], 0.7, 1);
+    /* rung 1: 3 0.5 | 2 0.7 | 1 2, n = 3, top 1: config 3 to the top rung,
+     * which comes before anything at rung 0 */
+    p[3] = expect(&s, 1, 3, 0, 2, 9, 3);
+    cr_assert_eq(p[3].quota, 0);
+    cr_assert_eq(p[3].stage_size, 1);
+    /* group 0 is full: nothing to promote, no new group allowed: wait */
+    fresh_sched_job w;
+    cr_assert_eq(next(&s, 0, &w), FRESH_WAIT);
+    cr_assert_eq(s.type->n_opened(s.state), 1);
+    done(&s, &p[3], 0.4, 1);
+    cr_assert_eq(s.type->n_finished(s.state), 0); /* 3, 4, 6 are final; six are not */
+    cr_assert_eq(next(&s, 0, &w), FRESH_DONE);
+    /* a new group when allowed */
+    j[9] = expect(&s, 1, 9, 1, 0, 1, 0);
+    cr_assert_eq(s.type->n_opened(s.state), 2);
+    /* a job stopped early with the best loss ranks after every completed one */
+    done(&s, &j[9], 0.1, 0);
+    j[10] = expect(&s, 1, 10, 1, 0, 1, 0);
+    done(&s, &j[10], 7, 1);
+    j[11] = expect(&s, 1, 11, 1, 0, 1, 0);
+    done(&s, &j[11], 8, 1);
+    /* rung 0: 3 1 P | 1 3 P | 2 4 P | 5 4 | 0 5 | 7 6 | 10 7 | 11 8 | 8 10 |
+     * 9 0.1 stopped | 4, 6 inf; n = 12, top 4: config 5, not the stopped 9 */
+    p[4] = expect(&s, 1, 5, 0, 1, 3, 1);
+    cr_assert_eq(p[4].slot, 5);
+    drop(&s);
+}
+
+/* Results arrive in an order unlike the asks; promotions follow the rule
+ * at each ask and a promotion made is never taken back. */
+Test(asha, late_arrivals_never_undo_promotions)
+{
+    sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    fresh_sched_job j[6];
+    for (int i = 0; i < 6; i++)
+        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
+    /* three poor results first: the best of them goes up */
+    done(&s, &j[0], 9, 1);
+    done(&s, &j[1], 8, 1);
+    done(&s, &j[2], 7, 1);
+    fresh_sched_job a = expect(&s, 1, 2, 0, 1, 3, 1);
+    /* three better ones late: n = 6, top 2 = {5, 4}; both promoted, 2 stays */
+    done(&s, &j[5], 1, 1);
+    done(&s, &j[4], 2, 1);
+    done(&s, &j[3], 3, 1);
+    expect(&s, 1, 5, 0, 1, 3, 1);
+    expect(&s, 1, 4, 0, 1, 3, 1);
+    expect(&s, 1, 6, 0, 0, 1, 0); /* 3 has rank 2: not in the top 2 */
+    done(&s, &a, 0.5, 1);
+    drop(&s);
+}
+
+/* A group ends when each of its configurations reached the top rung or
+ * failed; with s_max = 0 every configuration is at the top at once. */
+Test(asha, groups_finish_and_open_new_zero)
+{
+    sched s = make(fresh_scheduler_asha, 1, 3, 3); /* rungs 1, 3; group of 3 */
+    fresh_sched_job j[3];
+    for (int i = 0; i < 3; i++)
+        j[i] = expect(&s, i == 0, (uint64_t)i, 0, 0, 1, 0); /* a group fills without open_new */
+    fresh_sched_job w;
+    cr_assert_eq(next(&s, 0, &w), FRESH_WAIT);
+    done(&s, &j[0], 2, 1);
+    done(&s, &j[1], INFINITY, 0); /* failed: final */
+    done(&s, &j[2], 1, 1);
+    fresh_sched_job p = expect(&s, 0, 2, 0, 1, 3, 1); /* n = 3, top 1 */
+    cr_assert_eq(next(&s, 0, &w), FRESH_WAIT);
+    done(&s, &p, 0.5, 0); /* stopped at the top rung: final too */
+    cr_assert_eq(s.type->n_finished(s.state), 0); /* config 0 could still go up */
+    cr_assert_eq(next(&s, 0, &w), FRESH_DONE);
+    drop(&s);
+
+    s = make(fresh_scheduler_asha, 5, 5, 3); /* one rung: a group is 1 configuration */
+    fresh_sched_job a = expect(&s, 1, 0, 0, 0, 5, 0);
+    fresh_sched_job b = expect(&s, 1, 1, 1, 0, 5, 0);
+    done(&s, &b, 1, 1);
+    cr_assert_eq(s.type->n_finished(s.state), 1);
+    done(&s, &a, 1, 1);
+    cr_assert_eq(s.type->n_finished(s.state), 2);
+    cr_assert_eq(s.type->n_opened(s.state), 2);
+    drop(&s);
+}
+
+Test(asha, never_waits_while_it_may_open)
+{
+    /* 100 asks without a result: a synchronous scheduler would need none,
+     * ASHA always has a job */
+    sched s = make(fresh_scheduler_asha, 1, 81, 3);
+    for (int i = 0; i < 100; i++) {
+        fresh_sched_job j;
+        cr_assert_eq(next(&s, 1, &j), FRESH_OK);
+        cr_assert_eq(j.bracket, i / 81);
+        cr_assert_eq(j.budget, 1);
+    }
+    cr_assert_eq(s.type->n_opened(s.state), 2);
+    drop(&s);
+}
+
+Test(asha, bad_calls)
+{
+    sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    fresh_sched_job j;
+    cr_assert_eq(s.type->next(s.state, 1, &j), FRESH_OK);
+    fresh_sched_job bad = j;
+    bad.slot = 7;
+    cr_assert_eq(s.type->bind(s.state, &bad, 0), FRESH_EINVAL);
+    cr_assert_eq(s.type->bind(s.state, &j, 0), FRESH_OK);
+    cr_assert_eq(s.type->bind(s.state, &j, 1), FRESH_EINVAL); /* bound already */
+    bad = j;
+    bad.stage = 1;
+    cr_assert_eq(s.type->finish(s.state, &bad, 1, 1, NULL), FRESH_EINVAL);
+    bad = j;
+    bad.bracket = 3;
+    cr_assert_eq(s.type->finish(s.state, &bad, 1, 1, NULL), FRESH_EINVAL);
+    cr_assert_eq(s.type->finish(s.state, &j, 1, 1, NULL), FRESH_OK);
+    cr_assert_eq(s.type->finish(s.state, &j, 1, 1, NULL), FRESH_EINVAL); /* twice */
+    drop(&s);
+    char err[512];
+    void *st = calloc(1, fresh_scheduler_asha->state_size);
+    fresh_plan *plan = fresh_plan_create(); /* not computed */
+    cr_assert_eq(fresh_scheduler_asha->init(st, plan, err), FRESH_EINVAL);
+    fresh_scheduler_asha->destroy(st);
+    free(st);
+    fresh_plan_destroy(plan);
+}
+
+Test(asha, names)
+{
+    cr_assert_eq(fresh_scheduler_find("asha"), fresh_scheduler_asha);
+    cr_assert_eq(fresh_scheduler_find("async-hyperband"), fresh_scheduler_async_hyperband);
+    cr_assert_str_eq(fresh_scheduler_asha->name, "asha");
+    cr_assert_str_eq(fresh_scheduler_async_hyperband->name, "async-hyperband");
+    int seen = 0;
+    for (size_t i = 0; fresh_scheduler_name(i); i++)
+        seen += !strcmp(fresh_scheduler_name(i), "asha") +
+                !strcmp(fresh_scheduler_name(i), "async-hyperband");
+    cr_assert_eq(seen, 2);
+}
+
+/* 1..9, eta 3: brackets s = 2, 1, 0 with n_0 = 9, 5, 3. The smooth weighted
+ * round robin (each draw: add every weight, take the largest, subtract the
+ * total from it), worked by hand over one cycle of 17 draws:
+ *   0 1 0 2 0 1 0 2 0 1 0 1 0 2 0 1 0
+ * and then again. Ladder k starts at budget 1, 3, 9. */
+Test(async_hyperband, ladder_draws)
+{
+    static const int want[17] = {0, 1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 1, 0, 2, 0, 1, 0};
+    static const double bottom[3] = {1, 3, 9};
+    static const long size[3] = {9, 5, 3};
+    sched s = make(fresh_scheduler_async_hyperband, 1, 9, 3);
+    long group_of[3] = {-1, -1, -1}, fill[3] = {0, 0, 0}, groups = 0;
+    int count[3] = {0, 0, 0};
+    for (int d = 0; d < 34; d++) {
+        int k = want[d % 17];
+        if (group_of[k] < 0 || fill[k] == size[k]) { /* a new group, numbered in order */
+            group_of[k] = groups++;
+            fill[k] = 0;
+        }
+        fill[k]++;
+        count[k]++;
+        fresh_sched_job j = expect(&s, 1, (uint64_t)d, group_of[k], 0, bottom[k], 0);
+        cr_assert_eq(j.stage_size, size[k]);
+    }
+    cr_assert_eq(count[0], 18);
+    cr_assert_eq(count[1], 10);
+    cr_assert_eq(count[2], 6);
+    cr_assert_eq(s.type->n_opened(s.state), groups);
+    cr_assert_eq(groups, 6);
+    drop(&s);
+}
+
+/* Each ladder promotes on its own results; the promotion to the higher
+ * budget goes first. */
+Test(async_hyperband, independent_ladders_highest_promotion_first)
+{
+    sched s = make(fresh_scheduler_async_hyperband, 1, 9, 3);
+    /* draws 0 1 0 2 0 1 0 2 0 1 0 1 ...: ladder 0 gets ids 0 2 4 6 8,
+     * ladder 1 gets 1 5 9, ladder 2 gets 3 7 */
+    fresh_sched_job j[12];
+    for (int d = 0; d < 10; d++) {
+        int rc = next(&s, 1, &j[d]);
+        cr_assert_eq(rc, FRESH_OK);
+    }
+    cr_assert_eq(j[1].budget, 3);
+    cr_assert_eq(j[3].budget, 9);
+    cr_assert_eq(j[3].quota, 0); /* ladder 2 has one rung */
+    /* ladder 0: 0, 2, 4 (losses 3 2 1); ladder 1: 1, 5, 9 (losses 1 2 3) */
+    done(&s, &j[0], 3, 1);
+    done(&s, &j[2], 2, 1);
+    done(&s, &j[4], 1, 1);
+    done(&s, &j[1], 1, 1);
+    done(&s, &j[5], 2, 1);
+    done(&s, &j[9], 3, 1);
+    /* both promote: ladder 1's config 1 to 9 first, then ladder 0's 4 to 3.
+     * Ladder 1's rung 1 (budget 9) is its top. */
+    fresh_sched_job a = expect(&s, 1, 1, 1, 1, 9, 3);
+    cr_assert_eq(a.quota, 0);
+    expect(&s, 1, 4, 0, 1, 3, 1);
+    /* the results of one ladder never count on another: ladder 2's
+     * configurations at budget 9 do not make ladder 1's rung 1 promote */
+    done(&s, &j[3], 0.1, 1);
+    done(&s, &j[7], 0.2, 1);
+    expect(&s, 1, 10, 0, 0, 1, 0); /* draw 11: ladder 0, its group 0 */
+    expect(&s, 1, 11, 1, 0, 3, 0); /* draw 12: ladder 1, its group 1 (4 of 5) */
+    drop(&s);
+}
