@@ -64,7 +64,9 @@ typedef struct fresh_study_params {
     double min_budget, max_budget;   /* default 1, 81 */
     double eta;                      /* integer >= 2; default 3 */
     fresh_bracket_formula bracket_formula;   /* default FRESH_BRACKETS_PAPER */
-    const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_adaptive */
+    const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_adaptive; also
+                                                hyperband, sh, none, and the asynchronous
+                                                asha and async_hyperband (fresh/scheduler.h) */
     const fresh_sampler_type *sampler;       /* default fresh_sampler_bohb */
     fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
     size_t workers;                  /* 0: number of online CPUs (default) */
@@ -73,7 +75,10 @@ typedef struct fresh_study_params {
     double job_time_limit;           /* seconds per job, 0 = none (default); see
                                         "Time limits" below */
     /* stopping criteria, any combination; 0 (NaN for target) = off */
-    long max_brackets;               /* brackets to complete */
+    long max_brackets;               /* brackets to complete (asha, async-hyperband:
+                                        groups of new configurations as large as
+                                        their bracket's first stage; the study ends
+                                        when those and their promotions are done) */
     double max_total_budget;         /* in max-budget equivalents (MBE) */
     double max_wall_time;            /* seconds */
     double target_loss;              /* stop once the incumbent (max budget,
@@ -184,7 +189,9 @@ FRESH_API void fresh_study_destroy(fresh_study *study);
 FRESH_API const char *fresh_study_tag(const fresh_study *study);
 
 /* 1 if bracket number `bracket` (fresh_job_info.bracket) has finished: its
- * last stage ended, or a stage had nothing left to promote. No job of a
+ * last stage ended, or a stage had nothing left to promote (asha,
+ * async-hyperband: every configuration of the group reached the top rung or
+ * failed; until then a late promotion may still continue any of them). No job of a
  * finished bracket will run again, so none of its configurations gets
  * another job (what an objective saved for them may be discarded). 0 for a
  * bracket still open, not opened yet, a negative number or a NULL study.

@@ -1,5 +1,6 @@
 /* The study on a real pool (cmocka; run under ThreadSanitizer): every job is
- * delivered exactly once with several workers, early stopping with
+ * delivered exactly once with several workers (also with async-hyperband,
+ * whose promotions continue earlier jobs), early stopping with
  * concurrent reports, force_stop from another thread (jobs cut short are
  * requeued, and the study can be stopped and continued again), wall-time
  * limit, job time limits with objectives that return late or never, and
@@ -74,6 +75,41 @@ static void every_job_once(void **state)
     assert_true(workers_seen >= 2);
     assert_true(st.utilization > 0 && st.utilization <= 1.0 + 1e-9);
     assert_int_equal(fresh_study_incumbent(s, NULL, NULL, NULL, NULL), FRESH_OK);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+/* ASHA on four workers: every job once, and every promoted job continues a
+ * configuration whose earlier job reached the budget it resumes from. */
+static void asha_every_job_once(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 4;
+    p.max_brackets = 4;
+    p.scheduler = fresh_scheduler_async_hyperband;
+    fresh_study *s = make(sp, &p);
+    atomic_store(&calls, 0);
+    assert_int_equal(fresh_study_optimize(s, sleepy, NULL), FRESH_BRACKETS_DONE);
+    size_t n = fresh_study_n_jobs(s), promoted = 0;
+    assert_int_equal((size_t)atomic_load(&calls), n);
+    for (size_t i = 0; i < n; i++) {
+        fresh_job_info ji;
+        assert_int_equal(fresh_study_job(s, i, &ji), FRESH_OK);
+        assert_true(ji.status != FRESH_JOB_PENDING);
+        if (ji.resume_from == 0)
+            continue;
+        promoted++;
+        int found = 0;
+        for (size_t k = 0; k < i && !found; k++) {
+            fresh_job_info prev;
+            fresh_study_job(s, k, &prev);
+            found = prev.config_id == ji.config_id && prev.budget == ji.resume_from;
+        }
+        assert_true(found);
+    }
+    assert_true(promoted > 0);
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
 }
@@ -334,6 +370,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_job_once),
+        cmocka_unit_test(asha_every_job_once),
         cmocka_unit_test(force_stop_from_another_thread),
         cmocka_unit_test(wall_time_limit),
         cmocka_unit_test(never_returning_job_is_abandoned_at_its_time_limit),
