@@ -76,6 +76,13 @@ typedef struct fresh__rank_item {
 } fresh__rank_item;
 int fresh__cmp_rank(const void *a, const void *b);
 
+/* The schedulers' order of finished jobs (hyperband.c, asha.c): completed
+ * before stopped early, then lower loss, then lower configuration id. Total,
+ * so that promotions never depend on the order jobs finished. Negative,
+ * zero or positive as a sorts before, with or after b. */
+int fresh__cmp_finished(int completed_a, double loss_a, uint64_t id_a, int completed_b,
+                        double loss_b, uint64_t id_b);
+
 /* Kendall's tau-b of the n pairs (a[i], b[i]), O(n^2); 0 when every pair
  * is tied. Used by the adaptive scheduler and the BOHB hedge. */
 double fresh__kendall_tau(const double *a, const double *b, size_t n);

@@ -119,6 +119,18 @@ int fresh__cmp_rank(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+int fresh__cmp_finished(int completed_a, double loss_a, uint64_t id_a, int completed_b,
+                        double loss_b, uint64_t id_b)
+{
+    if (completed_a != completed_b)
+        return completed_a ? -1 : 1;
+    if (loss_a < loss_b)
+        return -1;
+    if (loss_a > loss_b)
+        return 1;
+    return (id_a > id_b) - (id_a < id_b);
+}
+
 double fresh__kendall_tau(const double *a, const double *b, size_t n)
 {
     double conc = 0, disc = 0, ta = 0, tb = 0;

@@ -280,18 +280,6 @@ static int bind(void *st, const fresh_sched_job *job, uint64_t id)
     return FRESH_OK;
 }
 
-/* Total order: completed before stopped, then lower loss, then lower id. */
-static int cmp_result(const result *a, const result *b)
-{
-    if (a->completed != b->completed)
-        return a->completed ? -1 : 1;
-    if (a->loss < b->loss)
-        return -1;
-    if (a->loss > b->loss)
-        return 1;
-    return (a->config_id > b->config_id) - (a->config_id < b->config_id);
-}
-
 static int finish(void *st, const fresh_sched_job *job, double loss, int completed,
                   const double *rung_losses)
 {
@@ -309,7 +297,9 @@ static int finish(void *st, const fresh_sched_job *job, double loss, int complet
     size_t lo = 0, hi = g->n; /* first position that ranks after res */
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (cmp_result(&g->r[mid], &res) < 0)
+        const result *m = &g->r[mid];
+        if (fresh__cmp_finished(m->completed, m->loss, m->config_id, res.completed, res.loss,
+                                res.config_id) < 0)
             lo = mid + 1;
         else
             hi = mid;

@@ -245,13 +245,8 @@ static int bind(void *st, const fresh_sched_job *job, uint64_t id)
 static int cmp_entry(const void *pa, const void *pb)
 {
     const entry *a = pa, *b = pb;
-    if (a->completed != b->completed)
-        return a->completed ? -1 : 1;
-    if (a->loss < b->loss)
-        return -1;
-    if (a->loss > b->loss)
-        return 1;
-    return (a->config_id > b->config_id) - (a->config_id < b->config_id);
+    return fresh__cmp_finished(a->completed, a->loss, a->config_id, b->completed, b->loss,
+                               b->config_id);
 }
 
 static void close_bracket(hb_state *h, bracket *b)

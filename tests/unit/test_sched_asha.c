@@ -8,40 +8,7 @@
 #include <string.h>
 
 #include "fresh/scheduler.h"
-
-typedef struct sched {
-    const fresh_scheduler_type *type;
-    void *state;
-    fresh_plan *plan;
-    uint64_t next_id;
-} sched;
-
-static sched make(const fresh_scheduler_type *type, double lo, double hi, double eta)
-{
-    sched s = {type, calloc(1, type->state_size), fresh_plan_create(), 0};
-    cr_assert_eq(fresh_plan_compute(s.plan, lo, hi, eta, FRESH_BRACKETS_PAPER), FRESH_OK);
-    char err[512];
-    cr_assert_eq(type->init(s.state, s.plan, err), FRESH_OK, "%s", err);
-    return s;
-}
-
-static void drop(sched *s)
-{
-    s->type->destroy(s->state);
-    free(s->state);
-    fresh_plan_destroy(s->plan);
-}
-
-/* next(); a new configuration gets the next id, as the study would bind */
-static int next(sched *s, int open_new, fresh_sched_job *j)
-{
-    int rc = s->type->next(s->state, open_new, j);
-    if (rc == FRESH_OK && j->config_id == FRESH_SCHED_NEW) {
-        cr_assert_eq(s->type->bind(s->state, j, s->next_id), FRESH_OK);
-        j->config_id = s->next_id++;
-    }
-    return rc;
-}
+#include "sched_fixtures.h"
 
 /* The next job must be exactly (config, bracket, stage, budget, resume_from). */
 static fresh_sched_job expect(sched *s, int open_new, uint64_t config, long bracket, int stage,

@@ -131,7 +131,7 @@ Test(study_asha, early_stopping_inside_a_rung)
 }
 
 /* The study draws from the BOHB model once it has observations at the
- * bottom rung, and proposals with outstanding jobs see them as pending. */
+ * ladders' first budgets. */
 Test(study_asha, bohb_model_is_used)
 {
     fresh_space *sp = fx_space();
