@@ -12,10 +12,8 @@
 
 static fresh_study *make(fresh_space *sp, fresh_study_params *p)
 {
-    int rc;
-    char err[512];
-    fresh_study *s = fresh_study_create(sp, p, &rc, err, sizeof err);
-    cr_assert_not_null(s, "%s", err);
+    fresh_study *s = fx_study(sp, p);
+    cr_assert_not_null(s);
     return s;
 }
 
