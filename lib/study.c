@@ -923,7 +923,13 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     if (st == FRESH_JOB_COMPLETED)
         rung_losses[rung_index(s, sj->budget)] = loss;
     long brackets_done = s->p.scheduler->n_finished(s->sched);
-    int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED, rung_losses);
+    /* The adaptive scheduler's fidelity check gets the rung losses of
+     * configurations drawn at random only (an unbiased sample): the model's
+     * own picks concentrate where the max-budget losses differ by little
+     * more than the noise, and their tau would condemn low budgets that rank
+     * faithfully (docs/algorithms.md, "Adaptive bracket selection"). */
+    const double *unbiased = c->model_based == FRESH_PROPOSAL_MODEL ? NULL : rung_losses;
+    int rc = s->p.scheduler->finish(s->sched, sj, loss, st == FRESH_JOB_COMPLETED, unbiased);
     /* only a job of its own can finish a bracket */
     if (s->p.scheduler->n_finished(s->sched) > brackets_done)
         s->bracket_done[sj->bracket / 8] |= (unsigned char)(1u << (sj->bracket % 8));

@@ -16,7 +16,9 @@
  *              Kendall's tau between the losses at that bracket's first rung
  *              and at the maximum budget, over configurations that ran from
  *              scratch to the maximum budget and reported at the rung
- *              (unselected pairs); with at least FRESH_ADAPTIVE_MIN_PAIRS
+ *              (unselected pairs) and that the sampler drew at random
+ *              (model-chosen ones are a biased sample: concentrated, they
+ *              differ by little more than the noise); with at least FRESH_ADAPTIVE_MIN_PAIRS
  *              pairs and tau below FRESH_ADAPTIVE_MIN_TAU the bracket is
  *              skipped. With benign fidelities it is Hyperband; with
  *              misleading ones it moves toward full-budget search.
@@ -96,7 +98,9 @@ typedef struct fresh_scheduler_type {
      * budget, 0 if stopped early (it then ranks after every completed job).
      * rung_losses (may be NULL): the job's reported loss at each rung budget
      * of the plan (fresh_plan_rungs order, NaN where none), the final loss
-     * included. When a stage is complete its best (completed, loss, config
+     * included; the study passes them only for configurations the sampler
+     * drew at random (not chosen by its model), so that the adaptive
+     * policy measures the fidelity on an unbiased sample. When a stage is complete its best (completed, loss, config
      * id) are promoted; failed ones never are, so a stage may shrink. */
     int (*finish)(void *state, const fresh_sched_job *job, double loss, int completed,
                   const double *rung_losses);
