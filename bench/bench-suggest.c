@@ -3,6 +3,7 @@
  * (fresh_sampler_bohb through the type table) after N observations.
  *
  *   bench-suggest [--space NAME[,NAME...]|both] [--n N[,N...]] [--seconds S] [--model-only]
+ *                 [--sampler NAME]
  *   bench-suggest --space NAME --rss N
  *
  * For each N: init the sampler, observe N configurations (uniform random,
@@ -45,6 +46,9 @@
 
 #define BUDGET 81.0
 #define SEED 12345u
+
+/* the sampler timed: bohb unless --sampler names another (gp, auto, ...) */
+static const fresh_sampler_type *sampler_type;
 
 static double now(void)
 {
@@ -145,7 +149,7 @@ static double loss_of(const setup *st, const double *x, uint64_t key)
  * microseconds per iteration, or -1. */
 static double time_mode(const setup *st, size_t n, int mode, double seconds, size_t *iters)
 {
-    const fresh_sampler_type *T = fresh_sampler_bohb;
+    const fresh_sampler_type *T = sampler_type;
     fresh_sampler_params p;
     fresh_sampler_params_default(&p);
     if (mode != 0)
@@ -222,6 +226,7 @@ int main(int argc, char **argv)
     double seconds = 0.5;
     int model_only = 0;
     size_t rss_n = 0;
+    sampler_type = fresh_sampler_bohb;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--space") == 0 && i + 1 < argc) {
             which = argv[++i];
@@ -240,9 +245,13 @@ int main(int argc, char **argv)
             model_only = 1;
         } else if (strcmp(argv[i], "--rss") == 0 && i + 1 < argc) {
             rss_n = (size_t)strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--sampler") == 0 && i + 1 < argc &&
+                   fresh_sampler_find(argv[i + 1])) {
+            sampler_type = fresh_sampler_find(argv[++i]);
         } else {
             fprintf(stderr, "usage: bench-suggest [--space NAME[,NAME...]|both] "
                             "[--n N[,N...]] [--seconds S] [--model-only] [--rss N]\n"
+                            "                     [--sampler NAME]\n"
                             "spaces: hartmann6 mixed10 mixed6 mixed20\n");
             return 2;
         }
@@ -306,10 +315,11 @@ int main(int argc, char **argv)
                 rc = 1;
                 continue;
             }
-            printf("{\"space\":\"%s\",\"dim\":%zu,\"n\":%zu,\"us_per_suggest\":%.3f,"
+            printf("{\"sampler\":\"%s\",\"space\":\"%s\",\"dim\":%zu,\"n\":%zu,\"us_per_suggest\":%.3f,"
                    "\"us_per_model_suggest\":%.3f,\"us_per_propose_cached\":%.3f,"
                    "\"iterations\":[%zu,%zu,%zu]}\n",
-                   sets[si].name, fresh_space_dim(sets[si].space), ns[i], a, b, c, k0, k1, k2);
+                   sampler_type->name, sets[si].name, fresh_space_dim(sets[si].space), ns[i], a, b,
+                   c, k0, k1, k2);
             fflush(stdout);
         }
         fresh_space_destroy(sets[si].space);
