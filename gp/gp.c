@@ -25,10 +25,8 @@
 #include <math.h>
 #include <string.h>
 
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sf_erf.h>
 
@@ -48,7 +46,8 @@ struct fresh__gp {
     int factored;          /* L and alpha hold the factor of the current data and theta */
     /* scratch */
     double *K2, *alpha2;   /* cap x cap, cap: for neg_log_post */
-    double *kv, *beta;     /* cap each: predict */
+    double *kv, *beta, *dk; /* cap each: predict (dk: the derivative factors) */
+    int pred_ok;           /* kv, beta, dk hold the last fresh__gp_predict */
     double *inv_l2;        /* d: 1 / l_j^2 of theta */
     double *il_s, *th_s, *g_s; /* d, d + 2, d + 2: the objective's scratch */
     double *ks;            /* many-point predictions: ks_cap doubles */
@@ -87,6 +86,7 @@ static void theta_prior(const fresh__gp *gp, size_t i, double *mean, double *sd)
 
 /* ---- create / destroy ---- */
 
+#define N_BUFFERS 9
 static double **buffers(fresh__gp *gp, size_t i, size_t c, size_t *count);
 
 void fresh__gp_destroy(fresh__gp *gp)
@@ -96,7 +96,7 @@ void fresh__gp_destroy(fresh__gp *gp)
     fresh__free(gp->is_cat);
     fresh__free(gp->theta);
     size_t count;
-    for (size_t i = 0; i < 8; i++)
+    for (size_t i = 0; i < N_BUFFERS; i++)
         fresh__free(*buffers(gp, i, 0, &count));
     fresh__free(gp->inv_l2);
     fresh__free(gp->il_s);
@@ -145,8 +145,9 @@ size_t fresh__gp_n(const fresh__gp *gp) { return gp->n; }
 /* The buffers that grow with the data: element counts per capacity c. */
 static double **buffers(fresh__gp *gp, size_t i, size_t c, size_t *count)
 {
-    double **all[8] = {&gp->X, &gp->y, &gp->L, &gp->alpha, &gp->K2, &gp->alpha2, &gp->kv, &gp->beta};
-    size_t counts[8] = {c * gp->d, c, c * c, c, c * c, c, c, c};
+    double **all[9] = {&gp->X,  &gp->y,      &gp->L,  &gp->alpha, &gp->K2,
+                       &gp->alpha2, &gp->kv, &gp->beta, &gp->dk};
+    size_t counts[9] = {c * gp->d, c, c * c, c, c * c, c, c, c, c};
     *count = counts[i];
     return all[i];
 }
@@ -158,9 +159,9 @@ static int reserve(fresh__gp *gp, size_t n)
     size_t cap = gp->cap ? gp->cap : 16;
     while (cap < n)
         cap *= 2;
-    double *fresh_buf[8] = {NULL};
+    double *fresh_buf[N_BUFFERS] = {NULL};
     size_t count;
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < N_BUFFERS; i++) {
         buffers(gp, i, cap, &count);
         if (!(fresh_buf[i] = fresh__malloc(count * sizeof(double)))) {
             for (size_t k = 0; k < i; k++)
@@ -172,7 +173,7 @@ static int reserve(fresh__gp *gp, size_t n)
         memcpy(fresh_buf[0], gp->X, gp->n * gp->d * sizeof(double));
         memcpy(fresh_buf[1], gp->y, gp->n * sizeof(double));
     }
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < N_BUFFERS; i++) {
         double **slot = buffers(gp, i, cap, &count);
         fresh__free(*slot);
         *slot = fresh_buf[i];
@@ -243,22 +244,150 @@ static void build_K(fresh__gp *gp, const double *th, double jitter, double *M, d
     }
 }
 
-/* Cholesky of M (n x n, leading dimension cap) in place; FRESH_OK or FRESH_EGSL. */
+/* The linear algebra is written out here rather than taken from GSL's
+ * gsl_linalg_cholesky_* and gsl_blas_*: those call CBLAS, which resolves to
+ * whatever the program links (gslcblas, or OpenBLAS in the fresh binary,
+ * whose threads cost more in hand-offs than they save at n <= a few hundred
+ * and which rounds differently: docs/algorithms.md, section 4, "Cost" and
+ * "Determinism"); only GSL's BFGS (fresh__gp_fit) still uses CBLAS. The loops
+ * use two-wide vectors (GCC's vector extension: SSE2 on x86-64, plain code
+ * elsewhere) and keep independent partial sums; the order of every sum is
+ * fixed by the code, whatever the compiler or the BLAS. */
+typedef double v2d __attribute__((vector_size(16)));
+
+static inline v2d ld2(const double *p)
+{
+    v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void st2(double *p, v2d v) { memcpy(p, &v, sizeof v); }
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    v2d s0 = {0.0, 0.0}, s1 = {0.0, 0.0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += ld2(a + i) * ld2(b + i);
+        s1 += ld2(a + i + 2) * ld2(b + i + 2);
+    }
+    double s = (s0[0] + s1[0]) + (s0[1] + s1[1]);
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* Cholesky of M (n x n, leading dimension cap, lower triangle) in place,
+ * row by row (Cholesky-Banachiewicz); FRESH_OK, or FRESH_EGSL when M is not
+ * numerically positive definite. */
 static int chol(fresh__gp *gp, double *M)
 {
-    gsl_matrix_view v = gsl_matrix_view_array_with_tda(M, gp->n, gp->n, gp->cap);
-    return gsl_linalg_cholesky_decomp1(&v.matrix) == GSL_SUCCESS ? FRESH_OK : FRESH_EGSL;
+    size_t n = gp->n, cap = gp->cap;
+    for (size_t i = 0; i < n; i++) {
+        double *ri = M + i * cap;
+        for (size_t j = 0; j < i; j++) {
+            const double *rj = M + j * cap;
+            ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j];
+        }
+        double s = ri[i] - dot(ri, ri, i);
+        if (!(s > 0.0) || !isfinite(s))
+            return FRESH_EGSL;
+        ri[i] = sqrt(s);
+    }
+    return FRESH_OK;
+}
+
+/* K^-1 (lower triangle) from its factor L in M, in place: L^-1 column by
+ * column, then K^-1 = L^-T L^-1. */
+static void chol_invert(fresh__gp *gp, double *M)
+{
+    size_t n = gp->n, cap = gp->cap;
+    for (size_t j = 0; j < n; j++) {
+        M[j * cap + j] = 1.0 / M[j * cap + j];
+        for (size_t i = j + 1; i < n; i++) {
+            double s = 0.0;
+            for (size_t k = j; k < i; k++)
+                s += M[i * cap + k] * M[k * cap + j];
+            M[i * cap + j] = -s / M[i * cap + i];
+        }
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b <= a; b++) {
+            double s = 0.0;
+            for (size_t k = a; k < n; k++)
+                s += M[k * cap + a] * M[k * cap + b];
+            M[a * cap + b] = s;
+        }
+}
+
+/* Triangular solves with the factor L (lower, leading dimension cap), in
+ * plain loops rather than through CBLAS: at n <= a few hundred they are
+ * cheaper than a threaded BLAS's hand-off (docs/algorithms.md, "Cost"),
+ * and row-major L makes both directions stride-1. */
+
+/* v := L^-1 v (forward substitution, dot products along rows of L). */
+static void trsv_lower(const double *L, size_t n, size_t cap, double *v)
+{
+    for (size_t a = 0; a < n; a++) {
+        const double *row = L + a * cap;
+        v[a] = (v[a] - dot(row, v, a)) / row[a];
+    }
+}
+
+/* v := L^-T v (back substitution, axpys along rows of L). */
+static void trsv_lower_t(const double *L, size_t n, size_t cap, double *v)
+{
+    for (size_t a = n; a-- > 0;) {
+        const double *row = L + a * cap;
+        double z = v[a] / row[a];
+        v[a] = z;
+        v2d zz = {z, z};
+        size_t b = 0;
+        for (; b + 2 <= a; b += 2)
+            st2(v + b, ld2(v + b) - ld2(row + b) * zz);
+        for (; b < a; b++)
+            v[b] -= row[b] * z;
+    }
+}
+
+/* Candidates per block of predict_many: a compile-time width, so that the
+ * inner loops below are whole vectors for the compiler. */
+#define CB 8
+
+/* V := L^-1 V for a block of CB right-hand sides stored interleaved
+ * (V[a * CB + k]: row a of right-hand side k): the inner loop is an axpy
+ * across the block, independent lanes in four two-wide vectors (GCC's
+ * vector extension: SSE2 on x86-64, plain code elsewhere) that reorder no
+ * sum, so each lane is the same as a separate forward substitution. */
+static void trsm_block(const double *L, size_t n, size_t cap, double *V)
+{
+    for (size_t a = 0; a < n; a++) {
+        const double *row = L + a * cap;
+        double *va = V + a * CB;
+        v2d a0 = ld2(va), a1 = ld2(va + 2), a2 = ld2(va + 4), a3 = ld2(va + 6);
+        for (size_t b = 0; b < a; b++) {
+            const double *vb = V + b * CB;
+            v2d l = {row[b], row[b]};
+            a0 -= l * ld2(vb);
+            a1 -= l * ld2(vb + 2);
+            a2 -= l * ld2(vb + 4);
+            a3 -= l * ld2(vb + 6);
+        }
+        v2d inv = {1.0 / row[a], 1.0 / row[a]};
+        st2(va, a0 * inv);
+        st2(va + 2, a1 * inv);
+        st2(va + 4, a2 * inv);
+        st2(va + 6, a3 * inv);
+    }
 }
 
 /* Solves (L L^T) out = rhs with L in M. */
 static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double *out)
 {
-    size_t n = gp->n;
-    gsl_matrix_const_view Lv = gsl_matrix_const_view_array_with_tda(M, n, n, gp->cap);
-    memcpy(out, rhs, n * sizeof *out);
-    gsl_vector_view ov = gsl_vector_view_array(out, n);
-    gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &Lv.matrix, &ov.vector);
-    gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &Lv.matrix, &ov.vector);
+    memcpy(out, rhs, gp->n * sizeof *out);
+    trsv_lower(M, gp->n, gp->cap, out);
+    trsv_lower_t(M, gp->n, gp->cap, out);
 }
 
 /* Factors the data for the current theta into L and alpha; a matrix that
@@ -267,6 +396,7 @@ static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double
 static int factor(fresh__gp *gp)
 {
     gp->factored = 0;
+    gp->pred_ok = 0;
     if (gp->n == 0) {
         gp->factored = 1;
         return FRESH_OK;
@@ -348,9 +478,7 @@ static double nll_clamped(fresh__gp *gp, const double *th, double *grad)
     if (!grad)
         return f;
     /* W = alpha alpha^T - K^-1 (the inverse from the factor, in place) */
-    gsl_matrix_view Kv = gsl_matrix_view_array_with_tda(K, n, n, cap);
-    if (gsl_linalg_cholesky_invert(&Kv.matrix) != GSL_SUCCESS)
-        return INFINITY;
+    chol_invert(gp, K);
     double sf2 = exp(th[d]), sn2 = exp(th[d + 1]);
     double g_sf2 = 0.0, g_sn2 = 0.0;
     for (size_t a = 0; a < n; a++) {
@@ -475,47 +603,58 @@ void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var
 {
     size_t n = gp->n, d = gp->d;
     double sf2 = exp(gp->theta[d]);
-    if (dmean)
-        memset(dmean, 0, d * sizeof *dmean);
-    if (dvar)
-        memset(dvar, 0, d * sizeof *dvar);
+    gp->pred_ok = 0;
     if (n == 0 || !gp->factored) {
         *mean = 0.0;
         *var = sf2;
+        if (dmean)
+            memset(dmean, 0, d * sizeof *dmean);
+        if (dvar)
+            memset(dvar, 0, d * sizeof *dvar);
         return;
     }
-    double *kv = gp->kv, *beta = gp->beta;
+    double *kv = gp->kv, *beta = gp->beta, *df = gp->dk;
     double m = 0.0;
     for (size_t a = 0; a < n; a++) {
-        kv[a] = sf2 * matern(r2_of(gp, x, gp->X + a * d, gp->inv_l2), NULL);
+        kv[a] = sf2 * matern(r2_of(gp, x, gp->X + a * d, gp->inv_l2), &df[a]);
         m += kv[a] * gp->alpha[a];
     }
-    gsl_matrix_const_view Lv = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
     memcpy(beta, kv, n * sizeof *beta);
-    gsl_vector_view bv = gsl_vector_view_array(beta, n);
-    gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &Lv.matrix, &bv.vector);
+    trsv_lower(gp->L, n, gp->cap, beta);
     double vv = 0.0;
     for (size_t a = 0; a < n; a++)
         vv += beta[a] * beta[a];
     *mean = m;
     *var = fmax(sf2 - vv, 1e-12 * sf2);
-    if (!dmean && !dvar)
+    gp->pred_ok = 1;
+    if (dmean || dvar)
+        fresh__gp_predict_grad(gp, x, dmean, dvar);
+}
+
+void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, double *dvar)
+{
+    size_t n = gp->n, d = gp->d;
+    if (dmean)
+        memset(dmean, 0, d * sizeof *dmean);
+    if (dvar)
+        memset(dvar, 0, d * sizeof *dvar);
+    if (!gp->pred_ok)
         return;
+    gp->pred_ok = 0; /* beta becomes K^-1 k: once per prediction */
+    double sf2 = exp(gp->theta[d]), *beta = gp->beta, *df = gp->dk;
     /* beta = K^-1 k: dvar/dx = -2 beta^T dk/dx */
-    gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &Lv.matrix, &bv.vector);
+    trsv_lower_t(gp->L, n, gp->cap, beta);
     for (size_t a = 0; a < n; a++) {
         const double *xa = gp->X + a * d;
-        double dfac;
-        matern(r2_of(gp, x, xa, gp->inv_l2), &dfac);
-        double c = -sf2 * dfac;
+        double c = -sf2 * df[a], cm = c * gp->alpha[a], cv = -2.0 * beta[a] * c;
         for (size_t j = 0; j < d; j++) {
             if (gp->is_cat[j] || isnan(x[j]) || isnan(xa[j]))
                 continue;
-            double dk = c * (x[j] - xa[j]) * gp->inv_l2[j];
+            double t = (x[j] - xa[j]) * gp->inv_l2[j];
             if (dmean)
-                dmean[j] += dk * gp->alpha[a];
+                dmean[j] += cm * t;
             if (dvar)
-                dvar[j] -= 2.0 * beta[a] * dk;
+                dvar[j] += cv * t;
         }
     }
 }
@@ -524,6 +663,7 @@ int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mea
 {
     size_t n = gp->n, d = gp->d;
     double sf2 = exp(gp->theta[d]);
+    gp->pred_ok = 0;
     if (n == 0 || !gp->factored) {
         for (size_t i = 0; i < m; i++) {
             mean[i] = 0.0;
@@ -531,27 +671,30 @@ int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mea
         }
         return FRESH_OK;
     }
-    if (fresh__grow((void **)&gp->ks, &gp->ks_cap, m * n, sizeof *gp->ks) != FRESH_OK)
+    if (fresh__grow((void **)&gp->ks, &gp->ks_cap, n * CB, sizeof *gp->ks) != FRESH_OK)
         return FRESH_ENOMEM;
-    double *ks = gp->ks;
-    for (size_t i = 0; i < m; i++) {
-        double mu = 0.0;
-        for (size_t a = 0; a < n; a++) {
-            double k = sf2 * matern(r2_of(gp, x + i * d, gp->X + a * d, gp->inv_l2), NULL);
-            ks[i * n + a] = k;
-            mu += k * gp->alpha[a];
+    double *V = gp->ks;
+    for (size_t i0 = 0; i0 < m; i0 += CB) {
+        size_t nb = m - i0 < CB ? m - i0 : CB;
+        for (size_t k = 0; k < CB; k++) {
+            /* a short last block repeats its first point (results unused) */
+            const double *xi = x + (i0 + (k < nb ? k : 0)) * d;
+            double mu = 0.0;
+            for (size_t a = 0; a < n; a++) {
+                double kk = sf2 * matern(r2_of(gp, xi, gp->X + a * d, gp->inv_l2), NULL);
+                V[a * CB + k] = kk;
+                mu += kk * gp->alpha[a];
+            }
+            if (k < nb)
+                mean[i0 + k] = mu;
         }
-        mean[i] = mu;
-    }
-    /* rows v_i = L^-1 k_i: Ks L^-T */
-    gsl_matrix_const_view Lv = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
-    gsl_matrix_view Kv = gsl_matrix_view_array(ks, m, n);
-    gsl_blas_dtrsm(CblasRight, CblasLower, CblasTrans, CblasNonUnit, 1.0, &Lv.matrix, &Kv.matrix);
-    for (size_t i = 0; i < m; i++) {
-        double vv = 0.0;
+        trsm_block(gp->L, n, gp->cap, V);
+        double vv[CB] = {0.0};
         for (size_t a = 0; a < n; a++)
-            vv += ks[i * n + a] * ks[i * n + a];
-        var[i] = fmax(sf2 - vv, 1e-12 * sf2);
+            for (size_t k = 0; k < CB; k++)
+                vv[k] += V[a * CB + k] * V[a * CB + k];
+        for (size_t k = 0; k < nb; k++)
+            var[i0 + k] = fmax(sf2 - vv[k], 1e-12 * sf2);
     }
     return FRESH_OK;
 }

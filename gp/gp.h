@@ -92,8 +92,14 @@ int fresh__gp_fit(fresh__gp *gp, int max_iter);
  * each; 0 for categorical and inactive dimensions). */
 void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var, double *dmean,
                        double *dvar);
-/* The same for m points at once (m x d, row-major), through one triangular
- * solve with m right-hand sides (gsl_blas_dtrsm). FRESH_OK or FRESH_ENOMEM. */
+/* The gradients of the last fresh__gp_predict, which must have been at the
+ * same x with no other call on gp in between (the local search evaluates
+ * a step first and pays for the gradients only when it takes the step):
+ * the same values fresh__gp_predict(x, ..., dmean, dvar) gives. */
+void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, double *dvar);
+/* The same as fresh__gp_predict for m points at once (m x d, row-major),
+ * blocks of candidates through one forward substitution each.
+ * FRESH_OK or FRESH_ENOMEM. */
 int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var);
 
 /* log EI(mu, sigma; best) for minimization: EI = E[max(best - f, 0)],

@@ -390,13 +390,92 @@ static size_t select_rows(row_key *k, size_t n, size_t keep)
     return n;
 }
 
+/* The number of rows the hyperparameters may see with n rows on the model
+ * budget: n itself up to FRESH__GP_REFIT_ALL, past it the largest
+ * floor(FRESH__GP_REFIT_ALL * FRESH__GP_REFIT_GROWTH^k) <= n. A function of
+ * the count alone, so the fitting rows (fit_rows) change only at these
+ * steps and the hyperparameters are refitted about
+ * log(n / 32) / log(1.1) times past 32 rows instead of at every new row. */
+static size_t fit_horizon(size_t n)
+{
+    if (n <= FRESH__GP_REFIT_ALL)
+        return n;
+    double t = FRESH__GP_REFIT_ALL;
+    size_t h = FRESH__GP_REFIT_ALL;
+    for (;;) {
+        t *= FRESH__GP_REFIT_GROWTH;
+        if ((size_t)t > n)
+            return h;
+        if ((size_t)t > h)
+            h = (size_t)t;
+    }
+}
+
+/* The rows the hyperparameters are fitted on, into s->Xf/yf (targets
+ * standardized over them, a failed row at their worst finite loss): of the
+ * fit_horizon(n) earliest created rows of the model budget (smallest config
+ * ids), all up to FRESH__GP_FIT_ROWS, else a fixed pseudo-random subset (the
+ * largest keys mix64(id)). A function of the set of rows, not of their
+ * arrival order; it changes when the horizon steps or, rarely, when a row
+ * with an older id arrives late (a promotion, a parallel worker).
+ * s->fit_key hashes the rows' ids and losses. */
+static int fit_rows(gp_state *s, const fresh__bohb_rows *o)
+{
+    size_t d = s->d, n = o->n;
+    if (fresh__grow((void **)&s->Xf, &s->cap_xf, FRESH__GP_FIT_ROWS, d * sizeof *s->Xf) != FRESH_OK ||
+        fresh__grow((void **)&s->yf, &s->cap_yf, FRESH__GP_FIT_ROWS, sizeof *s->yf) != FRESH_OK ||
+        fresh__grow((void **)&s->keys2, &s->keys2_cap, n, sizeof *s->keys2) != FRESH_OK)
+        return FRESH_ENOMEM;
+    row_key *f = s->keys2;
+    for (size_t r = 0; r < n; r++) {
+        f[r].loss = o->loss[r];
+        f[r].id = o->id[r];
+        f[r].key = mix64(o->id[r]);
+        f[r].row = r;
+    }
+    qsort(f, n, sizeof *f, cmp_id);
+    size_t nf = fit_horizon(n);
+    if (nf > FRESH__GP_FIT_ROWS) { /* the eligible rows with the largest keys */
+        qsort(f, nf, sizeof *f, cmp_key_desc);
+        nf = FRESH__GP_FIT_ROWS;
+        qsort(f, nf, sizeof *f, cmp_id);
+    }
+    double worst = -INFINITY, sum = 0.0, sq = 0.0;
+    size_t n_fin = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (isfinite(f[i].loss) && f[i].loss > worst)
+            worst = f[i].loss;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < nf; i++) {
+        memcpy(s->Xf + i * d, o->u + f[i].row * d, d * sizeof(double));
+        rescale_ordinals(s, s->Xf + i * d);
+        double y = isfinite(f[i].loss) ? f[i].loss : worst;
+        n_fin += isfinite(f[i].loss) != 0;
+        s->yf[i] = y;
+        sum += y;
+        uint64_t bits;
+        memcpy(&bits, &y, sizeof bits);
+        h = mix64(h ^ f[i].id) ^ bits;
+    }
+    if (n_fin < 2) /* too few to fit: fit on the training rows (never empty) */
+        nf = 0;
+    double mean = nf ? sum / (double)nf : 0.0;
+    for (size_t i = 0; i < nf; i++)
+        sq += (s->yf[i] - mean) * (s->yf[i] - mean);
+    double sd = nf ? sqrt(sq / (double)nf) : 1.0;
+    if (!(sd > 0.0) || !isfinite(sd))
+        sd = 1.0;
+    for (size_t i = 0; i < nf; i++)
+        s->yf[i] = (s->yf[i] - mean) / sd;
+    s->n_fit = nf;
+    s->fit_key = mix64(h ^ nf);
+    return FRESH_OK;
+}
+
 /* Builds the training set of o into Xt/yt (standardized): every row, or
  * past FRESH__GP_MAX_TRAIN the best half and the most recently created
  * configurations (largest ids) of the others; rows in id order. Then the
- * rows the hyperparameters are fitted on (the first fit_n of Xt/yt after
- * reordering into s->Xf/yf): all up to FRESH__GP_FIT_ROWS, else a fixed
- * pseudo-random subset (the largest keys mix64(id)), which changes only when
- * a row that belongs to it arrives (with probability FRESH__GP_FIT_ROWS / n). Everything here is a
+ * rows the hyperparameters are fitted on (fit_rows). Everything here is a
  * function of the set of rows, not of their arrival order. */
 static int build_train(gp_state *s, const fresh__bohb_rows *o)
 {
@@ -444,33 +523,10 @@ static int build_train(gp_state *s, const fresh__bohb_rows *o)
     s->y_sd = sd;
     s->best = best;
     s->n_train = m;
-    /* the fitting rows: k[0..m) now holds the training rows in id order */
-    if (fresh__grow((void **)&s->Xf, &s->cap_xf, FRESH__GP_FIT_ROWS, d * sizeof *s->Xf) != FRESH_OK ||
-        fresh__grow((void **)&s->yf, &s->cap_yf, FRESH__GP_FIT_ROWS, sizeof *s->yf) != FRESH_OK ||
-        fresh__grow((void **)&s->keys2, &s->keys2_cap, m, sizeof *s->keys2) != FRESH_OK)
-        return FRESH_ENOMEM;
-    row_key *f = s->keys2;
-    for (size_t i = 0; i < m; i++) {
-        f[i] = k[i];
-        f[i].key = mix64(k[i].id);
-        f[i].row = i; /* index into Xt/yt */
-    }
-    size_t nf = m;
-    if (m > FRESH__GP_FIT_ROWS) { /* the rows with the largest keys */
-        qsort(f, m, sizeof *f, cmp_key_desc);
-        nf = FRESH__GP_FIT_ROWS;
-        qsort(f, nf, sizeof *f, cmp_id);
-    }
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < nf; i++) {
-        memcpy(s->Xf + i * d, s->Xt + f[i].row * d, d * sizeof(double));
-        s->yf[i] = s->yt[f[i].row];
-        uint64_t bits;
-        memcpy(&bits, &s->yf[i], sizeof bits);
-        h = mix64(h ^ f[i].id) ^ bits;
-    }
-    s->n_fit = nf;
-    s->fit_key = mix64(h ^ nf);
+    /* the fitting rows (fit_rows) */
+    int rc2 = fit_rows(s, o);
+    if (rc2 != FRESH_OK)
+        return rc2;
     return FRESH_OK;
 }
 
@@ -491,7 +547,8 @@ static int fit_model(gp_state *s, const fresh__bohb_rows *o)
         s->theta_valid = 0;
         if ((rc = fresh__gp_set_data(s->gp, NULL, NULL, 0)) == FRESH_OK &&
             (rc = fresh__gp_set_theta(s->gp, s->th_b)) == FRESH_OK &&
-            (rc = fresh__gp_set_data(s->gp, s->Xf, s->yf, s->n_fit)) == FRESH_OK &&
+            (rc = s->n_fit ? fresh__gp_set_data(s->gp, s->Xf, s->yf, s->n_fit)
+                           : fresh__gp_set_data(s->gp, s->Xt, s->yt, s->n_train)) == FRESH_OK &&
             (rc = fresh__gp_fit(s->gp, FRESH__GP_FIT_ITER)) == FRESH_OK) {
             s->theta_valid = 1;
             s->theta_key = s->fit_key;
@@ -575,7 +632,10 @@ static int admissible(const gp_state *s, const fresh_propose_ctx *ctx, const dou
 }
 
 /* Gradient steps on the continuous dimensions of the relaxed point, from
- * ufull (updated in place). */
+ * ufull (updated in place): a step along the normalized gradient of log EI,
+ * 1.5 times longer after a success, half as long after a failure. A trial
+ * point costs one prediction; the gradients (a second triangular solve)
+ * only when the step is taken. */
 static void gradient_steps(gp_state *s, double *ufull)
 {
     size_t d = s->d;
@@ -585,15 +645,20 @@ static void gradient_steps(gp_state *s, double *ufull)
     double mean, var, dmu, dsig;
     fresh__gp_predict(s->gp, u, &mean, &var, dm, dv);
     double sig = sqrt(var), f = fresh__gp_log_ei(mean, sig, s->best, &dmu, &dsig);
+    int fresh_g = 1; /* g is to be recomputed from dm, dv */
+    double norm = 0.0;
     for (int it = 0; it < FRESH__GP_LOCAL_STEPS && step > 1e-4; it++) {
-        double norm = 0.0;
-        for (size_t j = 0; j < d; j++) {
-            g[j] = 0.0;
-            if ((s->kind[j] == K_CONT || s->kind[j] == K_INT) && !isnan(u[j]))
-                g[j] = dmu * dm[j] + dsig * dv[j] / (2.0 * sig);
-            norm += g[j] * g[j];
+        if (fresh_g) {
+            norm = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                g[j] = 0.0;
+                if ((s->kind[j] == K_CONT || s->kind[j] == K_INT) && !isnan(u[j]))
+                    g[j] = dmu * dm[j] + dsig * dv[j] / (2.0 * sig);
+                norm += g[j] * g[j];
+            }
+            norm = sqrt(norm);
+            fresh_g = 0;
         }
-        norm = sqrt(norm);
         if (!(norm > 0.0) || !isfinite(norm))
             break;
         memcpy(ut, ufull, d * sizeof *ut);
@@ -602,19 +667,19 @@ static void gradient_steps(gp_state *s, double *ufull)
                 ut[j] = fmin(1.0, fmax(0.0, ut[j] + step * g[j] / norm));
         relaxed(s, ut, x, u);
         double m2, v2;
-        fresh__gp_predict(s->gp, u, &m2, &v2, dm, dv);
+        fresh__gp_predict(s->gp, u, &m2, &v2, NULL, NULL);
         double s2 = sqrt(v2), d_mu2, d_sig2, f2 = fresh__gp_log_ei(m2, s2, s->best, &d_mu2, &d_sig2);
         if (f2 > f) {
+            fresh__gp_predict_grad(s->gp, u, dm, dv);
             memcpy(ufull, ut, d * sizeof *ut);
             f = f2;
             sig = s2;
             dmu = d_mu2;
             dsig = d_sig2;
+            fresh_g = 1;
             step *= 1.5;
         } else {
             step *= 0.5;
-            relaxed(s, ufull, x, u);
-            fresh__gp_predict(s->gp, u, &mean, &var, dm, dv);
         }
     }
 }

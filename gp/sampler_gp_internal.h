@@ -22,8 +22,13 @@
 #define FRESH__GP_N_STARTS 5
 #define FRESH__GP_LOCAL_STEPS 30
 /* Rows the hyperparameters are fitted on at most (a fixed pseudo-random
- * subset of the training rows). */
+ * subset of the earliest rows of the model budget). */
 #define FRESH__GP_FIT_ROWS 64
+/* The refit schedule: the fitting rows may change at every new row up to
+ * FRESH__GP_REFIT_ALL rows on the model budget, past it only when the count
+ * has grown by FRESH__GP_REFIT_GROWTH (sampler_gp.c, fit_horizon). */
+#define FRESH__GP_REFIT_ALL 32
+#define FRESH__GP_REFIT_GROWTH 1.1
 /* BFGS iterations per hyperparameter fit. */
 #define FRESH__GP_FIT_ITER 30
 /* "auto" takes the GP for spaces of at most this many parameters. */
