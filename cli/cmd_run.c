@@ -88,7 +88,8 @@ static const char run_usage[] =
     "                        the study file, else a new fresh-runs-XXXXXX)\n"
     "  --keep-runs           keep every trial directory (default: those of finished\n"
     "                        brackets are removed, except the incumbent's)\n"
-    "  --sampler S           bohb (default), tpe or random\n"
+    "  --sampler S           auto (default: gp or bohb by the space), gp, bohb, tpe\n"
+    "                        or random (as fresh bench)\n"
     "  --scheduler S         adaptive (default), hyperband, sh, none, asha or\n"
     "                        async-hyperband (docs/algorithms.md)\n"
     "  --no-early-stopping   let every job of a stage reach its budget\n"
@@ -1036,7 +1037,7 @@ int cmd_run(int argc, char **argv)
     fresh_study_params_default(&p);
     p.seed = 0;
     const char *space_path = NULL, *storage = NULL, *runs_dir = NULL;
-    const char *sampler = "bohb", *scheduler = "adaptive";
+    const char *sampler = p.sampler->name, *scheduler = p.scheduler->name; /* the library's */
     long workers = 0, brackets = 0, seed = 0;
     double budget = 0, wall = 0, grace = 10, limit = 0;
     int resume = 0, keep = 0, quiet = 0, workers_given = 0, use_mpi = 0;

@@ -146,7 +146,7 @@ void fresh_study_params_default(fresh_study_params *p)
     p->eta = 3;
     p->bracket_formula = FRESH_BRACKETS_PAPER;
     p->scheduler = fresh_scheduler_adaptive;
-    p->sampler = fresh_sampler_bohb;
+    p->sampler = fresh_sampler_auto; /* docs/algorithms.md, "auto" */
     fresh_sampler_params_default(&p->sampler_params);
     p->workers = 0;
     p->seed = FRESH_DEFAULT_SEED;

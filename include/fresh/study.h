@@ -67,7 +67,7 @@ typedef struct fresh_study_params {
     const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_adaptive; also
                                                 hyperband, sh, none, and the asynchronous
                                                 asha and async_hyperband (fresh/scheduler.h) */
-    const fresh_sampler_type *sampler;       /* default fresh_sampler_bohb */
+    const fresh_sampler_type *sampler;       /* default fresh_sampler_auto */
     fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
     size_t workers;                  /* 0: number of online CPUs (default) */
     uint64_t seed;                   /* default FRESH_DEFAULT_SEED */
@@ -115,7 +115,8 @@ FRESH_API void fresh_study_params_default(fresh_study_params *p);
  * eta, stopping criteria, workers, seed, on_job and storage are left as they
  * are, so call it after fresh_study_params_default and set those before or
  * after. Presets (docs/algorithms.md, "Presets"):
- *   "default"         fresh's defaults (BOHB with the bandwidth floor and
+ *   "default"         fresh's defaults (the sampler "auto": the GP or BOHB
+ *                     by the space, BOHB with the bandwidth floor and
  *                     factor 1, the hedge, adaptive Hyperband, early stopping)
  *   "bohb-reference"  BOHB as published and as HpBandSter runs it (Falkner et
  *                     al. 2018): fresh_sampler_bohb, plain Hyperband (fresh_scheduler_hyperband)
