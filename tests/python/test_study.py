@@ -315,7 +315,7 @@ def test_results_views(space):
     assert s.best is None and s.jobs == [] and s.rungs == [1.0, 3.0, 9.0]
     assert s.plan["eta"] == 3 and len(s.plan["brackets"]) == 3
     p = s.params
-    assert p["max_budget"] == 9 and p["sampler"] == "bohb" and p["target_loss"] is None
+    assert p["max_budget"] == 9 and p["sampler"] == "auto" and p["target_loss"] is None
     s.optimize(epochs_objective, target_loss=100.0)
     assert s.status == "TARGET_REACHED"     # the incumbent at the max budget reached it
     assert s.best["budget"] == 9 and s.best["loss"] <= 100
