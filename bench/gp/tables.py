@@ -67,8 +67,7 @@ def main():
         r200 = [regret_at(traces[s], 200) for s in seeds]
         final = {r["seed"]: r["regret"] for r in runs}
         mismatch = [s for s in seeds if final.get(s) is not None and
-                    not (final[s] == r200[seeds.index(s)] or
-                         abs(final[s] - r200[seeds.index(s)]) <= 1e-12 * max(1, abs(final[s])))]
+                    not abs(final[s] - r200[seeds.index(s)]) <= 1e-9 * abs(final[s]) + 1e-15]
         res.setdefault(conf, {})[bench] = {
             "n": len(seeds),
             "r100": cell(r100), "r200": cell(r200),
