@@ -18,6 +18,7 @@
 #include "fresh/study.h"
 #include "fresh/trial.h"
 #include "internal.h"
+#include "study_fixtures.h"
 
 static double rung_loss(double x, double b) { return b >= 27.0 || x >= 0.1 ? x : 0.1 - x; }
 
@@ -60,21 +61,16 @@ Test(adaptive_fidelity, random_pairs_decide_not_the_model_s)
 {
     fresh_space *sp = fresh_space_create();
     cr_assert_eq(fresh_space_add_float(sp, "x", 0.0, 1.0, 0), FRESH_OK);
-    fresh_study_params p;
-    fresh_study_params_default(&p);
-    p.min_budget = 1;
+    fresh_study_params p = fx_params(); /* one worker */
     p.max_budget = 27;
-    p.eta = 3;
-    p.workers = 1;
     p.seed = 5;
     p.scheduler = fresh_scheduler_adaptive;
     p.sampler = fresh_sampler_bohb;
     p.early_stopping = 0;
     p.max_brackets = 4 * 15; /* 15 Hyperband iterations if nothing is skipped */
+    fresh_study *s = fx_study(sp, &p);
+    cr_assert_not_null(s);
     int rc;
-    char err[512];
-    fresh_study *s = fresh_study_create(sp, &p, &rc, err, sizeof err);
-    cr_assert_not_null(s, "%s", err);
     rc = fresh_study_optimize(s, objective, NULL);
     cr_assert(rc >= 0, "optimize: %s", fresh_study_errmsg(s));
 
