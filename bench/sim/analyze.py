@@ -202,6 +202,29 @@ def main():
         met = sum(g["met"] for g in goals)
         md.append(f"Half-time goal met in {met} of {len(goals)} cells.")
         md.append("")
+    # the default: each scheduler's final median regret relative to Hyperband's
+    md += ["## Final median regret relative to synchronous Hyperband (for the default)", "",
+           "Cells: counting_ones / branin_mf / hartmann6_mf / lc_mixed; then the geometric mean "
+           "and the worst of the four ratios (< 1: better than Hyperband).", "",
+           "| workers | sampler | scheduler | ratios | geo. mean | worst |", "|---|---|---|---|---|---|"]
+    ratios = {}
+    for w in workers:
+        for samp in SAMPLERS:
+            for sched in SCHEDS:
+                rs = []
+                for fn in FUNCS:
+                    r, h = get(fn, sched, samp, w), get(fn, SYNC, samp, w)
+                    if r and h and h["median_final_regret"] > 0 and \
+                            math.isfinite(r["median_final_regret"]):
+                        rs.append(r["median_final_regret"] / h["median_final_regret"])
+                if len(rs) != len(FUNCS):
+                    continue
+                gm = math.exp(sum(math.log(x) for x in rs) / len(rs))
+                ratios[f"{sched}/{samp}/{w}"] = {"ratios": rs, "geomean": gm, "worst": max(rs)}
+                md.append(f"| {w} | {samp} | {sched} | " + " / ".join(fmt(x, 2) for x in rs) +
+                          f" | {fmt(gm, 2)} | {fmt(max(rs), 2)} |")
+    md.append("")
+    summary["relative_to_hyperband"] = ratios
     util256 = [(k, r["min_utilization"]) for k, r in R.items() if k.endswith("/256")]
     if util256:
         summary["goals"]["utilization_256"] = {k: u for k, u in util256}
