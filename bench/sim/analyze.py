@@ -250,9 +250,20 @@ def main():
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1, default=lambda x: None)
+        json.dump(finite(summary), f, indent=1)
     plot(args.out, curves, workers, max((len(v) for v in runs.values()), default=0))
     print("\n".join(md))
+
+
+def finite(x):
+    """x with NaN and infinities as None (null): strict JSON."""
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def plot(out, curves, workers, nseeds):
