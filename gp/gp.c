@@ -7,7 +7,7 @@
  * DESIGN. The data (n rows) live in buffers of capacity cap; the Cholesky
  * factor L of K = Kf + sn2 I (lower triangle, leading dimension cap) and
  * alpha = K^-1 y are kept for the current theta, so that a prediction is
- * O(n d + n^2) and m predictions one dtrsm. Fitting theta evaluates
+ * O(n d + n^2) and m predictions m forward substitutions in blocks. Fitting theta evaluates
  * -log p(y|X,theta) - log p(theta) and its gradient (R&W eq. 5.9:
  * d/dtheta_i = -1/2 tr((alpha alpha^T - K^-1) dK/dtheta_i)) in scratch
  * buffers, each evaluation O(n^3) (Cholesky and inverse) + O(n^2 d)

@@ -66,8 +66,8 @@ const double *fresh__gp_theta(const fresh__gp *gp);
 int fresh__gp_set_theta(fresh__gp *gp, const double *theta);
 
 /* Copies n rows X (n x d, unit encoding, NaN = inactive) with finite targets
- * y, and factors the kernel matrix with the current theta (Cholesky,
- * gsl_linalg_cholesky_decomp1). n may be 0 (the prior). FRESH_OK,
+ * y, and factors the kernel matrix with the current theta (Cholesky, gp.c's
+ * own loops: see there why not GSL's). n may be 0 (the prior). FRESH_OK,
  * FRESH_EINVAL (a non-finite target), FRESH_EGSL, FRESH_ENOMEM. */
 int fresh__gp_set_data(fresh__gp *gp, const double *X, const double *y, size_t n);
 size_t fresh__gp_n(const fresh__gp *gp);
