@@ -58,7 +58,7 @@ extern const unsigned long fresh_report_chartjs_len;
 #define CHARTJS_PATH "/usr/share/javascript/chart.js/chart.min.js"
 
 /* The adaptive rule keeps this many most recent pairs per rung pair
- * (schedulers/hyperband.c, FRESH__PAIRS_KEEP). */
+ * (schedulers/fidelity.h, FRESH__PAIRS_KEEP). */
 #define FRESH_ADAPTIVE_KEEP 128
 /* Rows of the table of best configurations and lines of the parallel
  * coordinates. */

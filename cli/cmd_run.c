@@ -91,7 +91,7 @@ static const char run_usage[] =
     "  --sampler S           auto (default: gp or bohb by the space), gp, bohb, tpe\n"
     "                        or random (as fresh bench)\n"
     "  --scheduler S         adaptive (default), hyperband, sh, none, asha or\n"
-    "                        async-hyperband (docs/algorithms.md)\n"
+    "                        async-hyperband or async-adaptive (docs/algorithms.md)\n"
     "  --no-early-stopping   let every job of a stage reach its budget\n"
     "  --quiet               no line per finished job on standard error\n"
     "  --mpi                 run over MPI (mpirun -n N+1 fresh run --mpi ...): rank 0\n"

@@ -2,15 +2,16 @@
  * asha.c - asynchronous successive halving (ASHA, Li et al., "A System for
  * Massively Parallel Hyperparameter Tuning", MLSys 2020, Algorithm 2, the
  * promotion variant) and asynchronous Hyperband (several ASHA ladders, new
- * configurations dealt to them with Hyperband's weights).
+ * configurations dealt to them with Hyperband's weights; async-adaptive also
+ * leaves out the ladders whose first budget misleads).
  *
  * DESIGN
  * A ladder is the list of rungs of one plan bracket k: rung i runs at that
  * bracket's stage-i budget (asha: k = 0, rungs min_budget * eta^i up to
  * max_budget; async-hyperband: one ladder per k = 0 .. s_max, ladder k
- * starting at budget max_budget / eta^(s_max - k)). Each rung keeps every
- * result it received, sorted by (completed first, loss, config id), the
- * order the synchronous schedulers use, with a flag for the ones promoted.
+ * starting at budget max_budget / eta^(s_max - k)). Results are ranked by
+ * (completed first, loss, config id), the order the synchronous schedulers
+ * use (fresh__cmp_finished).
  *
  * next() (Algorithm 2, get_job): from the top rung down, the first rung i
  * whose best unpromoted result is among the top floor(n_i / eta) of its n_i
@@ -19,9 +20,12 @@
  * promotion to the highest budget wins (ties: the lower ladder). Otherwise a
  * new configuration starts at the bottom rung of a ladder. Promotions are
  * never undone: a late result that ranks above a promoted one only makes the
- * rung promote more later. Because everything before a rung's first
- * unpromoted result is promoted, that result's rank is its index, so the
- * test is O(1) per rung; inserting a result is O(n_i).
+ * rung promote more later. A rung keeps its unpromoted finite results in a
+ * binary heap and its promoted ones sorted. Everything that ranks before
+ * the best unpromoted result is promoted, so that result's rank is the
+ * number of promoted results before it, a binary search: a result costs
+ * O(log n_i), the test O(log n_i), a promotion O(log n_i) plus moving the
+ * promoted results that rank after it (few: late arrivals).
  *
  * Brackets. The synchronous schedulers' unit of work is the bracket, and
  * the study counts brackets (max_brackets, fresh_study_bracket_finished,
@@ -47,7 +51,14 @@
  * brackets: every sum(n_0) draws give ladder k exactly n_0(k) configurations,
  * interleaved, with no randomness, so a replay rebuilds the same state.
  * slot is the scheduler's own index of the configuration.
+ *
+ * Async adaptive: async Hyperband whose round robin leaves out ladder k <
+ * s_max while the adaptive rule (fidelity.h) finds its first rung
+ * unreliable: its counter stands still, the others share the draws. The
+ * pairs come from jobs that ran from scratch to a ladder's first budget and
+ * reported at lower rungs, as for the adaptive scheduler.
  */
+#include "fidelity.h"
 #include "fresh/scheduler.h"
 #include "fresh/status.h"
 #include "internal.h"
@@ -61,13 +72,14 @@ typedef struct result {
     uint64_t config_id;
     size_t slot;        /* the configuration's record */
     int completed;
-    int promoted;
 } result;
 
 typedef struct rung {
-    result *r;          /* sorted: completed first, loss, config id */
-    size_t n, cap;
-    size_t first_open;  /* every result before it is promoted */
+    result *open;       /* unpromoted results with a finite loss: a min-heap */
+    size_t n_open, cap_open;
+    result *up;         /* promoted results, in rank order */
+    size_t n_up, cap_up;
+    size_t n;           /* results received, failed ones included */
 } rung;
 
 typedef struct ladder {
@@ -99,6 +111,8 @@ typedef struct asha_state {
     size_t n_groups, cap_groups;
     long n_finished;
     size_t n_running;
+    int adaptive;           /* async-adaptive: skip ladders whose first rung misleads */
+    fresh__fidelity fid;
 } asha_state;
 
 static int init_common(void *st, const fresh_plan *plan, char *errmsg, int n_ladders)
@@ -131,18 +145,32 @@ static int init_common(void *st, const fresh_plan *plan, char *errmsg, int n_lad
 
 static int init_asha(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, 1); }
 static int init_ahb(void *st, const fresh_plan *p, char *e) { return init_common(st, p, e, 0); }
+static int init_aad(void *st, const fresh_plan *p, char *e)
+{
+    int rc = init_common(st, p, e, 0);
+    if (rc != FRESH_OK)
+        return rc;
+    asha_state *a = st;
+    a->adaptive = 1;
+    if (fresh__fidelity_init(&a->fid, p) != FRESH_OK)
+        return fresh__set_err(e, FRESH_ENOMEM, "out of memory");
+    return FRESH_OK;
+}
 
 static void destroy(void *st)
 {
     asha_state *a = st;
     for (int k = 0; a->ladders && k < a->n_ladders; k++) {
-        for (int i = 0; a->ladders[k].rungs && i < a->ladders[k].n_rungs; i++)
-            fresh__free(a->ladders[k].rungs[i].r);
+        for (int i = 0; a->ladders[k].rungs && i < a->ladders[k].n_rungs; i++) {
+            fresh__free(a->ladders[k].rungs[i].open);
+            fresh__free(a->ladders[k].rungs[i].up);
+        }
         fresh__free(a->ladders[k].rungs);
     }
     fresh__free(a->ladders);
     fresh__free(a->recs);
     fresh__free(a->group_final);
+    fresh__fidelity_destroy(&a->fid);
 }
 
 static void fill_job(const asha_state *a, size_t slot, fresh_sched_job *job)
@@ -166,33 +194,88 @@ static void fill_job(const asha_state *a, size_t slot, fresh_sched_job *job)
     job->stage_size = n;
 }
 
-/* 1 if rung i of l promotes its first unpromoted result now. */
+static int before(const result *x, const result *y)
+{
+    return fresh__cmp_finished(x->completed, x->loss, x->config_id, y->completed, y->loss,
+                               y->config_id) < 0;
+}
+
+/* Promoted results of g that rank before r. */
+static size_t up_before(const rung *g, const result *r)
+{
+    size_t lo = 0, hi = g->n_up;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (before(&g->up[mid], r))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* 1 if rung i of l promotes its best unpromoted result now: that result's
+ * rank (the promoted ones before it) is below floor(n_i / eta). */
 static int promotable(const asha_state *a, const ladder *l, int i)
 {
     const rung *g = &l->rungs[i];
-    return i + 1 < l->n_rungs && g->first_open < g->n / a->eta &&
-           isfinite(g->r[g->first_open].loss);
+    return i + 1 < l->n_rungs && g->n_open > 0 && up_before(g, &g->open[0]) < g->n / a->eta;
 }
 
-/* Smooth weighted round robin: the ladder the next draw picks (commit
- * applies it). Ties go to the lower ladder. */
-static int pick_ladder(const asha_state *a)
+/* Takes the best result off g's heap and files it with the promoted ones
+ * (room reserved by the caller). Its configuration's record slot. */
+static size_t take_best(rung *g)
 {
-    int best = 0;
-    for (int k = 1; k < a->n_ladders; k++)
-        if (a->ladders[k].current + a->ladders[k].weight >
-            a->ladders[best].current + a->ladders[best].weight)
+    result best = g->open[0], last = g->open[--g->n_open];
+    size_t i = 0;
+    for (;;) { /* sift `last` down from the root */
+        size_t c = 2 * i + 1;
+        if (c >= g->n_open)
+            break;
+        if (c + 1 < g->n_open && before(&g->open[c + 1], &g->open[c]))
+            c++;
+        if (!before(&g->open[c], &last))
+            break;
+        g->open[i] = g->open[c];
+        i = c;
+    }
+    if (g->n_open > 0)
+        g->open[i] = last;
+    size_t at = up_before(g, &best);
+    memmove(g->up + at + 1, g->up + at, (g->n_up - at) * sizeof *g->up);
+    g->up[at] = best;
+    g->n_up++;
+    return best.slot;
+}
+
+/* 1 if the round robin leaves ladder k out now (async-adaptive: its first
+ * rung has ranked configurations unlike a higher one). */
+static int left_out(const asha_state *a, int k)
+{
+    return a->adaptive && fresh__fidelity_unreliable(&a->fid, a->ladders[k].k);
+}
+
+/* Smooth weighted round robin over the ladders not left out: the ladder
+ * the next draw picks (commit applies it). Ties go to the lower ladder. The
+ * last ladder (maximum budget only) is never left out. */
+static int pick_ladder(const asha_state *a, const int *out)
+{
+    int best = a->n_ladders - 1;
+    for (int k = a->n_ladders - 2; k >= 0; k--)
+        if (!out[k] && a->ladders[k].current + a->ladders[k].weight >=
+                           a->ladders[best].current + a->ladders[best].weight)
             best = k;
     return best;
 }
 
-static void commit_pick(asha_state *a, int pick)
+static void commit_pick(asha_state *a, const int *out, int pick)
 {
     long total = 0;
-    for (int k = 0; k < a->n_ladders; k++) {
-        a->ladders[k].current += a->ladders[k].weight;
-        total += a->ladders[k].weight;
-    }
+    for (int k = 0; k < a->n_ladders; k++)
+        if (!out[k]) {
+            a->ladders[k].current += a->ladders[k].weight;
+            total += a->ladders[k].weight;
+        }
     a->ladders[pick].current -= total;
 }
 
@@ -231,11 +314,9 @@ static int next(void *st, int open_new, fresh_sched_job *job)
     }
     if (best_l >= 0) {
         rung *g = &a->ladders[best_l].rungs[best_i];
-        result *res = &g->r[g->first_open];
-        res->promoted = 1;
-        while (g->first_open < g->n && g->r[g->first_open].promoted)
-            g->first_open++;
-        size_t slot = res->slot;
+        if (fresh__grow((void **)&g->up, &g->cap_up, g->n_up + 1, sizeof *g->up))
+            return FRESH_ENOMEM;
+        size_t slot = take_best(g);
         rec *c = &a->recs[slot];
         c->rung = best_i + 1;
         c->running = 1;
@@ -245,7 +326,10 @@ static int next(void *st, int open_new, fresh_sched_job *job)
     }
 
     /* a new configuration at the bottom of the ladder the round robin picks */
-    int k = a->n_ladders > 1 ? pick_ladder(a) : 0;
+    int out[FRESH_PLAN_MAX_STAGES] = {0};
+    for (int i = 0; i + 1 < a->n_ladders; i++)
+        out[i] = left_out(a, i);
+    int k = a->n_ladders > 1 ? pick_ladder(a, out) : 0;
     ladder *l = &a->ladders[k];
     int new_group = l->group < 0 || l->fill >= l->group_size;
     if (new_group && !open_new)
@@ -261,7 +345,7 @@ static int next(void *st, int open_new, fresh_sched_job *job)
         l->fill = 0;
     }
     if (a->n_ladders > 1)
-        commit_pick(a, k);
+        commit_pick(a, out, k);
     l->fill++;
     size_t slot = a->n_recs++;
     a->recs[slot] = (rec){FRESH_SCHED_NEW, k, 0, 1, l->group};
@@ -283,32 +367,27 @@ static int bind(void *st, const fresh_sched_job *job, uint64_t id)
 static int finish(void *st, const fresh_sched_job *job, double loss, int completed,
                   const double *rung_losses)
 {
-    (void)rung_losses;
     asha_state *a = st;
     rec *c = find(a, job);
     if (!c || c->config_id == FRESH_SCHED_NEW)
         return FRESH_EINVAL;
     ladder *l = &a->ladders[c->ladder];
     rung *g = &l->rungs[c->rung];
-    if (fresh__grow((void **)&g->r, &g->cap, g->n + 1, sizeof *g->r))
-        return FRESH_ENOMEM;
-    result res = {isnan(loss) ? INFINITY : loss, c->config_id, job->slot, 0, 0};
+    result res = {isnan(loss) ? INFINITY : loss, c->config_id, job->slot, 0};
     res.completed = completed && isfinite(res.loss);
-    size_t lo = 0, hi = g->n; /* first position that ranks after res */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        const result *m = &g->r[mid];
-        if (fresh__cmp_finished(m->completed, m->loss, m->config_id, res.completed, res.loss,
-                                res.config_id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (isfinite(res.loss)) { /* failed ones only count */
+        if (fresh__grow((void **)&g->open, &g->cap_open, g->n_open + 1, sizeof *g->open))
+            return FRESH_ENOMEM;
+        size_t i = g->n_open++;
+        while (i > 0 && before(&res, &g->open[(i - 1) / 2])) { /* sift up */
+            g->open[i] = g->open[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        g->open[i] = res;
     }
-    memmove(g->r + lo + 1, g->r + lo, (g->n - lo) * sizeof *g->r);
-    g->r[lo] = res;
     g->n++;
-    if (lo <= g->first_open)
-        g->first_open = lo;
+    if (a->adaptive && res.completed)
+        fresh__fidelity_record(&a->fid, job, res.loss, rung_losses);
     c->running = 0;
     a->n_running--;
     if (!isfinite(res.loss) || c->rung + 1 == l->n_rungs) /* can run no more */
@@ -322,8 +401,11 @@ static long n_finished(const void *st) { return ((const asha_state *)st)->n_fini
 
 static const fresh_scheduler_type asha_type = {"asha", sizeof(asha_state), init_asha, destroy,
                                                next, bind, finish, n_opened, n_finished};
+static const fresh_scheduler_type aad_type = {"async-adaptive", sizeof(asha_state), init_aad,
+                                              destroy, next, bind, finish, n_opened, n_finished};
 static const fresh_scheduler_type ahb_type = {"async-hyperband", sizeof(asha_state), init_ahb,
                                               destroy, next, bind, finish, n_opened, n_finished};
 
 const fresh_scheduler_type *const fresh_scheduler_asha = &asha_type;
 const fresh_scheduler_type *const fresh_scheduler_async_hyperband = &ahb_type;
+const fresh_scheduler_type *const fresh_scheduler_async_adaptive = &aad_type;

@@ -24,6 +24,7 @@
  * pairs: configurations that ran from scratch through both rungs in one job,
  * so that no promotion chose them on the lower rung's loss).
  */
+#include "fidelity.h"
 #include "fresh/scheduler.h"
 #include "fresh/status.h"
 #include "internal.h"
@@ -34,13 +35,6 @@
 
 enum policy { POLICY_HYPERBAND, POLICY_SH, POLICY_NONE, POLICY_ADAPTIVE };
 
-/* Unselected (rung loss, max-budget loss) pairs of one rung, for the
- * adaptive policy: the most recent FRESH__PAIRS_KEEP. */
-#define FRESH__PAIRS_KEEP 128
-typedef struct rung_pairs {
-    double a[FRESH__PAIRS_KEEP], b[FRESH__PAIRS_KEEP];
-    size_t n, next;
-} rung_pairs;
 enum entry_state { E_UNSTARTED, E_RUNNING, E_DONE };
 
 typedef struct entry {
@@ -67,7 +61,7 @@ typedef struct hb_state {
     size_t first_open;    /* brackets before this index are all done */
     long n_done;
     long cycle;           /* adaptive: position in the k cycle */
-    rung_pairs *pairs;    /* adaptive: [j * (s_max + 1) + t], rung j against rung t > j */
+    fresh__fidelity fid;  /* adaptive: unselected pairs (fidelity.h) */
     long skipped;         /* adaptive: brackets skipped */
 } hb_state;
 
@@ -90,12 +84,8 @@ static int init_adaptive(void *st, const fresh_plan *p, char *e)
     if (rc != FRESH_OK)
         return rc;
     hb_state *h = st;
-    int s_max = fresh_plan_s_max(p);
-    if (s_max > 0) {
-        h->pairs = fresh__calloc((size_t)s_max * (size_t)(s_max + 1), sizeof *h->pairs);
-        if (!h->pairs)
-            return fresh__set_err(e, FRESH_ENOMEM, "out of memory");
-    }
+    if (fresh__fidelity_init(&h->fid, p) != FRESH_OK)
+        return fresh__set_err(e, FRESH_ENOMEM, "out of memory");
     return FRESH_OK;
 }
 
@@ -105,24 +95,7 @@ static void destroy(void *st)
     for (size_t i = 0; i < h->n_brackets; i++)
         fresh__free(h->brackets[i].entries);
     fresh__free(h->brackets);
-    fresh__free(h->pairs);
-}
-
-/* Adaptive policy: 1 if the rung that bracket k starts at has proven to rank
- * configurations unlike higher budgets: Kendall's tau between rung k and the
- * highest rung t > k with enough unselected pairs is below the threshold. */
-static int unreliable(const hb_state *h, int k)
-{
-    int s_max = fresh_plan_s_max(h->plan);
-    if (k >= s_max)
-        return 0;
-    for (int t = s_max; t > k; t--) {
-        const rung_pairs *rp = &h->pairs[(size_t)k * (size_t)(s_max + 1) + (size_t)t];
-        if (rp->n >= FRESH_ADAPTIVE_MIN_PAIRS) {
-            return fresh__kendall_tau(rp->a, rp->b, rp->n) < FRESH_ADAPTIVE_MIN_TAU;
-        }
-    }
-    return 0;
+    fresh__fidelity_destroy(&h->fid);
 }
 
 static int plan_k(hb_state *h, long number)
@@ -134,7 +107,7 @@ static int plan_k(hb_state *h, long number)
     case POLICY_ADAPTIVE:
         for (;;) { /* the k = s_max bracket is never skipped: this ends */
             int k = (int)(h->cycle++ % (s_max + 1));
-            if (!unreliable(h, k))
+            if (!fresh__fidelity_unreliable(&h->fid, k))
                 return k;
             h->skipped++;
         }
@@ -287,31 +260,6 @@ static int promote(hb_state *h, bracket *b)
     return FRESH_OK;
 }
 
-/* Adaptive policy: a job that ran from scratch (not promoted, so not
- * selected on its earlier losses) to rung t gives one pair per lower rung it
- * reported at. */
-static void record_pairs(hb_state *h, const fresh_sched_job *job, double loss,
-                         const double *rung_losses)
-{
-    int s_max = fresh_plan_s_max(h->plan);
-    if (!h->pairs || !rung_losses || job->resume_from != 0 || !isfinite(loss))
-        return;
-    int t = s_max;
-    double r;
-    while (t > 0 && (fresh_plan_stage(h->plan, t, 0, NULL, &r), r != job->budget))
-        t--; /* rung t is where bracket k = t starts */
-    for (int j = 0; j < t; j++) {
-        if (!isfinite(rung_losses[j]))
-            continue;
-        rung_pairs *rp = &h->pairs[(size_t)j * (size_t)(s_max + 1) + (size_t)t];
-        rp->a[rp->next] = rung_losses[j];
-        rp->b[rp->next] = loss;
-        rp->next = (rp->next + 1) % FRESH__PAIRS_KEEP;
-        if (rp->n < FRESH__PAIRS_KEEP)
-            rp->n++;
-    }
-}
-
 static int finish(void *st, const fresh_sched_job *job, double loss, int completed,
                   const double *rung_losses)
 {
@@ -324,7 +272,7 @@ static int finish(void *st, const fresh_sched_job *job, double loss, int complet
     e->loss = isnan(loss) ? INFINITY : loss;
     e->completed = completed && isfinite(e->loss);
     if (e->completed)
-        record_pairs(h, job, e->loss, rung_losses);
+        fresh__fidelity_record(&h->fid, job, e->loss, rung_losses);
     if (++b->n_finished == b->n_entries)
         return promote(h, b);
     return FRESH_OK;
@@ -354,7 +302,8 @@ static const struct {
                   {"successive_halving", &fresh_scheduler_sh},
                   {"none", &fresh_scheduler_none},
                   {"asha", &fresh_scheduler_asha},
-                  {"async-hyperband", &fresh_scheduler_async_hyperband}};
+                  {"async-hyperband", &fresh_scheduler_async_hyperband},
+                  {"async-adaptive", &fresh_scheduler_async_adaptive}};
 
 const fresh_scheduler_type *fresh_scheduler_find(const char *name)
 {

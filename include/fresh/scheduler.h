@@ -35,6 +35,11 @@
  *              bracket k's first budget); new configurations are dealt to
  *              the ladders by a smooth weighted round robin with weights
  *              n_0 of the brackets, the synchronous plan's proportions.
+ *   async-adaptive
+ *              async-hyperband whose round robin leaves out ladder k <
+ *              s_max while its first rung is unreliable by the adaptive
+ *              rule above (unselected pairs from the ladders' jobs that
+ *              ran from scratch and reported at lower rungs).
  *
  * The asynchronous schedulers count "brackets" as groups of new
  * configurations, each as large as the first stage of its ladder's
@@ -115,9 +120,10 @@ FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_none;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_adaptive;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_asha;
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_async_hyperband;
+FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_async_adaptive;
 
 /* By name: "adaptive", "hyperband", "sh" (or "successive_halving"),
- * "none", "asha", "async-hyperband"; NULL if unknown. Thread safety: any thread. */
+ * "none", "asha", "async-hyperband", "async-adaptive"; NULL if unknown. Thread safety: any thread. */
 FRESH_API const fresh_scheduler_type *fresh_scheduler_find(const char *name);
 
 /* The i-th name fresh_scheduler_find accepts (i = 0, 1, ...; aliases

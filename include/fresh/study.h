@@ -66,7 +66,8 @@ typedef struct fresh_study_params {
     fresh_bracket_formula bracket_formula;   /* default FRESH_BRACKETS_PAPER */
     const fresh_scheduler_type *scheduler;   /* default fresh_scheduler_adaptive; also
                                                 hyperband, sh, none, and the asynchronous
-                                                asha and async_hyperband (fresh/scheduler.h) */
+                                                asha, async_hyperband and async_adaptive
+                                                (fresh/scheduler.h) */
     const fresh_sampler_type *sampler;       /* default fresh_sampler_auto */
     fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
     size_t workers;                  /* 0: number of online CPUs (default) */
@@ -75,7 +76,7 @@ typedef struct fresh_study_params {
     double job_time_limit;           /* seconds per job, 0 = none (default); see
                                         "Time limits" below */
     /* stopping criteria, any combination; 0 (NaN for target) = off */
-    long max_brackets;               /* brackets to complete (asha, async-hyperband:
+    long max_brackets;               /* brackets to complete (asynchronous schedulers:
                                         groups of new configurations as large as
                                         their bracket's first stage; the study ends
                                         when those and their promotions are done) */

@@ -80,7 +80,8 @@ class Messages(unittest.TestCase):
         m = re.search(r"unknown scheduler 'asha!' \(valid: ([a-z_, -]+)\)", err)
         self.assertIsNotNone(m, err)
         names = m.group(1).split(", ")
-        for name in ("adaptive", "hyperband", "sh", "none", "asha", "async-hyperband"):
+        for name in ("adaptive", "hyperband", "sh", "none", "asha", "async-hyperband",
+                     "async-adaptive"):
             self.assertIn(name, names)
         for name in names:  # every listed name is accepted
             rc, _, err = run("bench", "branin_mf", "--scheduler", name, "--budget", "0.5",

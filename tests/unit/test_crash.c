@@ -234,6 +234,8 @@ Test(crash, asynchronous_schedulers_resume_exactly)
     kill_and_resume("asha", points, 8);
     crash_sched = fresh_scheduler_async_hyperband;
     kill_and_resume("async-hyperband", points, 8);
+    crash_sched = fresh_scheduler_async_adaptive;
+    kill_and_resume("async-adaptive", points, 8);
     crash_sched = NULL;
 }
 

@@ -287,3 +287,37 @@ Test(async_hyperband, independent_ladders_highest_promotion_first)
     expect(&s, 1, 11, 1, 0, 3, 0); /* draw 12: ladder 1, its group 1 (4 of 5) */
     drop(&s);
 }
+
+/* async-adaptive: configurations that ran from scratch to the maximum
+ * budget (ladder 2) and reported at rungs 1 and 3 rank in reverse at rung 1
+ * and alike at rung 3: after FRESH_ADAPTIVE_MIN_PAIRS of them the round
+ * robin leaves ladder 0 (first budget 1) out and keeps ladder 1. Plain
+ * async-hyperband keeps drawing ladder 0. */
+static int ladder0_draws_after_pairs(const fresh_scheduler_type *type)
+{
+    sched s = make(type, 1, 9, 3);
+    int pairs = 0, ladder0_after = 0, ladder1_after = 0;
+    for (int d = 0; d < 200 && ladder1_after < 10; d++) {
+        fresh_sched_job j;
+        cr_assert_eq(next(&s, 1, &j), FRESH_OK);
+        if (pairs >= FRESH_ADAPTIVE_MIN_PAIRS) {
+            ladder0_after += j.budget == 1;
+            ladder1_after += j.budget == 3;
+        }
+        if (j.budget != 9)
+            continue; /* the others keep running: nothing to promote */
+        double final = (double)pairs;
+        double rung[3] = {100.0 - final, final, final}; /* rung 1 reversed, rung 3 alike */
+        cr_assert_eq(s.type->finish(s.state, &j, final, 1, rung), FRESH_OK);
+        pairs++;
+    }
+    cr_assert_eq(ladder1_after, 10);
+    drop(&s);
+    return ladder0_after;
+}
+
+Test(async_hyperband, adaptive_leaves_out_a_misleading_first_rung)
+{
+    cr_assert_eq(ladder0_draws_after_pairs(fresh_scheduler_async_adaptive), 0);
+    cr_assert_gt(ladder0_draws_after_pairs(fresh_scheduler_async_hyperband), 10);
+}
