@@ -61,10 +61,10 @@ def work(tmp_path):
 
 
 def fresh_run(work, storage, *opts, ranks=None, brackets=2, resume=False, env=None,
-              timeout=180):
+              timeout=180, quiet=True):
     args = [FRESH, "run", "--space", "space.json", "--min-budget", "1", "--max-budget", "9",
-            "--eta", "3", "--seed", "3", "--brackets", str(brackets), "--quiet",
-            "--storage", storage] + list(opts)
+            "--eta", "3", "--seed", "3", "--brackets", str(brackets),
+            "--storage", storage] + (["--quiet"] if quiet else []) + list(opts)
     if resume:
         args.append("--resume")
     if ranks:
@@ -125,21 +125,24 @@ def test_killed_rank_then_resume(work):
     assert full.returncode == 0, full.stderr
     n_full = len(jobs(work, "full.db"))
     (work / "ranks.log").unlink()
-    p = fresh_run(work, "s.db", ranks=3, brackets=3, env={"KILL_JOB": "6"})
+    p = fresh_run(work, "s.db", ranks=3, brackets=3, env={"KILL_JOB": "6"}, quiet=False)
     assert p.returncode != 0, "mpirun should fail when a rank dies"
     assert (work / "killed").exists()
     before = [j for j in jobs(work, "s.db") if j["status"] != "pending"]
     assert 0 < len(before) < n_full
-    r = fresh_run(work, "s.db", ranks=3, brackets=3, resume=True)
+    r = fresh_run(work, "s.db", ranks=3, brackets=3, resume=True, quiet=False)
     assert r.returncode == 0, r.stderr
     assert "requested number of brackets completed" in r.stdout
     after = jobs(work, "s.db")
     # nothing recorded is lost (the cut-short job ran again), and the study
     # finishes as an uninterrupted one does
     by_id = {j["job"]: j for j in after}
-    assert all(by_id[j["job"]] == j for j in before)
-    assert len(after) == n_full
-    assert all(j["status"] != "failed" for j in after)
+    why = "\nkilled run:\n%s\nresumed run:\n%s" % (p.stderr[-3000:], r.stderr[-3000:])
+    changed = [(j, by_id.get(j["job"])) for j in before if by_id.get(j["job"]) != j]
+    assert not changed, "recorded jobs changed: %r%s" % (changed[:3], why)
+    assert len(after) == n_full, "%d jobs, uninterrupted %d%s" % (len(after), n_full, why)
+    failed = [j for j in after if j["status"] == "failed"]
+    assert not failed, "failed jobs: %r%s" % (failed[:3], why)
 
 
 def test_single_process_refused(work):
