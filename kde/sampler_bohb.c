@@ -88,9 +88,9 @@ typedef struct obs_set {
     double *loss;      /* n; failed = +inf */
     uint64_t *id;      /* n */
     unsigned char *scratch; /* n: 1 if observed in a job that ran from scratch */
-    size_t *order;     /* n: row indices by (loss, index), kept sorted as rows come */
-    uint64_t *hkey;    /* hcap: open-addressing table config id -> latest row */
-    size_t *hrow;      /* hcap: the row, SIZE_MAX for an empty slot */
+    uint32_t *order;   /* n: row indices by (loss, index), kept sorted as rows come */
+    uint32_t *hrow;    /* hcap: open-addressing table config id -> latest row + 1
+                        * (0: empty slot); the key is id[row] */
     size_t hcap;       /* 0 or a power of two >= 2 (n + 1) */
     unsigned long version; /* the state's change counter at the last change */
     /* the hedge's cache: tau against the max budget's set (see update_pairs) */
@@ -178,7 +178,6 @@ static void bohb_destroy(void *state)
         fresh__free(s->sets[i].id);
         fresh__free(s->sets[i].scratch);
         fresh__free(s->sets[i].order);
-        fresh__free(s->sets[i].hkey);
         fresh__free(s->sets[i].hrow);
     }
     fresh__free(s->sets);
@@ -350,7 +349,9 @@ static int grow_set(obs_set *o, size_t d)
     if (!sc)
         return FRESH_ENOMEM;
     o->scratch = sc;
-    size_t *order = fresh__realloc(o->order, cap * sizeof *order);
+    if (cap > (size_t)UINT32_MAX) /* rows are 32-bit indices */
+        return FRESH_ENOMEM;
+    uint32_t *order = fresh__realloc(o->order, cap * sizeof *order);
     if (!order)
         return FRESH_ENOMEM;
     o->order = order;
@@ -376,20 +377,19 @@ static size_t id_find(const obs_set *o, uint64_t id)
     if (!o->hcap)
         return SIZE_MAX;
     for (size_t h = id_slot(id, o->hcap);; h = (h + 1) & (o->hcap - 1)) {
-        if (o->hrow[h] == SIZE_MAX)
+        if (o->hrow[h] == 0)
             return SIZE_MAX;
-        if (o->hkey[h] == id)
-            return o->hrow[h];
+        if (o->id[o->hrow[h] - 1] == id)
+            return o->hrow[h] - 1;
     }
 }
 
 static void id_put(obs_set *o, uint64_t id, size_t row)
 {
     size_t h = id_slot(id, o->hcap);
-    while (o->hrow[h] != SIZE_MAX && o->hkey[h] != id)
+    while (o->hrow[h] != 0 && o->id[o->hrow[h] - 1] != id)
         h = (h + 1) & (o->hcap - 1);
-    o->hkey[h] = id;
-    o->hrow[h] = row;
+    o->hrow[h] = (uint32_t)(row + 1);
 }
 
 /* Makes room in the table for row o->n (rebuilding it larger from the rows
@@ -402,20 +402,12 @@ static int id_reserve(obs_set *o)
     size_t cap = o->hcap ? 2 * o->hcap : 64;
     while (2 * (o->n + 1) > cap)
         cap *= 2;
-    uint64_t *key = fresh__malloc(cap * sizeof *key);
-    size_t *row = fresh__malloc(cap * sizeof *row);
-    if (!key || !row) {
-        fresh__free(key);
-        fresh__free(row);
+    uint32_t *row = fresh__calloc(cap, sizeof *row); /* all slots empty */
+    if (!row)
         return FRESH_ENOMEM;
-    }
-    fresh__free(o->hkey);
     fresh__free(o->hrow);
-    o->hkey = key;
     o->hrow = row;
     o->hcap = cap;
-    for (size_t h = 0; h < cap; h++)
-        row[h] = SIZE_MAX;
     for (size_t r = 0; r < o->n; r++) /* in arrival order: the latest row wins */
         id_put(o, o->id[r], r);
     return FRESH_OK;
@@ -442,7 +434,7 @@ static void order_insert(obs_set *o, size_t m, size_t r)
 {
     size_t p = order_slot(o, m, r, o->loss[r]);
     memmove(o->order + p + 1, o->order + p, (m - p) * sizeof *o->order);
-    o->order[p] = r;
+    o->order[p] = (uint32_t)r;
 }
 
 static int bohb_observe(void *state, const fresh_observation *obs)
@@ -494,7 +486,6 @@ static int bohb_observe(void *state, const fresh_observation *obs)
             fresh__free(fresh_set.id);
             fresh__free(fresh_set.scratch);
             fresh__free(fresh_set.order);
-            fresh__free(fresh_set.hkey);
             fresh__free(fresh_set.hrow);
             return FRESH_ENOMEM;
         }

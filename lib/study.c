@@ -44,6 +44,21 @@ typedef struct config_rec {
     int model_based;
 } config_rec;
 
+/* The trajectory, compactly: one traj_rec per finished job, and the
+ * incumbents (best_rec) only when they change; fresh_study_trajectory
+ * assembles a fresh_traj_point from the two. */
+typedef struct best_rec {
+    int has_inc, has_any;
+    uint64_t inc_config, any_config;
+    double inc_loss, any_loss, any_budget;
+} best_rec;
+
+typedef struct traj_rec {
+    uint64_t job_id;
+    double used_mbe, wall_time;
+    size_t best; /* index into the study's bests */
+} traj_rec;
+
 typedef struct job_rec {
     fresh_sched_job sj;
     uint64_t config_id;
@@ -51,11 +66,13 @@ typedef struct job_rec {
     fresh_job_status status;
     int error;
     char *message;
-    double *steps, *losses;
-    size_t n_rep;
+    double *steps; /* one block: n_rep steps, then n_rep losses (job_losses) */
     double start, end;
+    uint32_t n_rep; /* at most FRESH_MAX_REPORTS */
     int worker;
 } job_rec;
+
+static const double *job_losses(const job_rec *j) { return j->steps ? j->steps + j->n_rep : NULL; }
 
 struct fresh_study {
     const fresh_space *space;
@@ -87,8 +104,10 @@ struct fresh_study {
     int has_any;        /* best completed at the largest budget completed so far */
     uint64_t any_config;
     double any_loss, any_budget;
-    fresh_traj_point *traj;
+    traj_rec *traj;
     size_t n_traj, cap_traj;
+    best_rec *bests;
+    size_t n_bests, cap_bests;
 
     size_t finished, completed, stopped, failed, prop_model, prop_random, prop_hedged;
     double used_budget, busy, overhead, wall, t0, run_start;
@@ -383,8 +402,7 @@ void fresh_study_destroy(fresh_study *s)
     fresh__free(s->configs);
     for (size_t i = 0; i < s->n_jobs; i++) {
         fresh__free(s->jobs[i].message);
-        fresh__free(s->jobs[i].steps);
-        fresh__free(s->jobs[i].losses);
+        fresh__free(s->jobs[i].steps); /* losses are in its block */
     }
     fresh__free(s->jobs);
     for (size_t i = 0; i < s->n_out; i++)
@@ -396,6 +414,7 @@ void fresh_study_destroy(fresh_study *s)
     fresh__free(s->tables);
     fresh__free(s->dup);
     fresh__free(s->traj);
+    fresh__free(s->bests);
     fresh__store_close(s->store);
     fresh__free(s->tag);
     fresh__free(s->bracket_done);
@@ -810,6 +829,7 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         return interrupt_job(s, t);
     size_t had = s->cap_bracket_done;
     if (fresh__grow((void **)&s->traj, &s->cap_traj, s->n_traj + 1, sizeof *s->traj) ||
+        fresh__grow((void **)&s->bests, &s->cap_bests, s->n_bests + 1, sizeof *s->bests) ||
         fresh__grow((void **)&s->bracket_done, &s->cap_bracket_done,
                     (size_t)s->jobs[t->job_index].sj.bracket / 8 + 1, 1))
         return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
@@ -884,6 +904,11 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         if (!j->message)
             return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     }
+    /* the job record keeps the reports in one block of their exact size (the
+     * trial's arrays grow by doubling: most of them would be slack) */
+    double *rep = NULL;
+    if (t->n_rep && !(rep = fresh__malloc(2 * t->n_rep * sizeof *rep)))
+        return fresh__set_err(s->errmsg, FRESH_ENOMEM, "out of memory");
     /* recorded in the study file before the study acts on it; everything
      * that can fail without a trace in the file has failed by now */
     if (s->store && !s->replaying) {
@@ -892,18 +917,24 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
                                 t->ckpt_saved, t->ckpt_out, t->ckpt_out_len,
                                 t->r_start, t->r_end, t->r_worker};
         int src = fresh__store_tell(s->store, &o);
-        if (src != FRESH_OK) /* not recorded: the study must not act on it */
+        if (src != FRESH_OK) { /* not recorded: the study must not act on it */
+            fresh__free(rep);
             return store_failed(s, src);
+        }
     }
     if (fresh__crash_hook && !s->replaying)
         fresh__crash_hook("tell:recorded", t->job_id);
     if (!s->replaying) /* busy time of this process only */
         s->busy += t->r_end - t->r_start;
     /* reports move into the job record */
-    j->steps = t->rep_steps;
-    j->losses = t->rep_losses;
-    j->n_rep = t->n_rep;
-    t->rep_steps = t->rep_losses = NULL;
+    if (t->n_rep) {
+        memcpy(rep, t->rep_steps, t->n_rep * sizeof *rep);
+        memcpy(rep + t->n_rep, t->rep_losses, t->n_rep * sizeof *rep);
+    }
+    fresh__free(j->steps);
+    j->steps = rep;
+    j->n_rep = (uint32_t)t->n_rep;
+    const double *j_losses = job_losses(j);
 
     config_rec *c = &s->configs[j->config_id];
     if (t->ckpt_saved) {
@@ -918,7 +949,7 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
     for (size_t i = 0; i < j->n_rep; i++) {
         int r = rung_index(s, j->steps[i]);
         if (r >= 0 && j->steps[i] > sj->resume_from)
-            rung_losses[r] = j->losses[i];
+            rung_losses[r] = j_losses[i];
     }
     if (st == FRESH_JOB_COMPLETED)
         rung_losses[rung_index(s, sj->budget)] = loss;
@@ -937,8 +968,8 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
      * job's budget, and from the final result */
     for (size_t i = 0; rc == FRESH_OK && i < j->n_rep; i++)
         if (j->steps[i] > sj->resume_from && j->steps[i] < sj->budget &&
-            isfinite(j->losses[i]) && rung_index(s, j->steps[i]) >= 0)
-            rc = observe(s, j->config_id, j->steps[i], j->losses[i], sj->resume_from);
+            isfinite(j_losses[i]) && rung_index(s, j->steps[i]) >= 0)
+            rc = observe(s, j->config_id, j->steps[i], j_losses[i], sj->resume_from);
     if (rc == FRESH_OK && st != FRESH_JOB_STOPPED)
         rc = observe(s, j->config_id, sj->budget, loss, sj->resume_from);
     if (rc != FRESH_OK)
@@ -965,18 +996,19 @@ int fresh_study_tell(fresh_study *s, fresh_trial *t)
         s->failed++;
     }
     s->used_budget += j->cost;
-    fresh_traj_point *pt = &s->traj[s->n_traj++];
+    best_rec b = {s->has_inc, s->has_any, s->inc_config, s->any_config,
+                  s->has_inc ? s->inc_loss : NAN, s->has_any ? s->any_loss : NAN,
+                  s->has_any ? s->any_budget : NAN};
+    const best_rec *last = s->n_bests ? &s->bests[s->n_bests - 1] : NULL;
+    if (!last || last->has_inc != b.has_inc || last->has_any != b.has_any ||
+        last->inc_config != b.inc_config || last->any_config != b.any_config ||
+        memcmp(&last->inc_loss, &b.inc_loss, 3 * sizeof(double)) != 0)
+        s->bests[s->n_bests++] = b; /* room made above */
+    traj_rec *pt = &s->traj[s->n_traj++];
     pt->job_id = t->job_id;
     pt->used_mbe = s->used_budget / s->p.max_budget;
     pt->wall_time = j->end;
-    pt->has_incumbent = s->has_inc;
-    pt->config_id = s->inc_config;
-    pt->loss = s->has_inc ? s->inc_loss : NAN;
-    pt->budget = s->has_inc ? s->p.max_budget : NAN;
-    pt->has_best_any = s->has_any;
-    pt->best_any_config_id = s->any_config;
-    pt->best_any_loss = s->has_any ? s->any_loss : NAN;
-    pt->best_any_budget = s->has_any ? s->any_budget : NAN;
+    pt->best = s->n_bests - 1;
 
     if (fresh__crash_hook && !s->replaying)
         fresh__crash_hook("tell:done", t->job_id);
@@ -1439,7 +1471,7 @@ int fresh_study_job(const fresh_study *s, size_t i, fresh_job_info *info)
     info->message = j->message ? j->message : "";
     info->n_reports = j->n_rep;
     info->report_steps = j->steps;
-    info->report_losses = j->losses;
+    info->report_losses = job_losses(j);
     info->start_time = j->start;
     info->end_time = j->end;
     info->worker = j->worker;
@@ -1491,7 +1523,20 @@ int fresh_study_trajectory(const fresh_study *s, size_t i, fresh_traj_point *pt)
 {
     if (!s || !pt || i >= s->n_traj)
         return FRESH_EINVAL;
-    *pt = s->traj[i];
+    const traj_rec *r = &s->traj[i];
+    const best_rec *b = &s->bests[r->best];
+    memset(pt, 0, sizeof *pt);
+    pt->job_id = r->job_id;
+    pt->used_mbe = r->used_mbe;
+    pt->wall_time = r->wall_time;
+    pt->has_incumbent = b->has_inc;
+    pt->config_id = b->inc_config;
+    pt->loss = b->inc_loss;
+    pt->budget = b->has_inc ? s->p.max_budget : NAN;
+    pt->has_best_any = b->has_any;
+    pt->best_any_config_id = b->any_config;
+    pt->best_any_loss = b->any_loss;
+    pt->best_any_budget = b->any_budget;
     return FRESH_OK;
 }
 
