@@ -78,6 +78,14 @@ struct fresh__kde {
     double *ord_logs;  /* sum of c over ORD dims: log S(X) per level */
     double *new_bw;    /* d: fit's candidate bandwidths before commit */
     double *col_m, *col_mean, *col_ss; /* d each: bandwidths' scratch */
+    /* sample's per-row constants of the truncated kernels, computed when a
+     * row is first drawn after a fit (or a change of bw_factor) and reused
+     * by later draws of the row: Phi(-X/h) and the mass Z (n x d) */
+    double *draw_pa, *draw_z;
+    unsigned long *draw_stamp; /* n: the row's constants hold for draw_key */
+    size_t draw_cap;
+    unsigned long draw_key;    /* changes with every fit and bw_factor */
+    double draw_bwf;
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -176,6 +184,9 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->ord_logs);
     fresh__free(k->new_bw);
     fresh__free(k->col_m);
+    fresh__free(k->draw_pa);
+    fresh__free(k->draw_z);
+    fresh__free(k->draw_stamp);
     fresh__free(k);
 }
 
@@ -430,6 +441,7 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
     }
     k->n = n;
     k->log_n = log((double)n);
+    k->draw_key++; /* every row's draw constants are stale */
     k->errmsg[0] = '\0';
     return FRESH_OK;
 }
@@ -835,12 +847,19 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
     return lse == -INFINITY ? -INFINITY : lse - k->log_n;
 }
 
-/* A draw from N(mu, h^2) truncated to [0, 1], by inversion (see the top). */
-static double sample_trunc(gsl_rng *rng, double mu, double h)
+/* The constants of a draw from N(mu, h^2) truncated to [0, 1]: Phi(a) with
+ * a = -mu/h, and the mass Z inside [0, 1]. */
+static void trunc_consts(double mu, double h, double *pa, double *Z)
+{
+    *pa = gsl_cdf_ugaussian_P(-mu / h);
+    *Z = 0.5 * (erf(mu * SQRT1_2 / h) + erf((1.0 - mu) * SQRT1_2 / h));
+}
+
+/* A draw from N(mu, h^2) truncated to [0, 1], by inversion (see the top),
+ * given trunc_consts' pa and Z. */
+static double sample_trunc(gsl_rng *rng, double mu, double h, double pa, double Z)
 {
     double a = -mu / h, b = (1.0 - mu) / h;
-    double pa = gsl_cdf_ugaussian_P(a);
-    double Z = 0.5 * (erf(mu * SQRT1_2 / h) + erf((1.0 - mu) * SQRT1_2 / h));
     double u = gsl_rng_uniform(rng);
     double p = pa + u * Z;
     double z;
@@ -872,6 +891,41 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
     size_t d = k->d;
     size_t n = k->n;
     size_t r = (size_t)gsl_rng_uniform_int(rng, (unsigned long)n);
+    if (bw_factor != k->draw_bwf) {
+        k->draw_bwf = bw_factor;
+        k->draw_key++;
+    }
+    /* the row's draw constants: cached where there is room (they draw no
+     * random numbers, so caching leaves the stream alone) */
+    double pa_row[d], z_row[d];
+    double *pa = pa_row, *Z = z_row;
+    if (k->draw_cap < n) {
+        size_t cap = k->cap; /* >= n */
+        double *p1 = fresh__realloc(k->draw_pa, cap * d * sizeof *p1);
+        if (p1)
+            k->draw_pa = p1;
+        double *p2 = p1 ? fresh__realloc(k->draw_z, cap * d * sizeof *p2) : NULL;
+        if (p2)
+            k->draw_z = p2;
+        unsigned long *p3 = p2 ? fresh__realloc(k->draw_stamp, cap * sizeof *p3) : NULL;
+        if (p3) {
+            k->draw_stamp = p3;
+            for (size_t q = k->draw_cap; q < cap; q++)
+                p3[q] = k->draw_key - 1; /* stale */
+            k->draw_cap = cap;
+        }
+    }
+    int cached = 0;
+    if (k->draw_cap >= n) {
+        pa = k->draw_pa + r * d;
+        Z = k->draw_z + r * d;
+        cached = k->draw_stamp[r] == k->draw_key;
+        k->draw_stamp[r] = k->draw_key;
+    }
+    if (!cached)
+        for (size_t j = 0; j < d; j++)
+            if (k->dims[j].kind == FRESH__KDE_CONT && k->ainv[j * n + r] != 0.0)
+                trunc_consts(k->mu[j * n + r], k->bw[j] * bw_factor, &pa[j], &Z[j]);
     for (size_t j = 0; j < d; j++) {
         double muj = k->mu[j * n + r], ainvj = k->ainv[j * n + r];
         const fresh__kde_dim *dim = &k->dims[j];
@@ -880,7 +934,7 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
             if (ainvj == 0.0)
                 out[j] = gsl_rng_uniform(rng);
             else
-                out[j] = sample_trunc(rng, muj, k->bw[j] * bw_factor);
+                out[j] = sample_trunc(rng, muj, k->bw[j] * bw_factor, pa[j], Z[j]);
             break;
         case FRESH__KDE_CAT: {
             size_t c = dim->n_levels;

@@ -639,7 +639,7 @@ static int fit_model(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set 
         s->n_good = n_good;
         s->n_bad = n_bad;
         s->good_rows = n_good < FRESH__BOHB_MAX_ROWS ? n_good : FRESH__BOHB_MAX_ROWS;
-        s->bad_rows = n_bad < FRESH__BOHB_MAX_ROWS ? n_bad : FRESH__BOHB_MAX_ROWS;
+        s->bad_rows = n_bad < FRESH__BOHB_MAX_BAD_ROWS ? n_bad : FRESH__BOHB_MAX_BAD_ROWS;
         if ((rc = fit_good(s, o)) != FRESH_OK)
             return rc;
         if ((rc = fit_bad(s, o, ctx)) != FRESH_OK)

@@ -26,7 +26,12 @@ int fresh__sampler_random_draw(const fresh_space *space, const fresh_propose_ctx
  * hold at most: a larger set is thinned to this many evenly spaced ranks
  * (the best row always among them), which bounds the work per proposal
  * (sampler_bohb.c, docs/algorithms.md "Cost"). */
+#ifndef FRESH__BOHB_MAX_ROWS /* -D for experiments with other bounds */
 #define FRESH__BOHB_MAX_ROWS 256
+#endif
+#ifndef FRESH__BOHB_MAX_BAD_ROWS /* the bad set's own bound */
+#define FRESH__BOHB_MAX_BAD_ROWS FRESH__BOHB_MAX_ROWS
+#endif
 
 /* The BOHB good/bad split (see sampler_bohb.c): with N observations on one
  * budget, returns 1 and the set sizes when the budget can carry a model
