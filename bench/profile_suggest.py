@@ -14,8 +14,8 @@ inlined functions included; a part's callees count in it). Storing the
 observation is left out: the profile also holds the N observations of the
 set-up, so its share would mostly be the set-up's.
   fit           the KDE refits: fresh__kde_fit (bandwidths, truncation masses)
-                plus the model's row staging (prepare, fit_bad) and the rank
-                order (sorting in older versions)
+                plus the model's row staging (fit_model, prepare in older
+                versions, fit_bad) and the rank order (sorting in older versions)
   draws         candidate draws from the good KDE (fresh__kde_sample)
   density       density evaluation of the candidates (fresh__kde_logpdf)
   hedge         the hedge's pairs and Kendall tau (hedge_check)
@@ -30,7 +30,7 @@ import sys
 import tempfile
 
 PARTS = [
-    ("fit", ["prepare", "fresh__kde_fit", "fit_bad"]),
+    ("fit", ["fit_model", "prepare", "fresh__kde_fit", "fit_bad"]),
     ("draws", ["fresh__kde_sample"]),
     ("density", ["fresh__kde_logpdf"]),
     ("hedge", ["hedge_check", "update_pairs"]),
@@ -76,8 +76,8 @@ def main():
         cells = []
         for _, syms in PARTS:
             v = max([ch.get(s, 0.0) for s in syms] + [0.0])
-            if syms[0] == "prepare":  # fit_bad/kde_fit run inside prepare
-                v = ch.get("prepare", 0.0) or max(ch.get("fresh__kde_fit", 0.0), 0.0)
+            if syms[0] == "fit_model":  # fit_bad/kde_fit run inside fit_model (prepare before)
+                v = ch.get("fit_model", 0.0) or ch.get("prepare", 0.0) or ch.get("fresh__kde_fit", 0.0)
             cells.append("%.0f%%" % (100.0 * v / total))
         print("| %s | %.0f | %s |" % (n, us, " | ".join(cells)), flush=True)
 

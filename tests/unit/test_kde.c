@@ -661,3 +661,49 @@ Test(kde, vector_loops_agree_with_the_formulas)
     }
     gsl_rng_free(rng);
 }
+
+/* A refitted model draws what a new model fitted on the same rows draws:
+ * the per-row draw constants cached by earlier draws (of the old fit, or at
+ * another bandwidth factor) are not reused after a refit or a change of
+ * factor. */
+Test(kde, draws_after_refit_match_a_fresh_model)
+{
+    enum { D = 3, N = 12 };
+    const fresh__kde_dim dims[D] = {CONT, {FRESH__KDE_CAT, 3}, CONT};
+    double a[N * D], b[N * D];
+    for (size_t r = 0; r < N; r++) {
+        a[r * D] = 0.05 + 0.07 * (double)r;
+        a[r * D + 1] = (double)(r % 3);
+        a[r * D + 2] = 0.9 - 0.06 * (double)r;
+        b[r * D] = 0.5 + 0.03 * (double)r;
+        b[r * D + 1] = (double)((r + 1) % 3);
+        b[r * D + 2] = 0.1 + 0.02 * (double)r;
+    }
+    fresh__kde *used = make(D, dims), *fresh_k = make(D, dims);
+    gsl_rng *r1 = fresh_rng_stream_create(5, 1, FRESH_RNG_MODEL);
+    gsl_rng *r2 = fresh_rng_stream_create(5, 1, FRESH_RNG_MODEL);
+    double x1[D], x2[D];
+    cr_assert_eq(fresh__kde_fit(used, a, N, 1e-3, 0.0), FRESH_OK);
+    for (int i = 0; i < 50; i++) /* fills the cache for most rows */
+        cr_assert_eq(fresh__kde_sample(used, r1, 1.0, x1), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(used, b, N, 1e-3, 0.0), FRESH_OK);
+    cr_assert_eq(fresh__kde_fit(fresh_k, b, N, 1e-3, 0.0), FRESH_OK);
+    for (int f = 0; f < 2; f++) {
+        double factor = f ? 3.0 : 1.0;
+        gsl_rng_set(r1, 77);
+        gsl_rng_set(r2, 77);
+        for (int i = 0; i < 50; i++) {
+            cr_assert_eq(fresh__kde_sample(used, r1, factor, x1), FRESH_OK);
+            cr_assert_eq(fresh__kde_sample(fresh_k, r2, factor, x2), FRESH_OK);
+            cr_assert(memcmp(x1, x2, sizeof x1) == 0, "factor %g draw %d", factor, i);
+        }
+        /* a new model per factor: its cache has never seen the other one */
+        fresh__kde_destroy(fresh_k);
+        fresh_k = make(D, dims);
+        cr_assert_eq(fresh__kde_fit(fresh_k, b, N, 1e-3, 0.0), FRESH_OK);
+    }
+    gsl_rng_free(r1);
+    gsl_rng_free(r2);
+    fresh__kde_destroy(used);
+    fresh__kde_destroy(fresh_k);
+}
