@@ -30,7 +30,7 @@ suggestion with N finished trials. CPU time of the process
 
 Memory: `bench-suggest --rss N` (the sampler fed N observations, then 10
 model proposals; peak RSS of the process); `fresh bench hartmann6_mf
---scheduler none --budget N --workers 1` for N jobs of a whole study, with and
+--sampler bohb --scheduler none --budget N --workers 1` for N jobs of a whole study, with and
 without a study file (peak RSS by getrusage of the child; the runs with a
 study file are --storage-jobs long: every job's commit is synced to disk, a
 constant cost per job). Jobs per second: the same study runs, with 1 and 2
@@ -187,7 +187,7 @@ def study_runs(build, njobs, storage_jobs):
         for workers in (1, 2):
             if True:
                 with tempfile.TemporaryDirectory() as tmp:
-                    cmd = [fresh, "bench", "hartmann6_mf", "--scheduler", "none", "--budget",
+                    cmd = [fresh, "bench", "hartmann6_mf", "--sampler", "bohb", "--scheduler", "none", "--budget",
                            str(n), "--workers", str(workers), "--json"]
                     if storage:
                         cmd += ["--storage", os.path.join(tmp, "s.db")]
@@ -262,7 +262,7 @@ def main():
     for (dim, n), kb in sorted(rss.items()):
         L.append("| %d-D mixed | %d | %.1f |" % (dim, n, kb / 1024.0))
     if study:
-        L.append("\nWhole studies, instant objective (`fresh bench hartmann6_mf --scheduler "
+        L.append("\nWhole studies, instant objective (`fresh bench hartmann6_mf --sampler bohb --scheduler "
                  "none --budget N --workers W [--storage F]`, BOHB, N full-budget jobs):\n")
         L.append("| jobs | workers | study file | jobs/s | peak RSS (MB) |")
         L.append("|---|---|---|---|---|")
