@@ -23,11 +23,9 @@ bench/data/digits.csv.gz, or scikit-learn's copy (Debian python3-sklearn);
 1200 rows train, 597 validate, split with a fixed seed.
 """
 import argparse
-import gzip
 import os
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -38,40 +36,7 @@ except ImportError:  # run outside `fresh run`, without the module on the path
                                     "python"))
     import fresh_report as fr
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SPLIT_SEED = 1998
-N_TRAIN = 1200
-
-
-def load_digits():
-    path = os.path.join(HERE, "..", "..", "bench", "data", "digits.csv.gz")
-    if os.path.exists(path):
-        with gzip.open(path, "rt") as f:
-            data = np.loadtxt(f, delimiter=",", dtype=np.float32)
-        x, y = data[:, :64] / 16.0, data[:, 64].astype(np.int64)
-    else:
-        from sklearn.datasets import load_digits as sk_digits
-        d = sk_digits()
-        x, y = d.data.astype(np.float32) / 16.0, d.target.astype(np.int64)
-    order = np.random.RandomState(SPLIT_SEED).permutation(len(y))
-    x, y = torch.from_numpy(x[order]), torch.from_numpy(y[order])
-    return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
-
-
-def build(args):
-    layers, width = [], 64
-    act = nn.ReLU if args.activation == "relu" else nn.Tanh
-    for _ in range(args.layers):
-        layers += [nn.Linear(width, args.hidden), act(), nn.Dropout(args.dropout)]
-        width = args.hidden
-    layers.append(nn.Linear(width, 10))
-    model = nn.Sequential(*layers)
-    if args.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                              weight_decay=args.weight_decay)
-    return model, opt
+from digits_torch import N_TRAIN, build, load_digits  # noqa: E402 (beside this file)
 
 
 def main():
@@ -98,8 +63,7 @@ def main():
     torch.set_num_threads(1)  # fresh runs one job per worker: no oversubscription
 
     xtr, ytr, xva, yva = load_digits()
-    torch.manual_seed(args.seed)
-    model, opt = build(args)
+    model, opt = build(vars(args), args.seed)
     shuffle = torch.Generator().manual_seed(args.seed)
     start = 0
     ckpt = os.path.join(fr.trial_dir("."), "checkpoint.pt") if os.environ.get(

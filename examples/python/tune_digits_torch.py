@@ -17,13 +17,11 @@ Data: the UCI digits (1797 8x8 images) of bench/data/digits.csv.gz, or
 scikit-learn's copy; 1200 rows train, 597 validate, split with a fixed seed.
 """
 import argparse
-import gzip
 import io
 import os
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -34,8 +32,7 @@ except ImportError:  # run from the source tree after `make python`
     sys.path.insert(0, os.path.join(HERE, "..", "..", "build", "python"))
     import fresh
 
-SPLIT_SEED = 1998
-N_TRAIN = 1200
+from digits_torch import N_TRAIN, build, load_digits  # noqa: E402 (beside this file)
 
 # The space of docs/digits.md, in the short dict form (a dict value is a
 # parameter of fresh's JSON format without its name).
@@ -53,40 +50,6 @@ SPACE = {
 }
 DEFAULT = {"lr": 0.01, "batch_size": 64, "hidden": 32, "layers": 1, "dropout": 0.0,
            "weight_decay": 1e-5, "optimizer": "sgd", "momentum": 0.0, "activation": "relu"}
-
-
-def load_digits():
-    """(x_train, y_train, x_valid, y_valid) as tensors."""
-    path = os.path.join(HERE, "..", "..", "bench", "data", "digits.csv.gz")
-    if os.path.exists(path):
-        with gzip.open(path, "rt") as f:
-            data = np.loadtxt(f, delimiter=",", dtype=np.float32)
-        x, y = data[:, :64] / 16.0, data[:, 64].astype(np.int64)
-    else:
-        from sklearn.datasets import load_digits as sk_digits
-        d = sk_digits()
-        x, y = d.data.astype(np.float32) / 16.0, d.target.astype(np.int64)
-    order = np.random.RandomState(SPLIT_SEED).permutation(len(y))
-    x, y = torch.from_numpy(x[order]), torch.from_numpy(y[order])
-    return x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
-
-
-def build(p, seed):
-    """The network and its optimizer for configuration p, initialised from seed."""
-    torch.manual_seed(seed)
-    layers, width = [], 64
-    act = nn.ReLU if p["activation"] == "relu" else nn.Tanh
-    for _ in range(p["layers"]):
-        layers += [nn.Linear(width, p["hidden"]), act(), nn.Dropout(p["dropout"])]
-        width = p["hidden"]
-    layers.append(nn.Linear(width, 10))
-    model = nn.Sequential(*layers)
-    if p["optimizer"] == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=p.get("momentum", 0.0),
-                              weight_decay=p["weight_decay"])
-    return model, opt
 
 
 class Trainer:
