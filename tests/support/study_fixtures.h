@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fresh/study.h"
@@ -55,6 +56,16 @@ static inline fresh_study *fx_study(fresh_space *sp, const fresh_study_params *p
     if (!s)
         fprintf(stderr, "fresh_study_create: %s\n", err);
     return s;
+}
+
+/* Removes a test's scratch directory and everything in it, read-only
+ * parts included (chmod -R u+w, then rm -rf). The status of system(3):
+ * 0 when both commands succeeded. */
+static inline int fx_rmdir(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+    return system(cmd);
 }
 
 #endif

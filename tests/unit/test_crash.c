@@ -195,9 +195,7 @@ static void kill_and_resume(const char *tag, const kill_spec *points, int n_poin
         cr_assert_leq(finished_before, n_ref);
     }
     fresh__crash_hook = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(fx_rmdir(dir), 0);
 }
 
 Test(crash, kill_anywhere_then_resume_gives_the_uninterrupted_results)
@@ -322,7 +320,5 @@ Test(crash, only_the_job_that_kills_the_process_is_failed)
     cr_assert_eq(failed, 1);
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(fx_rmdir(d), 0);
 }

@@ -44,9 +44,7 @@ static void make_dir(char *db)
 
 static void remove_dir(void)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "chmod -R u+w %s; rm -rf %s", dir, dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(fx_rmdir(dir), 0);
 }
 
 static int exists(const char *path, const char *suffix)
