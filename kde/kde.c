@@ -86,6 +86,20 @@ struct fresh__kde {
     size_t draw_cap;
     unsigned long draw_key;    /* changes with every fit and bw_factor */
     double draw_bwf;
+    /* the single-precision screen (fresh__kde_logpdf_screen), AVX2 only:
+     * float copies of mu (column-major, stride fstride = n rounded up to 8;
+     * pad rows 0), of lsum (pads -inf) and of the CAT constants, built by
+     * fit when screen_ok */
+    int has_ord;      /* some dimension is ORD: no screen */
+    int screen_on;    /* test hook (fresh__kde_use_screen); default 1 */
+    int fma;          /* the CPU has FMA (the screen needs AVX2 and FMA) */
+    int screen_ok;    /* the current fit has the screen's arrays */
+    size_t fcap, fstride;
+    float *fmu, *flsum, *fscratch; /* fmu: CONT columns hold mu / h */
+    float *fcat;      /* 3 per CAT dimension: log match, log other, log unif */
+    double scr_A;     /* sqrt(sum over CONT of (1/h)^2) */
+    double scr_L;     /* max_r lsum[r] + sum over CAT of the largest term */
+    double scr_M;     /* max_r |lsum[r]| + sum over CAT of the largest |term| */
     char errmsg[FRESH__ERRMSG_LEN];
 };
 
@@ -130,13 +144,17 @@ int fresh__kde_create(size_t d, const fresh__kde_dim *dims, fresh__kde **out)
     k->cont = fresh__calloc(d, sizeof(size_t));
     k->cont_inv = fresh__calloc(d, sizeof(double));
     k->cat = fresh__calloc(d, sizeof(size_t));
-    if (!k->dims || !k->bw || !k->log_match || !k->log_other || !k->log_lambda ||
+    k->fcat = fresh__calloc(3 * d, sizeof(float));
+    k->has_ord = n_ord > 0;
+    k->screen_on = 1;
+    if (!k->fcat ||!k->dims || !k->bw || !k->log_match || !k->log_other || !k->log_lambda ||
         !k->log_unif || !k->ord_off || !k->ord_logs || !k->new_bw || !k->cont || !k->cat || !k->cont_inv ||
         !k->col_m)
         goto fail;
     memcpy(k->dims, dims, d * sizeof *dims);
 #if defined(FRESH_KDE_AVX2)
     k->avx2 = __builtin_cpu_supports("avx2") != 0;
+    k->fma = __builtin_cpu_supports("fma") != 0;
 #endif
     size_t off = 0;
     for (size_t j = 0; j < d; j++) {
@@ -187,6 +205,10 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->draw_pa);
     fresh__free(k->draw_z);
     fresh__free(k->draw_stamp);
+    fresh__free(k->fmu);
+    fresh__free(k->flsum);
+    fresh__free(k->fscratch);
+    fresh__free(k->fcat);
     fresh__free(k);
 }
 
@@ -348,6 +370,84 @@ static void col_log_mass(const double *mu, double *out, size_t n, double h)
     }
 }
 
+/* The screen's arrays for the current fit (k->n rows): screen_ok = 0 when
+ * the screen does not apply (no AVX2, an ORD dimension, an inactive CONT
+ * row value, a non-finite constant) or memory is short; logpdf_screen is
+ * then exact. */
+static void screen_build(fresh__kde *k)
+{
+    k->screen_ok = 0;
+    if (!k->avx2 || !k->fma || !k->screen_on || k->has_ord || !k->cont_dense)
+        return;
+    size_t n = k->n, d = k->d, stride = (n + 7) & ~(size_t)7;
+    if (stride > k->fcap) {
+        size_t cap = k->fcap ? k->fcap : 16;
+        while (cap < stride)
+            cap *= 2;
+        if (cap > SIZE_MAX / sizeof(float) / d)
+            return;
+        float *p;
+        if (!(p = fresh__realloc(k->fmu, cap * d * sizeof *p)))
+            return;
+        k->fmu = p;
+        if (!(p = fresh__realloc(k->flsum, cap * sizeof *p)))
+            return;
+        k->flsum = p;
+        if (!(p = fresh__realloc(k->fscratch, cap * sizeof *p)))
+            return;
+        k->fscratch = p;
+        k->fcap = cap;
+    }
+    k->fstride = stride;
+    double L = -INFINITY, M = 0.0, A = 0.0;
+    for (size_t r = 0; r < n; r++) {
+        if (!isfinite(k->lsum[r]))
+            return;
+        L = k->lsum[r] > L ? k->lsum[r] : L;
+        M = fabs(k->lsum[r]) > M ? fabs(k->lsum[r]) : M;
+        k->flsum[r] = (float)k->lsum[r];
+    }
+    for (size_t r = n; r < stride; r++)
+        k->flsum[r] = -INFINITY;
+    for (size_t c = 0; c < k->n_cont; c++) {
+        double inv = k->cont_inv[c];
+        if (!isfinite(inv) || !(inv < 1e30))
+            return;
+        A += inv * inv;
+    }
+    for (size_t j = 0; j < d; j++) {
+        /* CONT: mu / h, so that z = x / h - mu / h is one subtraction */
+        double inv = k->dims[j].kind == FRESH__KDE_CONT ? 1.0 / k->bw[j] : 1.0;
+        float *fm = k->fmu + j * stride;
+        const double *mu = k->mu + j * n;
+        for (size_t r = 0; r < n; r++)
+            fm[r] = (float)(mu[r] * inv);
+        for (size_t r = n; r < stride; r++)
+            fm[r] = 0.0f;
+    }
+    for (size_t c = 0; c < k->n_cat; c++) {
+        size_t j = k->cat[c];
+        double t[3] = {k->log_match[j], k->log_other[j], k->log_unif[j]};
+        double top = -INFINITY, big = 0.0;
+        for (int i = 0; i < 3; i++) {
+            /* log_other is -inf only with one level, where no row differs */
+            k->fcat[3 * c + i] = (float)t[i];
+            if (isinf(t[i]) && t[i] < 0.0 && i == 1 && k->dims[j].n_levels == 1)
+                continue;
+            if (!isfinite(t[i]))
+                return;
+            top = t[i] > top ? t[i] : top;
+            big = fabs(t[i]) > big ? fabs(t[i]) : big;
+        }
+        L += top;
+        M += big;
+    }
+    k->scr_A = sqrt(A);
+    k->scr_L = L;
+    k->scr_M = M;
+    k->screen_ok = 1;
+}
+
 int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, double cont_floor)
 {
     if (!k)
@@ -442,6 +542,7 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
     k->n = n;
     k->log_n = log((double)n);
     k->draw_key++; /* every row's draw constants are stale */
+    screen_build(k);
     k->errmsg[0] = '\0';
     return FRESH_OK;
 }
@@ -745,7 +846,129 @@ static void col_log_mass_avx2(const double *mu, double *out, size_t n, double h)
     }
 }
 #pragma GCC pop_options
+
+/* The screen's single-precision loops (fresh__kde_logpdf_screen), for CPUs
+ * with AVX2 and FMA: eight rows per vector. */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+v8f _ZGVdN8v_expf(v8f);
+
+static inline v8f load8f(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline v8f bcast8f(float v) { return (v8f){v, v, v, v, v, v, v, v}; }
+
+static inline v8f cat_term8f(v8f mu, float v, const float *t)
+{
+    v8i eq = mu == bcast8f(v), ina = mu < bcast8f(0.0f);
+    v8i m = (eq & (v8i)bcast8f(t[0])) | (~eq & (v8i)bcast8f(t[1]));
+    return (v8f)((ina & (v8i)bcast8f(t[2])) | (~ina & m));
+}
+
+/* s[r] = lsum[r] - sum_c (x_c / h_c - mu_rc / h_c)^2 / 2 + the CAT terms for
+ * every row (the pads get -inf) into k->fscratch; returns max_r s[r]. xs
+ * holds x_c / h_c of the CONT dimensions. Four independent sums of eight
+ * rows, the squares accumulated by fused multiply-adds. */
+static float screen_rows_avx2(const fresh__kde *k, const float *xs, const double *x)
+{
+    size_t stride = k->fstride, nc = k->n_cont, nk = k->n_cat, r = 0;
+    const float *restrict mu = k->fmu;
+    const float *restrict ls = k->flsum;
+    float *restrict s = k->fscratch;
+    const float *restrict fcat = k->fcat;
+    const size_t *cont = k->cont, *cat = k->cat;
+    const v8f H = bcast8f(-0.5f);
+    v8f X[nc ? nc : 1];
+    for (size_t c = 0; c < nc; c++)
+        X[c] = bcast8f(xs[c]);
+    v8f b0 = bcast8f(-INFINITY), b1 = b0;
+    for (; r + 32 <= stride; r += 32) {
+        v8f q0 = bcast8f(0.0f), q1 = q0, q2 = q0, q3 = q0;
+        for (size_t c = 0; c < nc; c++) {
+            const float *col = mu + cont[c] * stride + r;
+            v8f z0 = X[c] - load8f(col), z1 = X[c] - load8f(col + 8);
+            v8f z2 = X[c] - load8f(col + 16), z3 = X[c] - load8f(col + 24);
+            q0 = __builtin_ia32_vfmaddps256(z0, z0, q0);
+            q1 = __builtin_ia32_vfmaddps256(z1, z1, q1);
+            q2 = __builtin_ia32_vfmaddps256(z2, z2, q2);
+            q3 = __builtin_ia32_vfmaddps256(z3, z3, q3);
+        }
+        v8f t0 = __builtin_ia32_vfmaddps256(H, q0, load8f(ls + r));
+        v8f t1 = __builtin_ia32_vfmaddps256(H, q1, load8f(ls + r + 8));
+        v8f t2 = __builtin_ia32_vfmaddps256(H, q2, load8f(ls + r + 16));
+        v8f t3 = __builtin_ia32_vfmaddps256(H, q3, load8f(ls + r + 24));
+        for (size_t c = 0; c < nk; c++) {
+            const float *col = mu + cat[c] * stride + r, *t = fcat + 3 * c;
+            float v = (float)x[cat[c]];
+            t0 += cat_term8f(load8f(col), v, t);
+            t1 += cat_term8f(load8f(col + 8), v, t);
+            t2 += cat_term8f(load8f(col + 16), v, t);
+            t3 += cat_term8f(load8f(col + 24), v, t);
+        }
+        memcpy(s + r, &t0, sizeof t0);
+        memcpy(s + r + 8, &t1, sizeof t1);
+        memcpy(s + r + 16, &t2, sizeof t2);
+        memcpy(s + r + 24, &t3, sizeof t3);
+        b0 = __builtin_ia32_maxps256(b0, __builtin_ia32_maxps256(t0, t1));
+        b1 = __builtin_ia32_maxps256(b1, __builtin_ia32_maxps256(t2, t3));
+    }
+    for (; r < stride; r += 8) {
+        v8f q = bcast8f(0.0f);
+        for (size_t c = 0; c < nc; c++) {
+            v8f z = X[c] - load8f(mu + cont[c] * stride + r);
+            q = __builtin_ia32_vfmaddps256(z, z, q);
+        }
+        v8f t = __builtin_ia32_vfmaddps256(H, q, load8f(ls + r));
+        for (size_t c = 0; c < nk; c++)
+            t += cat_term8f(load8f(mu + cat[c] * stride + r), (float)x[cat[c]], fcat + 3 * c);
+        memcpy(s + r, &t, sizeof t);
+        b0 = __builtin_ia32_maxps256(b0, t);
+    }
+    b0 = __builtin_ia32_maxps256(b0, b1);
+    float best = b0[0];
+    for (int i = 1; i < 8; i++)
+        best = b0[i] > best ? b0[i] : best;
+    return best;
+}
+
+/* sum_r exp(s[r] - m) over k->fscratch, m its max (the row at the max adds
+ * exactly 1). */
+static double screen_sum_avx2(const fresh__kde *k, float m)
+{
+    size_t stride = k->fstride, r = 0;
+    const float *s = k->fscratch;
+    v8f B = bcast8f(m), a0 = bcast8f(0.0f), a1 = a0;
+    for (; r + 16 <= stride; r += 16) {
+        a0 += _ZGVdN8v_expf(load8f(s + r) - B);
+        a1 += _ZGVdN8v_expf(load8f(s + r + 8) - B);
+    }
+    if (r < stride)
+        a0 += _ZGVdN8v_expf(load8f(s + r) - B);
+    double sum = 0.0;
+    for (int i = 0; i < 8; i++)
+        sum += (double)a0[i] + (double)a1[i];
+    return sum;
+}
+#pragma GCC pop_options
 #endif
+
+int fresh__kde_use_screen(fresh__kde *k, int on)
+{
+    if (!k)
+        return 0;
+    k->screen_on = on != 0;
+    if (!k->screen_on)
+        k->screen_ok = 0;
+    else if (k->n > 0)
+        screen_build(k);
+    return k->screen_ok;
+}
 
 int fresh__kde_use_avx2(fresh__kde *k, int on)
 {
@@ -760,24 +983,32 @@ int fresh__kde_use_avx2(fresh__kde *k, int on)
     return k->avx2;
 }
 
-double fresh__kde_logpdf(fresh__kde *k, const double *x)
+/* 0 if some value of x lies outside the support (density 0), else 1. */
+static int in_support(const fresh__kde *k, const double *x)
 {
-    if (!k || !x || k->n == 0)
-        return NAN;
-    size_t d = k->d, n = k->n;
-    /* a value outside the support gives density 0 */
-    for (size_t j = 0; j < d; j++) {
+    for (size_t j = 0; j < k->d; j++) {
         double v = x[j];
         if (isnan(v))
             continue;
         const fresh__kde_dim *dim = &k->dims[j];
         if (dim->kind == FRESH__KDE_CONT) {
             if (!(v >= -UNIT_SLACK && v <= 1.0 + UNIT_SLACK))
-                return -INFINITY;
+                return 0;
         } else if (!is_level(v, dim->n_levels)) {
-            return -INFINITY;
+            return 0;
         }
     }
+    return 1;
+}
+
+double fresh__kde_logpdf(fresh__kde *k, const double *x)
+{
+    if (!k || !x || k->n == 0)
+        return NAN;
+    size_t d = k->d, n = k->n;
+    /* a value outside the support gives density 0 */
+    if (!in_support(k, x))
+        return -INFINITY;
 
     double *restrict s = k->scratch;
     int all_active = 1;
@@ -845,6 +1076,70 @@ double fresh__kde_logpdf(fresh__kde *k, const double *x)
 #endif
         lse = log_sum_exp(s, n);
     return lse == -INFINITY ? -INFINITY : lse - k->log_n;
+}
+
+/* The screen's error bound (see kde.h). u = 2^-24, the unit roundoff of
+ * float. With z_rc = x_c / h_c - mu_rc / h_c (each quotient computed in
+ * double and rounded to float: 2u / h_c on z_rc, then u |z_rc| for the
+ * subtraction) and q_r = sum_c z_rc^2 accumulated by fused multiply-adds
+ * (u q_r each), the float s_r differs from the exact one by at most
+ *   u [2 A sqrt(q_r) + (3.5 + n_cont / 2) q_r + (n_cat + 2) (M + q_r / 2)]
+ * to first order: A = sqrt(sum_c 1/h_c^2) bounds sum_c |z_rc| / h_c by
+ * Cauchy-Schwarz; the last term is the rounding of lsum and the CAT
+ * terms and of their sums, M bounding |lsum_r| + the CAT terms' sizes.
+ * Rows more than T = 40 below the max weigh less than e^-40 each and are
+ * covered by the sum's error term; the others have q_r <= 2 (L - m + T + 1)
+ * (L bounds lsum_r + CAT terms, m is the computed max). Then log sum_r
+ * exp(s_r - m) in float: expf's error (glibc documents at most 4 ulp for
+ * its vector functions), the rounding of s_r - m (at most 0.37 u absolute
+ * per row, since e^t |t| <= 1/e), the float sums of n / 16 terms per lane.
+ * The whole is doubled for the second-order terms. */
+#define SCREEN_U 5.9604644775390625e-8 /* 2^-24 */
+#define SCREEN_T 40.0
+
+double fresh__kde_logpdf_screen(fresh__kde *k, const double *x, double above, double *err)
+{
+    if (err)
+        *err = 0.0;
+    if (!k || !x || k->n == 0)
+        return NAN;
+#if defined(FRESH_KDE_AVX2)
+    if (k->screen_ok && err && in_support(k, x)) {
+        int all_active = 1;
+        for (size_t j = 0; j < k->d; j++)
+            if (isnan(x[j]))
+                all_active = 0;
+        if (all_active) {
+            float xs[k->n_cont ? k->n_cont : 1];
+            for (size_t c = 0; c < k->n_cont; c++)
+                xs[c] = (float)(clamp01(x[k->cont[c]]) * k->cont_inv[c]);
+            double m = screen_rows_avx2(k, xs, x), n = (double)k->n;
+            double Q = 2.0 * (k->scr_L - m + SCREEN_T + 1.0);
+            Q = Q > 0.0 ? Q : 0.0;
+            double e_s = 2.0 * SCREEN_U *
+                         (2.0 * k->scr_A * sqrt(Q) + (3.5 + 0.5 * (double)k->n_cont) * Q +
+                          ((double)k->n_cat + 2.0) * (k->scr_M + 0.5 * Q));
+            e_s += 1e-12 * (1.0 + fabs(m));
+            if (isfinite(m) && isfinite(e_s) && e_s < 0.5) {
+                /* f >= exp(s_max) / n: a lower bound with no exp */
+                double low = m - e_s - k->log_n;
+                if (low > above) {
+                    *err = INFINITY;
+                    return low;
+                }
+                double sum = screen_sum_avx2(k, (float)m);
+                double e = e_s + 2.0 * SCREEN_U * (8.0 + 0.37 * n + n / 16.0) + n * exp(-SCREEN_T);
+                if (isfinite(sum) && sum >= 1.0 && e < 1.0) {
+                    *err = e;
+                    return m + log(sum) - k->log_n;
+                }
+            }
+        }
+    }
+#else
+    (void)above;
+#endif
+    return fresh__kde_logpdf(k, x);
 }
 
 /* The constants of a draw from N(mu, h^2) truncated to [0, 1]: Phi(a) with

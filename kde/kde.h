@@ -98,6 +98,27 @@ int fresh__kde_fit(fresh__kde *k, const double *rows, size_t n, double min_bw, d
  * allocation. */
 double fresh__kde_logpdf(fresh__kde *k, const double *x);
 
+/* An estimate of fresh__kde_logpdf(k, x) and a bound *err >= 0 on its error:
+ * |estimate - logpdf| <= *err (err NULL: the exact value). On CPUs with
+ * AVX2 and FMA, for a query point with every dimension active and a fit
+ * with no ORD dimension and no inactive CONT row value, it is computed in
+ * single precision, eight rows per vector (a third to a half of logpdf's
+ * time); the bound follows the float rounding (kde.c, above the function)
+ * and is about 1e-5 to 1e-3 in practice, at most 1. Otherwise it is logpdf
+ * itself with *err = 0. If a lower bound of logpdf computed on the way
+ * (the largest row term) exceeds `above`, it may stop there: it returns
+ * that bound, v > above and logpdf >= v, with *err = INFINITY (pass
+ * INFINITY for `above` to always get the estimate). Lets a caller that
+ * ranks candidates (the BOHB sampler) rank them cheaply, drop those that
+ * cannot win, and compute logpdf only for those whose bounds overlap the
+ * best. O(n d), no allocation; not thread-safe on one k (k's scratch). */
+double fresh__kde_logpdf_screen(fresh__kde *k, const double *x, double above, double *err);
+
+/* Test hook: with on = 0, fresh__kde_logpdf_screen is always exact (*err =
+ * 0); on = 1 is the default. Returns 1 if the screen applies to the
+ * current fit. */
+int fresh__kde_use_screen(fresh__kde *k, int on);
+
 /* Draws one point into out (d values, all of them drawn, none NaN): a row
  * chosen uniformly, then per dimension a draw from that row's kernel, the
  * CONT bandwidths multiplied by bw_factor > 0 (BOHB's bandwidth_factor; with

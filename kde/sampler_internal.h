@@ -69,6 +69,12 @@ size_t fresh__bohb_count(const void *state, double budget);
 int fresh__bohb_hedge(void *state, const fresh_propose_ctx *ctx, int *hedge, size_t *n_pairs,
                       double *tau);
 
+/* Test hook: with on = 0 the sampler scores every candidate exactly
+ * (fresh__kde_use_screen(k, 0) on both KDEs) instead of screening them in
+ * single precision first; proposals must not change. FRESH_OK or
+ * FRESH_EINVAL. */
+int fresh__bohb_use_screen(void *state, int on);
+
 /* The observations the BOHB sampler keeps at its i-th budget (ascending,
  * i < fresh__bohb_n_budgets): rows in the unit encoding (n x d), losses
  * (+inf for failed jobs), and a version that changes whenever the rows do.

@@ -707,3 +707,115 @@ Test(kde, draws_after_refit_match_a_fresh_model)
     fresh__kde_destroy(used);
     fresh__kde_destroy(fresh_k);
 }
+
+/* fresh__kde_logpdf_screen's bound holds: |screen - logpdf| <= err for
+ * queries near and far from the rows, mixed CONT and CAT dimensions, 1 to
+ * 40 dimensions, bandwidths from wide down to 1e-4, a query at the edge;
+ * with a cut below the density it stops early only with a true lower bound
+ * above the cut;
+ * err = 0 (and the exact value) where the screen does not apply (no AVX2,
+ * an inactive query value, an ORD dimension, the hook off); and on AVX2 the
+ * screen is used and its bound is small. */
+Test(kde, screen_bound_holds)
+{
+    gsl_rng *rng = fresh_rng_stream_create(31, 0, FRESH_RNG_MODEL);
+    const size_t dims_d[] = {1, 3, 6, 20, 40};
+    const double min_bw[] = {1e-4, 1e-3, 0.05};
+    const size_t ns[] = {5, 37, 256};
+    size_t screened = 0, total = 0, early = 0;
+    double worst = 0.0, worst_err = 0.0;
+    for (size_t a = 0; a < sizeof dims_d / sizeof *dims_d; a++)
+        for (size_t b = 0; b < sizeof min_bw / sizeof *min_bw; b++)
+            for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+                size_t d = dims_d[a], n = ns[c];
+                fresh__kde_dim dims[40];
+                for (size_t j = 0; j < d; j++)
+                    dims[j] = j % 3 == 2 ? (fresh__kde_dim){FRESH__KDE_CAT, 2 + j % 4} : CONT;
+                fresh__kde *k = make(d, dims);
+                double *rows = malloc(n * d * sizeof *rows);
+                cr_assert_not_null(rows);
+                /* clustered rows (small data bandwidths) */
+                for (size_t r = 0; r < n; r++)
+                    for (size_t j = 0; j < d; j++)
+                        rows[r * d + j] = dims[j].kind == FRESH__KDE_CONT
+                                              ? 0.3 + 0.01 * gsl_rng_uniform(rng) * (double)(r % 3)
+                                              : floor(gsl_rng_uniform(rng) * (double)dims[j].n_levels);
+                cr_assert_eq(fresh__kde_fit(k, rows, n, min_bw[b], 0.0), FRESH_OK);
+                for (int q = 0; q < 60; q++) {
+                    double x[40];
+                    if (q % 3 == 0) /* a draw: near the rows */
+                        cr_assert_eq(fresh__kde_sample(k, rng, 1.0, x), FRESH_OK);
+                    for (size_t j = 0; j < d; j++) {
+                        double u = gsl_rng_uniform(rng);
+                        if (q % 3 == 1) /* uniform: mostly far */
+                            x[j] = dims[j].kind == FRESH__KDE_CONT
+                                       ? u
+                                       : floor(u * (double)dims[j].n_levels);
+                        else if (q % 3 == 2 && dims[j].kind == FRESH__KDE_CONT)
+                            x[j] = q % 2 ? 1.0 : 0.3 + 1e-4 * u; /* edge, or close */
+                        else if (q % 3 == 2)
+                            x[j] = floor(u * (double)dims[j].n_levels);
+                    }
+                    double err = -1.0;
+                    double got = fresh__kde_logpdf_screen(k, x, INFINITY, &err);
+                    double want = fresh__kde_logpdf(k, x);
+                    cr_assert(err >= 0.0 && err < 1.0, "err %g", err);
+                    cr_assert(fabs(got - want) <= err || (got == want),
+                              "d %zu n %zu bw %g query %d: %.17g vs %.17g, err %g", d, n,
+                              min_bw[b], q, got, want, err);
+                    total++;
+                    if (err > 0.0) {
+                        screened++;
+                        if (fabs(got - want) > worst)
+                            worst = fabs(got - want);
+                        if (err > worst_err)
+                            worst_err = err;
+                    }
+                    /* with a cut below the density: either the estimate, or a
+                     * lower bound above the cut */
+                    double cut = want - (q % 2 ? 3.0 : 20.0), e2 = -1.0;
+                    double v = fresh__kde_logpdf_screen(k, x, cut, &e2);
+                    if (isinf(e2)) {
+                        cr_assert(v > cut && v <= want, "bound %.17g, cut %g, logpdf %.17g", v,
+                                  cut, want);
+                        early++;
+                    } else {
+                        cr_assert(v == got && e2 == err);
+                    }
+                    /* an inactive query value: exact */
+                    x[0] = NAN;
+                    got = fresh__kde_logpdf_screen(k, x, INFINITY, &err);
+                    cr_assert(err == 0.0 && memcmp(&got, &(double){fresh__kde_logpdf(k, x)},
+                                                   sizeof got) == 0);
+                }
+                /* the hook off: exact */
+                fresh__kde_use_screen(k, 0);
+                double x[40];
+                cr_assert_eq(fresh__kde_sample(k, rng, 1.0, x), FRESH_OK);
+                double err = -1.0, got = fresh__kde_logpdf_screen(k, x, INFINITY, &err);
+                cr_assert(err == 0.0 && got == fresh__kde_logpdf(k, x));
+                free(rows);
+                fresh__kde_destroy(k);
+            }
+    fresh__kde *probe = make_cont(1);
+    int avx2 = fresh__kde_use_avx2(probe, 1);
+    fresh__kde_destroy(probe);
+    if (avx2) {
+        cr_assert_gt(screened, total / 2, "screened %zu of %zu", screened, total);
+        cr_assert_gt(early, total / 10, "stopped early %zu of %zu", early, total);
+        cr_log_info("screen: %zu of %zu queries, worst error %.3g, largest bound %.3g", screened,
+                    total, worst, worst_err);
+    } else {
+        cr_assert_eq(screened, 0);
+        cr_assert_eq(early, 0);
+    }
+    /* an ORD dimension: never screened */
+    const fresh__kde_dim od[2] = {CONT, {FRESH__KDE_ORD, 4}};
+    fresh__kde *k = make(2, od);
+    double rows[6] = {0.1, 0, 0.5, 1, 0.9, 3}, x[2] = {0.4, 2}, err = -1.0;
+    cr_assert_eq(fresh__kde_fit(k, rows, 3, 1e-3, 0.0), FRESH_OK);
+    double got = fresh__kde_logpdf_screen(k, x, INFINITY, &err);
+    cr_assert(err == 0.0 && got == fresh__kde_logpdf(k, x));
+    fresh__kde_destroy(k);
+    gsl_rng_free(rng);
+}

@@ -818,3 +818,156 @@ Test(sampler_bohb, proposals_1000_obs_10d)
     gsl_rng_free(rng);
     fresh_space_destroy(sp);
 }
+
+/* ---- the single-precision screen (bohb_propose, pick_exact) ---- */
+
+/* Two samplers fed the same observations, one screening candidates in
+ * single precision and scoring only the survivors exactly, one scoring
+ * every candidate exactly, propose the same configuration from the same
+ * stream, every time: on a categorical space (many candidates tie exactly,
+ * and the first must win), on a mixed space, and with a tiny bandwidth
+ * (large float errors). */
+/* loss symmetric about the middle of [1, 5] in every dimension */
+static double mirror_loss(const double *x, size_t d)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < d; j++)
+        s += fabs(x[j] - 3.0);
+    return s;
+}
+
+static void same_choices(fresh_space *sp, double min_bw, uint64_t seed, size_t n_obs,
+                         double (*lossf)(const double *, size_t), int with_pending)
+{
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    p.random_fraction = 0.0;
+    p.min_bandwidth = min_bw;
+    p.bandwidth_floor = 0.0;
+    void *a = make_sampler(fresh_sampler_bohb, sp, &p);
+    void *b = make_sampler(fresh_sampler_bohb, sp, &p);
+    cr_assert_eq(fresh__bohb_use_screen(b, 0), FRESH_OK);
+    size_t d = fresh_space_dim(sp);
+    gsl_rng *obs = fresh_rng_stream_create(seed, 0, FRESH_RNG_SAMPLE);
+    gsl_rng *ra = fresh_rng_stream_create(seed, 1, FRESH_RNG_SAMPLE);
+    gsl_rng *rb = fresh_rng_stream_create(seed, 1, FRESH_RNG_SAMPLE);
+    double x[16], xa[16], xb[16], pend[8][16];
+    const double *pptr[8];
+    size_t npend = 0, slot = 0;
+    uint64_t id = 0;
+    size_t model = 0;
+    for (size_t i = 0; i < n_obs; i++) {
+        cr_assert_eq(fresh_space_sample(sp, obs, x), FRESH_OK);
+        double loss = lossf(x, d);
+        observe(a, id, x, 1.0, loss);
+        observe(b, id, x, 1.0, loss);
+        id++;
+        if (i < 2 * d + 2)
+            continue;
+        /* the last proposals are pending (the constant liar's rows) */
+        fresh_propose_ctx ctx = {1.0, pptr, npend, NULL, NULL, 0.0, 0.0};
+        int ma, mbb;
+        cr_assert_eq(fresh_sampler_bohb->propose(a, &ctx, ra, xa, &ma), FRESH_OK);
+        cr_assert_eq(fresh_sampler_bohb->propose(b, &ctx, rb, xb, &mbb), FRESH_OK);
+        memcpy(pend[slot], xa, d * sizeof(double));
+        pptr[slot] = pend[slot];
+        slot = (slot + 1) % 8;
+        npend = with_pending && npend < 8 ? npend + 1 : npend;
+        cr_assert_eq(ma, mbb);
+        model += ma == 1;
+        cr_assert(memcmp(xa, xb, d * sizeof(double)) == 0, "observation %zu: proposals differ", i);
+        fresh__bohb_model m1, m2;
+        cr_assert_eq(fresh__bohb_inspect(a, NULL, &m1), FRESH_OK);
+        cr_assert_eq(fresh__bohb_inspect(b, NULL, &m2), FRESH_OK);
+        cr_assert(memcmp(&m1.last_score, &m2.last_score, sizeof(double)) == 0);
+        /* the proposal is observed too, so the model sees its own choices */
+        double la = lossf(xa, d);
+        observe(a, id, xa, 1.0, la);
+        observe(b, id, xa, 1.0, la);
+        id++;
+    }
+    cr_assert_gt(model, n_obs / 2);
+    free_sampler(fresh_sampler_bohb, a);
+    free_sampler(fresh_sampler_bohb, b);
+    gsl_rng_free(obs);
+    gsl_rng_free(ra);
+    gsl_rng_free(rb);
+}
+
+Test(sampler_bohb, screened_choice_is_the_exact_choice)
+{
+    const char *c3[] = {"a", "b", "c"};
+    fresh_space *cat = fresh_space_create();
+    for (int j = 0; j < 4; j++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", j);
+        cr_assert_eq(fresh_space_add_categorical(cat, name, 3, c3), FRESH_OK);
+    }
+    cr_assert_eq(fresh_space_add_float(cat, "f", 0.0, 1.0, 0), FRESH_OK);
+    same_choices(cat, 1e-3, 5, 300, sum_loss, 1);
+    fresh_space_destroy(cat);
+
+    /* two ints of five values and a symmetric loss: candidates fall on a
+     * grid where mirrored ones score the same up to rounding, so that a
+     * choice made on screened scores alone would differ */
+    fresh_space *grid = fresh_space_create();
+    cr_assert_eq(fresh_space_add_int(grid, "i", 1, 5, 0), FRESH_OK);
+    cr_assert_eq(fresh_space_add_int(grid, "j", 1, 5, 0), FRESH_OK);
+    same_choices(grid, 1e-3, 8, 300, mirror_loss, 0);
+    fresh_space_destroy(grid);
+
+    fresh_space *mixed = fresh_space_create();
+    cr_assert_eq(fresh_space_add_float(mixed, "x", -5.0, 5.0, 0), FRESH_OK);
+    cr_assert_eq(fresh_space_add_float(mixed, "y", 1e-5, 1.0, 1), FRESH_OK);
+    cr_assert_eq(fresh_space_add_int(mixed, "n", 1, 16, 0), FRESH_OK);
+    cr_assert_eq(fresh_space_add_categorical(mixed, "k", 3, c3), FRESH_OK);
+    same_choices(mixed, 1e-3, 6, 400, sum_loss, 1);
+    same_choices(mixed, 1e-6, 7, 400, sum_loss, 0); /* bandwidths at 1e-6: float errors of 1e-1 */
+    fresh_space_destroy(mixed);
+}
+
+/* Mirrored near-ties: every point of a grid of ints observed with a loss
+ * that is best at the mirrored corners, so that the top candidates score
+ * the same but for rounding. The screened scores (float) and the exact
+ * ones (double) order such a pair by their rounding, and only the exact
+ * order may decide: the screened sampler must propose what the exact one
+ * does, every time (a choice on screened scores alone fails here). */
+Test(sampler_bohb, screened_choice_breaks_near_ties_exactly)
+{
+    for (int hi = 4; hi <= 9; hi++) {
+        fresh_space *sp = fresh_space_create();
+        cr_assert_eq(fresh_space_add_int(sp, "i", 1, hi, 0), FRESH_OK);
+        cr_assert_eq(fresh_space_add_int(sp, "j", 1, hi, 0), FRESH_OK);
+        fresh_sampler_params p;
+        fresh_sampler_params_default(&p);
+        p.random_fraction = 0.0;
+        void *a = make_sampler(fresh_sampler_bohb, sp, &p);
+        void *b = make_sampler(fresh_sampler_bohb, sp, &p);
+        cr_assert_eq(fresh__bohb_use_screen(b, 0), FRESH_OK);
+        uint64_t id = 0;
+        double mid = (1.0 + hi) / 2.0;
+        for (int i = 1; i <= hi; i++)
+            for (int j = 1; j <= hi; j++) {
+                double x[2] = {i, j}, loss = -fabs(i - mid) - fabs(j - mid);
+                observe(a, id, x, 1.0, loss);
+                observe(b, id, x, 1.0, loss);
+                id++;
+            }
+        gsl_rng *ra = fresh_rng_stream_create(hi, 1, FRESH_RNG_SAMPLE);
+        gsl_rng *rb = fresh_rng_stream_create(hi, 1, FRESH_RNG_SAMPLE);
+        for (int t = 0; t < 50; t++) {
+            double xa[2], xb[2];
+            int ma, mbb;
+            cr_assert_eq(fresh_sampler_bohb->propose(a, NULL, ra, xa, &ma), FRESH_OK);
+            cr_assert_eq(fresh_sampler_bohb->propose(b, NULL, rb, xb, &mbb), FRESH_OK);
+            cr_assert(ma == 1 && mbb == 1);
+            cr_assert(xa[0] == xb[0] && xa[1] == xb[1], "hi %d, proposal %d: (%g, %g) vs (%g, %g)",
+                      hi, t, xa[0], xa[1], xb[0], xb[1]);
+        }
+        free_sampler(fresh_sampler_bohb, a);
+        free_sampler(fresh_sampler_bohb, b);
+        gsl_rng_free(ra);
+        gsl_rng_free(rb);
+        fresh_space_destroy(sp);
+    }
+}
