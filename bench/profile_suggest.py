@@ -17,7 +17,9 @@ set-up, so its share would mostly be the set-up's.
                 plus the model's row staging (fit_model, prepare in older
                 versions, fit_bad) and the rank order (sorting in older versions)
   draws         candidate draws from the good KDE (fresh__kde_sample)
-  density       density evaluation of the candidates (fresh__kde_logpdf)
+  density       density evaluation of the candidates (the single-precision
+                screen fresh__kde_logpdf_screen, and fresh__kde_logpdf for
+                the few candidates whose screened bounds overlap the best)
   hedge         the hedge's pairs and Kendall tau (hedge_check)
   space         decoding/encoding candidates (fresh_space_decode/encode)
   alloc         malloc/realloc/free
@@ -32,7 +34,7 @@ import tempfile
 PARTS = [
     ("fit", ["fit_model", "prepare", "fresh__kde_fit", "fit_bad"]),
     ("draws", ["fresh__kde_sample"]),
-    ("density", ["fresh__kde_logpdf"]),
+    ("density", ["fresh__kde_logpdf", "fresh__kde_logpdf_screen"]),
     ("hedge", ["hedge_check", "update_pairs"]),
     ("space", ["fresh_space_decode", "fresh_space_encode"]),
     ("alloc", ["malloc", "realloc", "free", "__libc_malloc", "__libc_realloc", "_int_malloc",

@@ -80,8 +80,9 @@ struct fresh__kde {
     double *col_m, *col_mean, *col_ss; /* d each: bandwidths' scratch */
     /* sample's per-row constants of the truncated kernels, computed when a
      * row is first drawn after a fit (or a change of bw_factor) and reused
-     * by later draws of the row: Phi(-X/h) and the mass Z (n x d) */
-    double *draw_pa, *draw_z;
+     * by later draws of the row: the mass Z, and Phi(-X/h) and Q((1-X)/h)
+     * when a draw first needs them (n x d each) */
+    double *draw_pa, *draw_z, *draw_qb; /* Phi(a), Z, Q(b); NaN: not yet */
     unsigned long *draw_stamp; /* n: the row's constants hold for draw_key */
     size_t draw_cap;
     unsigned long draw_key;    /* changes with every fit and bw_factor */
@@ -204,6 +205,7 @@ void fresh__kde_destroy(fresh__kde *k)
     fresh__free(k->col_m);
     fresh__free(k->draw_pa);
     fresh__free(k->draw_z);
+    fresh__free(k->draw_qb);
     fresh__free(k->draw_stamp);
     fresh__free(k->fmu);
     fresh__free(k->flsum);
@@ -1142,26 +1144,35 @@ double fresh__kde_logpdf_screen(fresh__kde *k, const double *x, double above, do
     return fresh__kde_logpdf(k, x);
 }
 
-/* The constants of a draw from N(mu, h^2) truncated to [0, 1]: Phi(a) with
- * a = -mu/h, and the mass Z inside [0, 1]. */
-static void trunc_consts(double mu, double h, double *pa, double *Z)
+/* The mass Z inside [0, 1] of N(mu, h^2): the constant of every draw from
+ * the truncated kernel. */
+static double trunc_mass(double mu, double h)
 {
-    *pa = gsl_cdf_ugaussian_P(-mu / h);
-    *Z = 0.5 * (erf(mu * SQRT1_2 / h) + erf((1.0 - mu) * SQRT1_2 / h));
+    return 0.5 * (erf(mu * SQRT1_2 / h) + erf((1.0 - mu) * SQRT1_2 / h));
 }
 
 /* A draw from N(mu, h^2) truncated to [0, 1], by inversion (see the top),
- * given trunc_consts' pa and Z. */
-static double sample_trunc(gsl_rng *rng, double mu, double h, double pa, double Z)
+ * given the mass Z. *pa caches Phi(a), a = -mu/h, and *qb caches Q(b), b =
+ * (1 - mu)/h: NaN until a draw needs them. A draw with u Z >= 1/2 lies in
+ * the upper half (p = Phi(a) + u Z >= 1/2 whatever Phi(a) >= 0 is, also in
+ * floating point), so Phi(a) is computed only for draws that may fall in
+ * the lower half, and Q(b) only for the upper: the same numbers as
+ * computing both for every draw, fewer calls. */
+static double sample_trunc(gsl_rng *rng, double mu, double h, double Z, double *pa, double *qb)
 {
     double a = -mu / h, b = (1.0 - mu) / h;
     double u = gsl_rng_uniform(rng);
-    double p = pa + u * Z;
+    double uz = u * Z;
+    if (!(uz >= 0.5) && isnan(*pa))
+        *pa = gsl_cdf_ugaussian_P(a);
+    double p = uz >= 0.5 ? 1.0 : *pa + uz; /* only p < 1/2 is asked */
     double z;
     if (p < 0.5) {
         z = p > 0.0 ? gsl_cdf_ugaussian_Pinv(p) : a;
     } else { /* Q(b) only where the upper tail is used */
-        double q = gsl_cdf_ugaussian_Q(b) + (1.0 - u) * Z;
+        if (isnan(*qb))
+            *qb = gsl_cdf_ugaussian_Q(b);
+        double q = *qb + (1.0 - u) * Z;
         z = q > 0.0 ? gsl_cdf_ugaussian_Qinv(q) : b;
     }
     if (!(z >= a))
@@ -1192,8 +1203,8 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
     }
     /* the row's draw constants: cached where there is room (they draw no
      * random numbers, so caching leaves the stream alone) */
-    double pa_row[d], z_row[d];
-    double *pa = pa_row, *Z = z_row;
+    double pa_row[d], z_row[d], qb_row[d];
+    double *pa = pa_row, *Z = z_row, *qb = qb_row;
     if (k->draw_cap < n) {
         size_t cap = k->cap; /* >= n */
         double *p1 = fresh__realloc(k->draw_pa, cap * d * sizeof *p1);
@@ -1202,7 +1213,10 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
         double *p2 = p1 ? fresh__realloc(k->draw_z, cap * d * sizeof *p2) : NULL;
         if (p2)
             k->draw_z = p2;
-        unsigned long *p3 = p2 ? fresh__realloc(k->draw_stamp, cap * sizeof *p3) : NULL;
+        double *p4 = p2 ? fresh__realloc(k->draw_qb, cap * d * sizeof *p4) : NULL;
+        if (p4)
+            k->draw_qb = p4;
+        unsigned long *p3 = p4 ? fresh__realloc(k->draw_stamp, cap * sizeof *p3) : NULL;
         if (p3) {
             k->draw_stamp = p3;
             for (size_t q = k->draw_cap; q < cap; q++)
@@ -1214,13 +1228,17 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
     if (k->draw_cap >= n) {
         pa = k->draw_pa + r * d;
         Z = k->draw_z + r * d;
+        qb = k->draw_qb + r * d;
         cached = k->draw_stamp[r] == k->draw_key;
         k->draw_stamp[r] = k->draw_key;
     }
     if (!cached)
         for (size_t j = 0; j < d; j++)
-            if (k->dims[j].kind == FRESH__KDE_CONT && k->ainv[j * n + r] != 0.0)
-                trunc_consts(k->mu[j * n + r], k->bw[j] * bw_factor, &pa[j], &Z[j]);
+            if (k->dims[j].kind == FRESH__KDE_CONT && k->ainv[j * n + r] != 0.0) {
+                Z[j] = trunc_mass(k->mu[j * n + r], k->bw[j] * bw_factor);
+                pa[j] = NAN; /* computed when a draw needs them */
+                qb[j] = NAN;
+            }
     for (size_t j = 0; j < d; j++) {
         double muj = k->mu[j * n + r], ainvj = k->ainv[j * n + r];
         const fresh__kde_dim *dim = &k->dims[j];
@@ -1229,7 +1247,7 @@ int fresh__kde_sample(fresh__kde *k, gsl_rng *rng, double bw_factor, double *out
             if (ainvj == 0.0)
                 out[j] = gsl_rng_uniform(rng);
             else
-                out[j] = sample_trunc(rng, muj, k->bw[j] * bw_factor, pa[j], Z[j]);
+                out[j] = sample_trunc(rng, muj, k->bw[j] * bw_factor, Z[j], &pa[j], &qb[j]);
             break;
         case FRESH__KDE_CAT: {
             size_t c = dim->n_levels;
