@@ -149,10 +149,19 @@ int cli_check_storage(const char *cmd, const char *path, int resume)
     return CLI_EXIT_FAIL;
 }
 
+/* OpenBLAS's thread count, when the binary links OpenBLAS (weak: NULL
+ * otherwise). */
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+
 int main(int argc, char **argv)
 {
-    /* the study's workers are the parallelism: one BLAS thread each */
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    /* the study's workers are the parallelism: fresh's own BLAS calls (the
+     * benchmark nets, where OpenBLAS is linked) run one thread each. Set
+     * through OpenBLAS's call: OpenBLAS reads OPENBLAS_NUM_THREADS when it
+     * is loaded, before main, and the environment would reach the programs
+     * `fresh run` starts, whose own threads are the user's business. */
+    if (openblas_set_num_threads)
+        openblas_set_num_threads(1);
     cli_argv0 = argv[0];
     if (argc < 2) {
         fputs(usage, stderr);

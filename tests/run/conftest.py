@@ -55,9 +55,9 @@ class Work:
             a += ["--storage", str(self.path / storage)]
         return a + list(opts) + ["--"] + list(cmd)
 
-    def run(self, cmd, *opts, timeout=120, expect=0, **kw):
+    def run(self, cmd, *opts, timeout=120, expect=0, env=None, **kw):
         p = subprocess.run(self.args(cmd, *opts, **kw), cwd=self.path, capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=env)
         if expect is not None:
             assert p.returncode == expect, "exit %d\nstdout:\n%s\nstderr:\n%s" % (
                 p.returncode, p.stdout, p.stderr)

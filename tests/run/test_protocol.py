@@ -228,3 +228,31 @@ def test_resume_with_another_command_or_space_is_an_error(work):
     inc = min((j for j in jobs if j["budget"] == 9 and j["status"] == "completed"),
               key=lambda j: (j["loss"], j["config_id"]))
     assert sorted(os.listdir(work.path / "s.db.runs")) == ["config-%d" % inc["config_id"]]
+
+
+def test_child_environment_is_the_users(work):
+    # the child sees the user's environment plus the FRESH_* variables:
+    # nothing fresh sets for itself (OPENBLAS_NUM_THREADS once leaked and
+    # held every job's numpy/torch to one BLAS thread)
+    script = work.script("env.py", """
+import json, os
+import fresh_report as fr
+with open(os.path.join(fr.trial_dir(), "env-%d.json" % fr.job_id()), "w") as f:
+    json.dump(dict(os.environ), f)
+fr.report(fr.budget(), 0.5)
+""")
+    for user_value in (None, "3"):
+        env = dict(os.environ)
+        env.pop("OPENBLAS_NUM_THREADS", None)
+        env["FRESH_TEST_USER_VAR"] = "kept"
+        if user_value:
+            env["OPENBLAS_NUM_THREADS"] = user_value
+        storage = "env-%s.db" % (user_value or "none")
+        work.run([PY, script], "--keep-runs", max_budget=1, env=env, storage=storage)
+        runs = work.path / (storage + ".runs")
+        seen = [json.loads(p.read_text()) for p in runs.glob("config-*/env-*.json")]
+        assert seen
+        for child in seen:
+            assert child.get("FRESH_TEST_USER_VAR") == "kept"
+            assert child.get("OPENBLAS_NUM_THREADS") == user_value, child.get("OPENBLAS_NUM_THREADS")
+            assert "FRESH_BUDGET" in child
