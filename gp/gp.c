@@ -44,6 +44,9 @@ struct fresh__gp {
     double *X, *y;         /* cap x d, cap */
     double *L, *alpha;     /* cap x cap (lower), cap: for theta */
     int factored;          /* L and alpha hold the factor of the current data and theta */
+    size_t n_fact;         /* rows 0..n_fact-1 of L: the jitter-free factor of the first
+                              rows of X under theta (kept across set_data, see factor) */
+    size_t reused;         /* rows of L the last factorization kept */
     /* scratch */
     double *K2, *alpha2;   /* cap x cap, cap: for neg_log_post */
     double *kv, *beta, *dk; /* cap each: predict (dk: the derivative factors) */
@@ -169,10 +172,12 @@ static int reserve(fresh__gp *gp, size_t n)
             return FRESH_ENOMEM;
         }
     }
-    if (gp->n) { /* the data move; the factors are recomputed */
+    if (gp->n) { /* the data move, and the rows of the factor that stay valid */
         memcpy(fresh_buf[0], gp->X, gp->n * gp->d * sizeof(double));
         memcpy(fresh_buf[1], gp->y, gp->n * sizeof(double));
     }
+    for (size_t a = 0; a < gp->n_fact; a++)
+        memcpy(fresh_buf[2] + a * cap, gp->L + a * gp->cap, (a + 1) * sizeof(double));
     for (size_t i = 0; i < N_BUFFERS; i++) {
         double **slot = buffers(gp, i, cap, &count);
         fresh__free(*slot);
@@ -230,14 +235,15 @@ static void clamp_theta(const fresh__gp *gp, const double *in, double *out)
     }
 }
 
-/* Writes K = Kf + (sn2 + jitter) I for theta th into M (leading dimension
- * cap), lower triangle and diagonal. */
-static void build_K(fresh__gp *gp, const double *th, double jitter, double *M, double *inv_l2)
+/* Writes rows p..n-1 of K = Kf + (sn2 + jitter) I for theta th into M
+ * (leading dimension cap), lower triangle and diagonal. */
+static void build_K(fresh__gp *gp, const double *th, double jitter, double *M, double *inv_l2,
+                    size_t p)
 {
     size_t n = gp->n, d = gp->d, cap = gp->cap;
     double sf2 = exp(th[d]), sn2 = exp(th[d + 1]);
     set_inv_l2(gp, th, inv_l2);
-    for (size_t a = 0; a < n; a++) {
+    for (size_t a = p; a < n; a++) {
         for (size_t b = 0; b < a; b++)
             M[a * cap + b] = sf2 * matern(r2_of(gp, gp->X + a * d, gp->X + b * d, inv_l2), NULL);
         M[a * cap + a] = sf2 + sn2 + jitter;
@@ -279,12 +285,16 @@ static double dot(const double *a, const double *b, size_t n)
 }
 
 /* Cholesky of M (n x n, leading dimension cap, lower triangle) in place,
- * row by row (Cholesky-Banachiewicz); FRESH_OK, or FRESH_EGSL when M is not
- * numerically positive definite. */
-static int chol(fresh__gp *gp, double *M)
+ * row by row (Cholesky-Banachiewicz), from row p: rows 0..p-1 already hold
+ * the factor of K's leading p x p block. Row i of the factor depends only
+ * on row i of K and rows 0..i-1 of the factor, so rows appended to K (or
+ * changed from row p on) are factored in O((n - p) n^2 / 2), and the result
+ * is the same, bit for bit, as a factorization from row 0. FRESH_OK, or
+ * FRESH_EGSL when M is not numerically positive definite. */
+static int chol(fresh__gp *gp, double *M, size_t p)
 {
     size_t n = gp->n, cap = gp->cap;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = p; i < n; i++) {
         double *ri = M + i * cap;
         for (size_t j = 0; j < i; j++) {
             const double *rj = M + j * cap;
@@ -390,38 +400,60 @@ static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double
     trsv_lower_t(M, gp->n, gp->cap, out);
 }
 
-/* Factors the data for the current theta into L and alpha; a matrix that
- * is not numerically positive definite gets a growing jitter on its
- * diagonal (1e-8 .. 1e-4 sf2) before giving up. */
+/* Factors the data for the current theta into L and alpha, keeping the
+ * first gp->n_fact rows of L (the caller has checked that they belong to
+ * the first rows of X and to theta; see chol) and recomputing alpha
+ * (O(n^2)); a matrix that is not numerically positive definite gets a
+ * growing jitter on its diagonal (1e-8 .. 1e-4 sf2), refactored from row 0,
+ * before giving up. Only a jitter-free factor is kept for later calls. */
 static int factor(fresh__gp *gp)
 {
+    size_t p = gp->n_fact < gp->n ? gp->n_fact : gp->n;
     gp->factored = 0;
     gp->pred_ok = 0;
+    gp->reused = 0;
+    gp->n_fact = p;
     if (gp->n == 0) {
         gp->factored = 1;
         return FRESH_OK;
     }
     double sf2 = exp(gp->theta[gp->d]), jitter = 0.0;
     for (int t = 0; t < 4; t++) {
-        build_K(gp, gp->theta, jitter, gp->L, gp->inv_l2);
-        if (chol(gp, gp->L) == FRESH_OK) {
+        build_K(gp, gp->theta, jitter, gp->L, gp->inv_l2, p);
+        if (chol(gp, gp->L, p) == FRESH_OK) {
             chol_solve(gp, gp->L, gp->y, gp->alpha);
             set_inv_l2(gp, gp->theta, gp->inv_l2);
             gp->factored = 1;
+            gp->reused = p;
+            gp->n_fact = jitter == 0.0 ? gp->n : 0;
             return FRESH_OK;
         }
+        p = gp->n_fact = 0;
         jitter = jitter == 0.0 ? 1e-8 * sf2 : jitter * 100.0;
     }
     return FRESH_EGSL;
+}
+
+/* theta := th clamped; the factor is kept only if theta is unchanged. */
+static void put_theta(fresh__gp *gp, const double *th)
+{
+    double *c = gp->th_s; /* scratch */
+    clamp_theta(gp, th, c);
+    if (memcmp(c, gp->theta, (gp->d + 2) * sizeof *c) != 0) {
+        memcpy(gp->theta, c, (gp->d + 2) * sizeof *c);
+        gp->n_fact = 0;
+    }
 }
 
 int fresh__gp_set_theta(fresh__gp *gp, const double *theta)
 {
     if (!gp || !theta)
         return FRESH_EINVAL;
-    clamp_theta(gp, theta, gp->theta);
+    put_theta(gp, theta);
     return factor(gp);
 }
+
+size_t fresh__gp_rows_reused(const fresh__gp *gp) { return gp->reused; }
 
 int fresh__gp_set_data(fresh__gp *gp, const double *X, const double *y, size_t n)
 {
@@ -433,8 +465,14 @@ int fresh__gp_set_data(fresh__gp *gp, const double *X, const double *y, size_t n
     int rc = reserve(gp, n);
     if (rc != FRESH_OK)
         return rc;
+    /* the rows of the factor that stay: the longest common prefix (bit for
+     * bit) of the old and the new rows */
+    size_t d = gp->d, p = 0, lim = gp->n_fact < n ? gp->n_fact : n;
+    while (p < lim && memcmp(gp->X + p * d, X + p * d, d * sizeof *X) == 0)
+        p++;
+    gp->n_fact = p;
     if (n) {
-        memcpy(gp->X, X, n * gp->d * sizeof *X);
+        memcpy(gp->X + p * d, X + p * d, (n - p) * d * sizeof *X);
         memcpy(gp->y, y, n * sizeof *y);
     }
     gp->n = n;
@@ -465,8 +503,8 @@ static double nll_clamped(fresh__gp *gp, const double *th, double *grad)
     if (n == 0)
         return 0.0;
     double *K = gp->K2, *al = gp->alpha2, *il = gp->il_s;
-    build_K(gp, th, 0.0, K, il);
-    if (chol(gp, K) != FRESH_OK)
+    build_K(gp, th, 0.0, K, il, 0);
+    if (chol(gp, K, 0) != FRESH_OK)
         return INFINITY;
     chol_solve(gp, K, gp->y, al);
     double quad = 0.0, logdet = 0.0;
@@ -589,7 +627,7 @@ int fresh__gp_fit(fresh__gp *gp, int max_iter)
         const gsl_vector *xb = gsl_multimin_fdfminimizer_x(mm);
         double fb = gsl_multimin_fdfminimizer_minimum(mm);
         if (isfinite(fb) && fb < f0)
-            clamp_theta(gp, xb->data, gp->theta);
+            put_theta(gp, xb->data);
     }
     gsl_multimin_fdfminimizer_free(mm);
     gsl_vector_free(x0);

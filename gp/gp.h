@@ -67,10 +67,18 @@ int fresh__gp_set_theta(fresh__gp *gp, const double *theta);
 
 /* Copies n rows X (n x d, unit encoding, NaN = inactive) with finite targets
  * y, and factors the kernel matrix with the current theta (Cholesky, gp.c's
- * own loops: see there why not GSL's). n may be 0 (the prior). FRESH_OK,
+ * own loops: see there why not GSL's), incrementally: only the rows past
+ * the longest unchanged prefix of X (fresh__gp_rows_reused). n may be 0
+ * (the prior). FRESH_OK,
  * FRESH_EINVAL (a non-finite target), FRESH_EGSL, FRESH_ENOMEM. */
 int fresh__gp_set_data(fresh__gp *gp, const double *X, const double *y, size_t n);
 size_t fresh__gp_n(const fresh__gp *gp);
+/* Rows of the Cholesky factor the last factorization (set_data, set_theta,
+ * fit) kept rather than recomputed: set_data keeps the rows of the longest
+ * common prefix (bit for bit) of the old and the new X while theta is
+ * unchanged, and factors only the rest (O((n - p) n^2) instead of O(n^3));
+ * the factor is the same, bit for bit, as one from scratch. For the tests. */
+size_t fresh__gp_rows_reused(const fresh__gp *gp);
 
 /* The negative log posterior of theta (negative log marginal likelihood
  * plus the negative log prior, constants included) for the data set, and

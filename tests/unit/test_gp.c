@@ -253,3 +253,122 @@ Test(gp, log_ei_closed_form)
         cr_assert_float_eq(dsig, fd_s, 1e-5 * fmax(1.0, fabs(fd_s)), "mu %g", mu);
     }
 }
+
+/* ---- the incremental factor (fresh__gp_set_data keeps the factor's rows
+ * of an unchanged prefix) against a factorization from scratch ---- */
+
+#define INC_N 60
+#define INC_D 3
+
+/* Fixed pseudo-random rows: 2 continuous dimensions (NaN now and then), 1
+ * categorical of 3 levels; y a smooth function of them. */
+static void inc_data(double *X, double *y)
+{
+    unsigned long s = 12345;
+    for (size_t i = 0; i < INC_N; i++) {
+        double *r = X + i * INC_D;
+        for (size_t j = 0; j < INC_D; j++) {
+            s = s * 6364136223846793005UL + 1442695040888963407UL;
+            double u = (double)(s >> 11) / 9007199254740992.0;
+            r[j] = j == 2 ? floor(u * 3.0) : u;
+        }
+        if (i % 7 == 3)
+            r[1] = NAN;
+        y[i] = sin(6.0 * r[0]) + (isnan(r[1]) ? 0.5 : r[1] * r[1]) - 0.3 * r[2];
+    }
+}
+
+/* Predictions of a and b (one point at a time with gradients, and many at
+ * once) are the same, bit for bit, at fixed query points. */
+static void same_predictions(fresh__gp *a, fresh__gp *b, const char *what)
+{
+    double q[12 * INC_D];
+    for (size_t i = 0; i < 12; i++) {
+        q[i * INC_D] = (double)i / 11.0;
+        q[i * INC_D + 1] = i % 5 == 2 ? NAN : 1.0 - (double)i / 13.0;
+        q[i * INC_D + 2] = (double)(i % 3);
+    }
+    double ma[12], va[12], mb[12], vb[12];
+    cr_assert_eq(fresh__gp_predict_many(a, q, 12, ma, va), FRESH_OK);
+    cr_assert_eq(fresh__gp_predict_many(b, q, 12, mb, vb), FRESH_OK);
+    cr_assert(memcmp(ma, mb, sizeof ma) == 0 && memcmp(va, vb, sizeof va) == 0,
+              "%s: many-point predictions differ", what);
+    for (size_t i = 0; i < 12; i++) {
+        double m1, v1, m2, v2, dm1[INC_D], dv1[INC_D], dm2[INC_D], dv2[INC_D];
+        fresh__gp_predict(a, q + i * INC_D, &m1, &v1, dm1, dv1);
+        fresh__gp_predict(b, q + i * INC_D, &m2, &v2, dm2, dv2);
+        cr_assert(memcmp(&m1, &m2, sizeof m1) == 0 && memcmp(&v1, &v2, sizeof v1) == 0,
+                  "%s: point %zu: mean %.17g vs %.17g, var %.17g vs %.17g", what, i, m1, m2, v1,
+                  v2);
+        cr_assert(memcmp(dm1, dm2, sizeof dm1) == 0 && memcmp(dv1, dv2, sizeof dv1) == 0,
+                  "%s: point %zu: gradients differ", what, i);
+    }
+}
+
+/* A model given (X, y, n) from scratch, with theta th. */
+static fresh__gp *scratch(const double *th, const double *X, const double *y, size_t n)
+{
+    fresh__gp *gp = NULL;
+    unsigned char cat[INC_D] = {0, 0, 1};
+    cr_assert_eq(fresh__gp_create(INC_D, cat, &gp), FRESH_OK);
+    cr_assert_eq(fresh__gp_set_theta(gp, th), FRESH_OK);
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, n), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 0);
+    return gp;
+}
+
+Test(gp, incremental_factor_equals_full_factorization)
+{
+    double X[INC_N * INC_D], y[INC_N], y2[INC_N];
+    inc_data(X, y);
+    for (size_t i = 0; i < INC_N; i++)
+        y2[i] = 0.7 * y[i] - 0.1; /* a new standardization: alpha changes, L does not */
+    const double th[INC_D + 2] = {-1.2, -0.9, 0.1, 0.2, -3.0};
+    fresh__gp *gp = scratch(th, X, y, 10);
+
+    /* rows appended (and the buffers grown from 16 to 64 rows) */
+    cr_assert_eq(fresh__gp_set_data(gp, X, y2, 40), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 10);
+    fresh__gp *ref = scratch(th, X, y2, 40);
+    same_predictions(gp, ref, "10 + 30 rows");
+    fresh__gp_destroy(ref);
+
+    /* a row in the middle changed: the factor is kept up to it */
+    double Xc[INC_N * INC_D];
+    memcpy(Xc, X, sizeof Xc);
+    Xc[25 * INC_D] += 0.125;
+    cr_assert_eq(fresh__gp_set_data(gp, Xc, y2, 45), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 25);
+    ref = scratch(th, Xc, y2, 45);
+    same_predictions(gp, ref, "row 25 changed");
+    fresh__gp_destroy(ref);
+
+    /* fewer rows (the sampler's fantasies removed): nothing to factor */
+    cr_assert_eq(fresh__gp_set_data(gp, Xc, y, 30), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 30);
+    ref = scratch(th, Xc, y, 30);
+    same_predictions(gp, ref, "truncated to 30 rows");
+    fresh__gp_destroy(ref);
+
+    /* the same theta keeps the factor; another theta refactors it all */
+    cr_assert_eq(fresh__gp_set_theta(gp, th), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 30);
+    double th2[INC_D + 2];
+    memcpy(th2, th, sizeof th2);
+    th2[1] = -0.5;
+    cr_assert_eq(fresh__gp_set_theta(gp, th2), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 0);
+    cr_assert_eq(fresh__gp_set_data(gp, X, y, INC_N), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 25); /* Xc and X differ at row 25 */
+    ref = scratch(th2, X, y, INC_N);
+    same_predictions(gp, ref, "new theta, then all 60 rows");
+    fresh__gp_destroy(ref);
+
+    /* a fit changes theta: the factor is recomputed, the same as from scratch */
+    cr_assert_eq(fresh__gp_fit(gp, 5), FRESH_OK);
+    cr_assert_eq(fresh__gp_rows_reused(gp), 0);
+    ref = scratch(fresh__gp_theta(gp), X, y, INC_N);
+    same_predictions(gp, ref, "after a fit");
+    fresh__gp_destroy(ref);
+    fresh__gp_destroy(gp);
+}
