@@ -33,6 +33,15 @@
 #include "fresh/status.h"
 #include "internal.h"
 
+/* predict_many's four-lane path: GCC's target attribute on x86-64 (clang,
+ * which builds the fuzz targets, keeps the plain path). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FRESH_GP_AVX2 1
+#else
+#define FRESH_GP_AVX2 0
+#endif
+#define CB 16 /* candidates per block of predict_many */
+
 #define SQRT5 2.23606797749979
 #define LOG_2PI 1.8378770664093453
 
@@ -55,6 +64,9 @@ struct fresh__gp {
     double *il_s, *th_s, *g_s; /* d, d + 2, d + 2: the objective's scratch */
     double *ks;            /* many-point predictions: ks_cap doubles */
     size_t ks_cap;
+    double *kc;            /* d x CB: a block of candidates, transposed */
+    unsigned char *kc_nan; /* d: the block has a NaN in dimension j */
+    int avx2;              /* predict_many's four-lane path (fresh__gp_use_avx2) */
 };
 
 /* ---- the box and the priors ---- */
@@ -106,6 +118,8 @@ void fresh__gp_destroy(fresh__gp *gp)
     fresh__free(gp->th_s);
     fresh__free(gp->g_s);
     fresh__free(gp->ks);
+    fresh__free(gp->kc);
+    fresh__free(gp->kc_nan);
     fresh__free(gp);
 }
 
@@ -126,7 +140,10 @@ int fresh__gp_create(size_t d, const unsigned char *is_cat, fresh__gp **out)
     gp->il_s = fresh__malloc(d * sizeof(double));
     gp->th_s = fresh__malloc((d + 2) * sizeof(double));
     gp->g_s = fresh__malloc((d + 2) * sizeof(double));
-    if (!gp->is_cat || !gp->theta || !gp->inv_l2 || !gp->il_s || !gp->th_s || !gp->g_s) {
+    gp->kc = fresh__malloc(d * CB * sizeof(double));
+    gp->kc_nan = fresh__malloc(d);
+    if (!gp->is_cat || !gp->theta || !gp->inv_l2 || !gp->il_s || !gp->th_s || !gp->g_s ||
+        !gp->kc || !gp->kc_nan) {
         fresh__gp_destroy(gp);
         return FRESH_ENOMEM;
     }
@@ -137,6 +154,7 @@ int fresh__gp_create(size_t d, const unsigned char *is_cat, fresh__gp **out)
         theta_prior(gp, i, &gp->theta[i], &sd);
     }
     fresh_init(); /* GSL's abort-on-error handler off */
+    fresh__gp_use_avx2(gp, 1);
     *out = gp;
     return FRESH_OK;
 }
@@ -336,68 +354,94 @@ static void chol_invert(fresh__gp *gp, double *M)
  * cheaper than a threaded BLAS's hand-off (docs/algorithms.md, "Cost"),
  * and row-major L makes both directions stride-1. */
 
-/* v := L^-1 v (forward substitution, dot products along rows of L). */
-static void trsv_lower(const double *L, size_t n, size_t cap, double *v)
+/* The triangular solves and predict_many's blocks (gp_block.h), in two-lane
+ * vectors (SSE2 on x86-64, plain code elsewhere: *_sse2) and, on CPUs with
+ * AVX2, four-lane ones (*_avx2, gp->avx2), which change the speed and not
+ * one bit: each lane does the same operations in the same order (no FMA
+ * contraction: GCC does not contract in ISO C mode; the test
+ * gp::avx2_path_is_bit_identical runs both).
+ *
+ * predict_many scores candidates in blocks of CB (gp_block.h): the kernel
+ * columns k(X, x_k) of the block's candidates (transposed, one vector per
+ * dimension), their means, the forward substitution V := L^-1 V as one
+ * axpy across the block per element of L (L streams once per block) and
+ * the variances. Lane k does exactly the operations, in the same order, of
+ * one candidate in fresh__gp_predict_many before issue 15 (8 candidates a
+ * block in SSE2 pairs); sqrt and exp stay libm's scalar calls. */
+typedef long v2l __attribute__((vector_size(16)));
+#define VW v2d
+#define VWL v2l
+#define W 2
+#define VLD ld2
+#define VST st2
+#define FN(name) name##_sse2
+#include "gp_block.h"
+#undef VW
+#undef VWL
+#undef W
+#undef VLD
+#undef VST
+#undef FN
+
+#if FRESH_GP_AVX2
+#pragma GCC push_options
+#pragma GCC target("avx2")
+typedef double v4d __attribute__((vector_size(32)));
+typedef long v4l __attribute__((vector_size(32)));
+static inline v4d ld4(const double *p)
 {
-    for (size_t a = 0; a < n; a++) {
-        const double *row = L + a * cap;
-        v[a] = (v[a] - dot(row, v, a)) / row[a];
+    v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void st4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+#define VW v4d
+#define VWL v4l
+#define W 4
+#define VLD ld4
+#define VST st4
+#define FN(name) name##_avx2
+#include "gp_block.h"
+#undef VW
+#undef VWL
+#undef W
+#undef VLD
+#undef VST
+#undef FN
+#pragma GCC pop_options
+#endif
+
+
+/* v := L^-1 v and v := L^-T v with the factor of gp (rows n, leading
+ * dimension cap) or the scratch factor M of the same shape. */
+static void trsv_lower(const fresh__gp *gp, const double *L, double *v)
+{
+#if FRESH_GP_AVX2
+    if (gp->avx2) {
+        trsv_lower_avx2(L, gp->n, gp->cap, v);
+        return;
     }
+#endif
+    trsv_lower_sse2(L, gp->n, gp->cap, v);
 }
 
-/* v := L^-T v (back substitution, axpys along rows of L). */
-static void trsv_lower_t(const double *L, size_t n, size_t cap, double *v)
+static void trsv_lower_t(const fresh__gp *gp, const double *L, double *v)
 {
-    for (size_t a = n; a-- > 0;) {
-        const double *row = L + a * cap;
-        double z = v[a] / row[a];
-        v[a] = z;
-        v2d zz = {z, z};
-        size_t b = 0;
-        for (; b + 2 <= a; b += 2)
-            st2(v + b, ld2(v + b) - ld2(row + b) * zz);
-        for (; b < a; b++)
-            v[b] -= row[b] * z;
+#if FRESH_GP_AVX2
+    if (gp->avx2) {
+        trsv_lower_t_avx2(L, gp->n, gp->cap, v);
+        return;
     }
-}
-
-/* Candidates per block of predict_many: a compile-time width, so that the
- * inner loops below are whole vectors for the compiler. */
-#define CB 8
-
-/* V := L^-1 V for a block of CB right-hand sides stored interleaved
- * (V[a * CB + k]: row a of right-hand side k): the inner loop is an axpy
- * across the block, independent lanes in four two-wide vectors (GCC's
- * vector extension: SSE2 on x86-64, plain code elsewhere) that reorder no
- * sum, so each lane is the same as a separate forward substitution. */
-static void trsm_block(const double *L, size_t n, size_t cap, double *V)
-{
-    for (size_t a = 0; a < n; a++) {
-        const double *row = L + a * cap;
-        double *va = V + a * CB;
-        v2d a0 = ld2(va), a1 = ld2(va + 2), a2 = ld2(va + 4), a3 = ld2(va + 6);
-        for (size_t b = 0; b < a; b++) {
-            const double *vb = V + b * CB;
-            v2d l = {row[b], row[b]};
-            a0 -= l * ld2(vb);
-            a1 -= l * ld2(vb + 2);
-            a2 -= l * ld2(vb + 4);
-            a3 -= l * ld2(vb + 6);
-        }
-        v2d inv = {1.0 / row[a], 1.0 / row[a]};
-        st2(va, a0 * inv);
-        st2(va + 2, a1 * inv);
-        st2(va + 4, a2 * inv);
-        st2(va + 6, a3 * inv);
-    }
+#endif
+    trsv_lower_t_sse2(L, gp->n, gp->cap, v);
 }
 
 /* Solves (L L^T) out = rhs with L in M. */
 static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double *out)
 {
     memcpy(out, rhs, gp->n * sizeof *out);
-    trsv_lower(M, gp->n, gp->cap, out);
-    trsv_lower_t(M, gp->n, gp->cap, out);
+    trsv_lower(gp, M, out);
+    trsv_lower_t(gp, M, out);
 }
 
 /* Factors the data for the current theta into L and alpha, keeping the
@@ -658,7 +702,7 @@ void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var
         m += kv[a] * gp->alpha[a];
     }
     memcpy(beta, kv, n * sizeof *beta);
-    trsv_lower(gp->L, n, gp->cap, beta);
+    trsv_lower(gp, gp->L, beta);
     double vv = 0.0;
     for (size_t a = 0; a < n; a++)
         vv += beta[a] * beta[a];
@@ -681,7 +725,7 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
     gp->pred_ok = 0; /* beta becomes K^-1 k: once per prediction */
     double sf2 = exp(gp->theta[d]), *beta = gp->beta, *df = gp->dk;
     /* beta = K^-1 k: dvar/dx = -2 beta^T dk/dx */
-    trsv_lower_t(gp->L, n, gp->cap, beta);
+    trsv_lower_t(gp, gp->L, beta);
     for (size_t a = 0; a < n; a++) {
         const double *xa = gp->X + a * d;
         double c = -sf2 * df[a], cm = c * gp->alpha[a], cv = -2.0 * beta[a] * c;
@@ -695,6 +739,19 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
                 dvar[j] += cv * t;
         }
     }
+}
+
+int fresh__gp_use_avx2(fresh__gp *gp, int on)
+{
+    if (!gp)
+        return 0;
+#if FRESH_GP_AVX2
+    gp->avx2 = on && __builtin_cpu_supports("avx2");
+#else
+    (void)on;
+    gp->avx2 = 0;
+#endif
+    return gp->avx2;
 }
 
 int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var)
@@ -711,29 +768,13 @@ int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mea
     }
     if (fresh__grow((void **)&gp->ks, &gp->ks_cap, n * CB, sizeof *gp->ks) != FRESH_OK)
         return FRESH_ENOMEM;
-    double *V = gp->ks;
-    for (size_t i0 = 0; i0 < m; i0 += CB) {
-        size_t nb = m - i0 < CB ? m - i0 : CB;
-        for (size_t k = 0; k < CB; k++) {
-            /* a short last block repeats its first point (results unused) */
-            const double *xi = x + (i0 + (k < nb ? k : 0)) * d;
-            double mu = 0.0;
-            for (size_t a = 0; a < n; a++) {
-                double kk = sf2 * matern(r2_of(gp, xi, gp->X + a * d, gp->inv_l2), NULL);
-                V[a * CB + k] = kk;
-                mu += kk * gp->alpha[a];
-            }
-            if (k < nb)
-                mean[i0 + k] = mu;
-        }
-        trsm_block(gp->L, n, gp->cap, V);
-        double vv[CB] = {0.0};
-        for (size_t a = 0; a < n; a++)
-            for (size_t k = 0; k < CB; k++)
-                vv[k] += V[a * CB + k] * V[a * CB + k];
-        for (size_t k = 0; k < nb; k++)
-            var[i0 + k] = fmax(sf2 - vv[k], 1e-12 * sf2);
+#if FRESH_GP_AVX2
+    if (gp->avx2) {
+        many_avx2(gp, x, m, mean, var);
+        return FRESH_OK;
     }
+#endif
+    many_sse2(gp, x, m, mean, var);
     return FRESH_OK;
 }
 

@@ -110,6 +110,11 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
  * FRESH_OK or FRESH_ENOMEM. */
 int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var);
 
+/* predict_many's four-lane (AVX2) path on (on = 1, the default where the
+ * CPU has AVX2) or off; returns whether it is on now. Both paths give the
+ * same results, bit for bit (gp.c); for the tests and benchmarks. */
+int fresh__gp_use_avx2(fresh__gp *gp, int on);
+
 /* log EI(mu, sigma; best) for minimization: EI = E[max(best - f, 0)],
  * f ~ N(mu, sigma^2), sigma > 0: EI = sigma h(z), z = (best - mu)/sigma,
  * h(z) = z Phi(z) + phi(z), computed in log space without cancellation for

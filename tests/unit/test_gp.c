@@ -372,3 +372,37 @@ Test(gp, incremental_factor_equals_full_factorization)
     fresh__gp_destroy(ref);
     fresh__gp_destroy(gp);
 }
+
+/* The four-lane (AVX2) path of the triangular solves and of predict_many
+ * against the two-lane one: the same operations lane by lane, so the same
+ * bits (59 rows: the solves' four-row blocks and a tail; 37 candidates:
+ * two blocks of 16 and a short one). */
+Test(gp, avx2_path_is_bit_identical)
+{
+    double X[INC_N * INC_D], y[INC_N];
+    inc_data(X, y);
+    const double th[INC_D + 2] = {-1.2, -0.9, 0.1, 0.2, -3.0};
+    fresh__gp *a = scratch(th, X, y, 0), *b = scratch(th, X, y, 0);
+    if (!fresh__gp_use_avx2(b, 1)) {
+        fresh__gp_destroy(a);
+        fresh__gp_destroy(b);
+        cr_skip_test("no AVX2 on this CPU (or not an x86-64 GCC build)");
+    }
+    cr_assert_eq(fresh__gp_use_avx2(a, 0), 0);
+    cr_assert_eq(fresh__gp_set_data(a, X, y, 59), FRESH_OK);
+    cr_assert_eq(fresh__gp_set_data(b, X, y, 59), FRESH_OK);
+    same_predictions(a, b, "sse2 vs avx2");
+    double q[37 * INC_D], ma[37], va[37], mb[37], vb[37];
+    for (size_t i = 0; i < 37 * INC_D; i++)
+        q[i] = i % INC_D == 2 ? (double)(i % 3) : i % 11 == 5 ? NAN : fmod(0.37 * (double)i, 1.0);
+    cr_assert_eq(fresh__gp_predict_many(a, q, 37, ma, va), FRESH_OK);
+    cr_assert_eq(fresh__gp_predict_many(b, q, 37, mb, vb), FRESH_OK);
+    cr_assert(memcmp(ma, mb, sizeof ma) == 0 && memcmp(va, vb, sizeof va) == 0);
+    /* and the fit (the solves inside the objective) */
+    cr_assert_eq(fresh__gp_fit(a, 10), FRESH_OK);
+    cr_assert_eq(fresh__gp_fit(b, 10), FRESH_OK);
+    cr_assert(memcmp(fresh__gp_theta(a), fresh__gp_theta(b), (INC_D + 2) * sizeof(double)) == 0);
+    same_predictions(a, b, "sse2 vs avx2 after a fit");
+    fresh__gp_destroy(a);
+    fresh__gp_destroy(b);
+}
