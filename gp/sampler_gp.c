@@ -376,14 +376,53 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+static void swap_keys(row_key *a, row_key *b)
+{
+    row_key t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the `take` first of k[0..n) under cmp (a strict total order: the
+ * comparators above never tie on distinct rows) into k[0..take), in no
+ * particular order: quickselect (Lomuto partitions, median-of-three
+ * pivots), O(n) on average, where sorting was O(n log n). The set taken is
+ * the one a sort would give, so the rows chosen are unchanged. */
+static void select_first(row_key *k, size_t n, size_t take,
+                         int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+    while (take > lo && take < hi) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        /* the median of k[lo], k[mid], k[last] to k[last] */
+        if (cmp(&k[mid], &k[lo]) < 0)
+            swap_keys(&k[mid], &k[lo]);
+        if (cmp(&k[last], &k[lo]) < 0)
+            swap_keys(&k[last], &k[lo]);
+        if (cmp(&k[mid], &k[last]) < 0)
+            swap_keys(&k[mid], &k[last]);
+        size_t store = lo;
+        for (size_t i = lo; i < last; i++)
+            if (cmp(&k[i], &k[last]) < 0)
+                swap_keys(&k[i], &k[store++]);
+        swap_keys(&k[store], &k[last]); /* the pivot, at its rank */
+        if (store == take)
+            return;
+        if (store < take)
+            lo = store + 1;
+        else
+            hi = store;
+    }
+}
+
 /* Keeps the best `keep / 2` of k[0..n) and, of the others, the keep - keep/2
  * with the largest key; returns the count kept (in k[0..)), sorted by id. */
 static size_t select_rows(row_key *k, size_t n, size_t keep)
 {
     if (n > keep) {
-        qsort(k, n, sizeof *k, cmp_loss);
         size_t best = keep / 2;
-        qsort(k + best, n - best, sizeof *k, cmp_key_desc);
+        select_first(k, n, best, cmp_loss);
+        select_first(k + best, n - best, keep - best, cmp_key_desc);
         n = keep;
     }
     qsort(k, n, sizeof *k, cmp_id);
@@ -433,13 +472,13 @@ static int fit_rows(gp_state *s, const fresh__bohb_rows *o)
         f[r].key = mix64(o->id[r]);
         f[r].row = r;
     }
-    qsort(f, n, sizeof *f, cmp_id);
     size_t nf = fit_horizon(n);
-    if (nf > FRESH__GP_FIT_ROWS) { /* the eligible rows with the largest keys */
-        qsort(f, nf, sizeof *f, cmp_key_desc);
+    select_first(f, n, nf, cmp_id); /* the nf earliest */
+    if (nf > FRESH__GP_FIT_ROWS) { /* of those, the rows with the largest keys */
+        select_first(f, nf, FRESH__GP_FIT_ROWS, cmp_key_desc);
         nf = FRESH__GP_FIT_ROWS;
-        qsort(f, nf, sizeof *f, cmp_id);
     }
+    qsort(f, nf, sizeof *f, cmp_id);
     double worst = -INFINITY, sum = 0.0, sq = 0.0;
     size_t n_fin = 0;
     for (size_t i = 0; i < nf; i++)

@@ -2,7 +2,7 @@
  * is used and finds an optimum random search does not, determinism,
  * pending configurations (fantasies), no duplicates, exact integers,
  * inactive dimensions that do not take their default into the model, the
- * training-set cap, and the auto rule. Fixed seeds throughout. */
+ * training-set cap and which rows it keeps, and the auto rule. Fixed seeds throughout. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -352,6 +352,83 @@ Test(sampler_gp, training_set_is_capped)
     cr_assert_eq(info.n_obs, 3 * FRESH__GP_MAX_TRAIN);
     cr_assert_eq(info.n_train, FRESH__GP_MAX_TRAIN);
     cr_assert_eq(fresh_sampler_gp->propose(st, NULL, r, x, NULL), FRESH_OK);
+    gsl_rng_free(r);
+    free_sampler(fresh_sampler_gp, st);
+    fresh_space_destroy(sp);
+}
+
+/* by loss, then id */
+static int cmp_loss_id(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+static int cmp_id_desc(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return (x[1] < y[1]) - (x[1] > y[1]);
+}
+
+static int cmp_id_asc(const void *a, const void *b) { return -cmp_id_desc(a, b); }
+
+/* The capped training set is the best half by loss and the most recently
+ * created (largest ids) of the others, in id order, whatever the order of
+ * arrival: the model's predictions are those of a GP given exactly those
+ * rows (chosen here by sorting), bit for bit. */
+#define CAP_N (3 * FRESH__GP_MAX_TRAIN + 17)
+Test(sampler_gp, training_set_is_the_best_half_and_the_newest)
+{
+    fresh_space *sp = unit_cube(2);
+    void *st = make_sampler(fresh_sampler_gp, sp, NULL);
+    gsl_rng *r = rng_at(11);
+    static double xs[CAP_N][2], rows[CAP_N][3]; /* (loss, id, index) */
+    for (size_t i = 0; i < CAP_N; i++) {
+        fresh_space_sample(sp, r, xs[i]);
+        /* ids arrive shuffled: i * 7 mod CAP_N (CAP_N is not a multiple of 7) */
+        uint64_t id = (uint64_t)(i * 7 % CAP_N);
+        double loss = bowl(xs[i]);
+        observe(st, id, xs[i], 1.0, loss);
+        rows[i][0] = loss;
+        rows[i][1] = (double)id;
+        rows[i][2] = (double)i;
+    }
+    fresh__gp_model info;
+    cr_assert_eq(fresh__gp_inspect(st, NULL, &info), FRESH_OK);
+    cr_assert_eq(info.n_train, FRESH__GP_MAX_TRAIN);
+    size_t m = FRESH__GP_MAX_TRAIN, half = m / 2;
+    qsort(rows, CAP_N, sizeof rows[0], cmp_loss_id);
+    qsort(rows + half, CAP_N - half, sizeof rows[0], cmp_id_desc);
+    qsort(rows, m, sizeof rows[0], cmp_id_asc);
+    static double X[FRESH__GP_MAX_TRAIN * 2], y[FRESH__GP_MAX_TRAIN];
+    double sum = 0.0, sq = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        fresh_space_encode(sp, xs[(size_t)rows[i][2]], X + 2 * i);
+        y[i] = rows[i][0];
+        sum += y[i];
+    }
+    double mean = sum / (double)m;
+    for (size_t i = 0; i < m; i++)
+        sq += (y[i] - mean) * (y[i] - mean);
+    double sd = sqrt(sq / (double)m);
+    cr_assert(info.y_mean == mean && info.y_sd == sd, "standardization %.17g %.17g vs %.17g %.17g",
+              info.y_mean, info.y_sd, mean, sd);
+    for (size_t i = 0; i < m; i++)
+        y[i] = (y[i] - mean) / sd;
+    fresh__gp *ref = NULL;
+    cr_assert_eq(fresh__gp_create(2, NULL, &ref), FRESH_OK);
+    cr_assert_eq(fresh__gp_set_theta(ref, fresh__gp_theta(info.model)), FRESH_OK);
+    cr_assert_eq(fresh__gp_set_data(ref, X, y, m), FRESH_OK);
+    for (int k = 0; k < 5; k++) {
+        double q[2] = {0.1 + 0.2 * k, 0.9 - 0.15 * k}, m1, v1, m2, v2;
+        fresh__gp_predict(info.model, q, &m1, &v1, NULL, NULL);
+        fresh__gp_predict(ref, q, &m2, &v2, NULL, NULL);
+        cr_assert(m1 == m2 && v1 == v2, "at %g %g: %.17g %.17g vs %.17g %.17g", q[0], q[1], m1, v1,
+                  m2, v2);
+    }
+    fresh__gp_destroy(ref);
     gsl_rng_free(r);
     free_sampler(fresh_sampler_gp, st);
     fresh_space_destroy(sp);
