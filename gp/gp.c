@@ -279,14 +279,16 @@ static void build_K(fresh__gp *gp, const double *th, double jitter, double *M, d
  * fixed by the code, whatever the compiler or the BLAS. */
 typedef double v2d __attribute__((vector_size(16)));
 
-static inline v2d ld2(const double *p)
-{
-    v2d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void st2(double *p, v2d v) { memcpy(p, &v, sizeof v); }
+/* unaligned load LD and store ST of vector type T */
+#define VEC_LOAD_STORE(T, LD, ST)                                                                  \
+    static inline T LD(const double *p)                                                            \
+    {                                                                                              \
+        T v;                                                                                       \
+        memcpy(&v, p, sizeof v);                                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline void ST(double *p, T v) { memcpy(p, &v, sizeof v); }
+VEC_LOAD_STORE(v2d, ld2, st2)
 
 static double dot(const double *a, const double *b, size_t n)
 {
@@ -369,79 +371,48 @@ static void chol_invert(fresh__gp *gp, double *M)
  * one candidate in fresh__gp_predict_many before issue 15 (8 candidates a
  * block in SSE2 pairs); sqrt and exp stay libm's scalar calls. */
 typedef long v2l __attribute__((vector_size(16)));
+#define W 2
 #define VW v2d
 #define VWL v2l
-#define W 2
 #define VLD ld2
 #define VST st2
 #define FN(name) name##_sse2
 #include "gp_block.h"
-#undef VW
-#undef VWL
-#undef W
-#undef VLD
-#undef VST
-#undef FN
 
 #if FRESH_GP_AVX2
 #pragma GCC push_options
 #pragma GCC target("avx2")
 typedef double v4d __attribute__((vector_size(32)));
 typedef long v4l __attribute__((vector_size(32)));
-static inline v4d ld4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void st4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+VEC_LOAD_STORE(v4d, ld4, st4)
+#define W 4
 #define VW v4d
 #define VWL v4l
-#define W 4
 #define VLD ld4
 #define VST st4
 #define FN(name) name##_avx2
 #include "gp_block.h"
-#undef VW
-#undef VWL
-#undef W
-#undef VLD
-#undef VST
-#undef FN
 #pragma GCC pop_options
 #endif
 
-
-/* v := L^-1 v and v := L^-T v with the factor of gp (rows n, leading
- * dimension cap) or the scratch factor M of the same shape. */
-static void trsv_lower(const fresh__gp *gp, const double *L, double *v)
+/* v := L^-1 v (t = 0) or v := L^-T v (t = 1) with the factor of gp (rows
+ * n, leading dimension cap) or the scratch factor M of the same shape. */
+static void trsv(const fresh__gp *gp, const double *L, double *v, int t)
 {
+    void (*f)(const double *, size_t, size_t, double *) = t ? trsv_lower_t_sse2 : trsv_lower_sse2;
 #if FRESH_GP_AVX2
-    if (gp->avx2) {
-        trsv_lower_avx2(L, gp->n, gp->cap, v);
-        return;
-    }
+    if (gp->avx2)
+        f = t ? trsv_lower_t_avx2 : trsv_lower_avx2;
 #endif
-    trsv_lower_sse2(L, gp->n, gp->cap, v);
-}
-
-static void trsv_lower_t(const fresh__gp *gp, const double *L, double *v)
-{
-#if FRESH_GP_AVX2
-    if (gp->avx2) {
-        trsv_lower_t_avx2(L, gp->n, gp->cap, v);
-        return;
-    }
-#endif
-    trsv_lower_t_sse2(L, gp->n, gp->cap, v);
+    f(L, gp->n, gp->cap, v);
 }
 
 /* Solves (L L^T) out = rhs with L in M. */
 static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double *out)
 {
     memcpy(out, rhs, gp->n * sizeof *out);
-    trsv_lower(gp, M, out);
-    trsv_lower_t(gp, M, out);
+    trsv(gp, M, out, 0);
+    trsv(gp, M, out, 1);
 }
 
 /* Factors the data for the current theta into L and alpha, keeping the
@@ -702,7 +673,7 @@ void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var
         m += kv[a] * gp->alpha[a];
     }
     memcpy(beta, kv, n * sizeof *beta);
-    trsv_lower(gp, gp->L, beta);
+    trsv(gp, gp->L, beta, 0);
     double vv = 0.0;
     for (size_t a = 0; a < n; a++)
         vv += beta[a] * beta[a];
@@ -725,7 +696,7 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
     gp->pred_ok = 0; /* beta becomes K^-1 k: once per prediction */
     double sf2 = exp(gp->theta[d]), *beta = gp->beta, *df = gp->dk;
     /* beta = K^-1 k: dvar/dx = -2 beta^T dk/dx */
-    trsv_lower_t(gp, gp->L, beta);
+    trsv(gp, gp->L, beta, 1);
     for (size_t a = 0; a < n; a++) {
         const double *xa = gp->X + a * d;
         double c = -sf2 * df[a], cm = c * gp->alpha[a], cv = -2.0 * beta[a] * c;

@@ -2,7 +2,7 @@
  * gp_block.h - predict_many's loop over blocks of CB candidates, included
  * by gp.c once per vector width (see there): VW the vector type, W its
  * lanes, VLD / VST its unaligned load and store, FN(name) the name of
- * this width's version of a function. Every lane does the same operations
+ * this width's version of a function (all undefined at the end). Every lane does the same operations
  * in the same order whatever W is, so the versions agree bit for bit.
  */
 #define NQ (CB / W)
@@ -184,3 +184,9 @@ static void FN(trsv_lower_t)(const double *L, size_t n, size_t cap, double *v)
 }
 
 #undef NQ
+#undef W
+#undef VW
+#undef VWL
+#undef VLD
+#undef VST
+#undef FN

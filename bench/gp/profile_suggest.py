@@ -26,8 +26,8 @@ figure, measured without perf) and the share of gp_propose's samples
 The bench has no pending jobs, so no fantasies (their cost: docs/benchmarks.md).
 """
 import argparse
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -48,35 +48,44 @@ PARTS = [
 ]
 
 
+def measure(cmd):
+    """bench-suggest's time per suggestion (without perf), and the children
+    shares of a perf profile of the same command."""
+    first = subprocess.check_output(cmd, text=True).splitlines()[0]
+    us = json.loads(first)["us_per_model_suggest"]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "perf.data")
+        perf = ["perf", "record", "-q", "--call-graph=dwarf", "-F1000", "-o" + data, "--"]
+        subprocess.check_call(perf + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = ["perf", "report", "-i" + data, "--children", "--sort=symbol", "--stdio", "-gnone"]
+        rep = subprocess.check_output(report, text=True, stderr=subprocess.DEVNULL)
+    return us, children(rep)
+
+
+def row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    ap.add_argument("--bin", default=os.path.join(root, "build", "bench-suggest"))
-    ap.add_argument("--space", default="hartmann6")
-    ap.add_argument("--n", default="100,1000,10000,100000")
-    ap.add_argument("--seconds", type=float, default=2.0)
+    for flag, default in (("--bin", os.path.join(root, "build", "bench-suggest")),
+                          ("--space", "hartmann6"), ("--n", "100,1000,10000,100000"),
+                          ("--seconds", "2")):
+        ap.add_argument(flag, default=default)
     a = ap.parse_args()
-    print("| N | us/suggestion | " + " | ".join(p for p, _ in PARTS) + " |")
-    print("|---|---|" + "---|" * len(PARTS))
+    print(row(["N", "us/suggestion"] + [p for p, _ in PARTS]))
+    print(row(["---"] * (2 + len(PARTS))))
     for n in a.n.split(","):
-        cmd = [a.bin, "--space", a.space, "--n", n, "--seconds", str(a.seconds), "--model-only",
-               "--sampler", "gp"]
-        t = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        us = float(re.search(r'"us_per_model_suggest":([\d.]+)', t).group(1))
-        with tempfile.TemporaryDirectory() as tmp:
-            data = os.path.join(tmp, "perf.data")
-            subprocess.run(["perf", "record", "-q", "--call-graph", "dwarf", "-F", "1000", "-o",
-                            data] + cmd, capture_output=True, check=True)
-            rep = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "symbol",
-                                  "--stdio", "-g", "none"], capture_output=True, text=True).stdout
-        ch = children(rep)
+        us, ch = measure([a.bin, "--space", a.space, "--n", n, "--seconds", a.seconds,
+                          "--model-only", "--sampler", "gp"])
         total = ch.get("gp_propose", 0.0) or 100.0
-        cells = []
+        cells = [n, "%.0f" % us]
         for name, syms in PARTS:
-            v = sum(ch.get(s, 0.0) for s in syms) if name == "local" else \
-                max([ch.get(s, 0.0) for s in syms] + [0.0])
+            shares = [ch.get(sym, 0.0) for sym in syms]
+            v = sum(shares) if name == "local" else max(shares)  # local: two functions
             cells.append("%.0f%%" % (100.0 * v / total))
-        print("| %s | %.0f | %s |" % (n, us, " | ".join(cells)), flush=True)
+        print(row(cells), flush=True)
 
 
 if __name__ == "__main__":
