@@ -81,6 +81,9 @@ typedef struct sparam {
     fresh_param_type type;
     int log_scale;
     double low, high;
+    double log_lo, log_hi; /* log scale: log of the encoding's ends (float:
+                            * low, high; int: low - 0.5, high + 0.5), computed
+                            * once: encode/decode run per candidate */
     size_t n_levels;
     char **labels;     /* categorical/ordinal (numeric ordinals: formatted) */
     double *ovalues;   /* numeric ordinal values, else NULL */
@@ -344,6 +347,10 @@ int fresh_space_add_float(fresh_space *s, const char *name, double low, double h
     p.log_scale = log_scale != 0;
     p.low = low;
     p.high = high;
+    if (p.log_scale) {
+        p.log_lo = log(low);
+        p.log_hi = log(high);
+    }
     return push_param(s, &p, name);
 }
 
@@ -370,6 +377,10 @@ int fresh_space_add_int(fresh_space *s, const char *name, long low, long high, i
     p.log_scale = log_scale != 0;
     p.low = (double)low;
     p.high = (double)high;
+    if (p.log_scale) {
+        p.log_lo = log(p.low - 0.5);
+        p.log_hi = log(p.high + 0.5);
+    }
     return push_param(s, &p, name);
 }
 
@@ -982,12 +993,12 @@ static double encode_one(const sparam *p, double v)
     switch (p->type) {
     case FRESH_PARAM_FLOAT:
         if (p->log_scale)
-            return (log(v) - log(p->low)) / (log(p->high) - log(p->low));
+            return (log(v) - p->log_lo) / (p->log_hi - p->log_lo);
         return (v - p->low) / (p->high - p->low);
     case FRESH_PARAM_INT: {
         double a = p->low - 0.5, b = p->high + 0.5;
         if (p->log_scale)
-            return (log(v) - log(a)) / (log(b) - log(a));
+            return (log(v) - p->log_lo) / (p->log_hi - p->log_lo);
         return (v - a) / (b - a);
     }
     default:
@@ -1007,7 +1018,7 @@ static double decode_one(const sparam *p, double u)
             return p->high;
         double v;
         if (p->log_scale)
-            v = exp(log(p->low) + u * (log(p->high) - log(p->low)));
+            v = exp(p->log_lo + u * (p->log_hi - p->log_lo));
         else
             v = p->low + u * (p->high - p->low);
         return clampd(v, p->low, p->high);
@@ -1015,7 +1026,7 @@ static double decode_one(const sparam *p, double u)
     case FRESH_PARAM_INT: {
         double a = p->low - 0.5, b = p->high + 0.5, v;
         if (p->log_scale)
-            v = exp(log(a) + u * (log(b) - log(a)));
+            v = exp(p->log_lo + u * (p->log_hi - p->log_lo));
         else
             v = a + u * (b - a);
         return clampd(round(v), p->low, p->high);
