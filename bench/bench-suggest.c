@@ -174,7 +174,7 @@ static double time_mode(const setup *st, size_t n, int mode, double seconds, siz
         if (T->observe(state, &o) != FRESH_OK)
             goto out_destroy;
     }
-    fresh_propose_ctx ctx = {BUDGET, NULL, 0, NULL, NULL, 0.0, 0.0};
+    fresh_propose_ctx ctx = {BUDGET, NULL, 0, NULL, NULL, 0.0, 0.0, 0};
     int mb = 0;
     if (mode == 2 && T->propose(state, &ctx, rng, x, &mb) != FRESH_OK)  /* fit once */
         goto out_destroy;

@@ -64,6 +64,22 @@
  * one exact scoring of every candidate gives, bit for bit (tested against
  * the sampler with the screen off, on mirrored near-ties).
  *
+ * Asynchronous promotions (ctx->async_promotions, set by the study for
+ * asha, async-hyperband and async-adaptive). Under ASHA a budget above
+ * the first holds only configurations promoted to it, the best of those
+ * below, and the model budget's "bad" rows are good ones: g peaks on the
+ * good region and l/g sends proposals away from it, to places that fail at
+ * the first rung and so never reach the model budget to correct it (issue
+ * 14: on branin_mf, 16 simulated workers, the model's proposals had a
+ * median true loss of 61-71 against about 25 for random search; under
+ * synchronous Hyperband, whose brackets that start at a budget bring
+ * unselected configurations to it, 0.5). So the configurations held back
+ * below the model budget (their highest budget lower) join the bad KDE, as
+ * they would rank below every configuration at the budget (Optuna's TPE
+ * treats pruned trials so): an evenly spaced sample by rank of each lower
+ * budget's set, about FRESH__BOHB_MAX_BAD_ROWS rows in all, shared in
+ * proportion to the sets' sizes. The synchronous schedulers are unchanged.
+ *
  * Constant liar. The pending configurations of ctx (queued or running) are
  * added to the bad set for this proposal, so that parallel workers do not
  * all receive the same mode of l/g (the remedy for HpBandSter issues 20/41).
@@ -134,6 +150,7 @@ typedef struct bohb_state {
     double fit_budget;
     unsigned long fit_version;
     size_t fit_pending; /* pending rows in the bad KDE */
+    size_t fit_held;    /* held-back rows in the bad KDE (async_promotions) */
     size_t n_good, n_bad;     /* the split */
     size_t good_rows, bad_rows; /* rows of the split in the KDEs (thin_pos) */
     /* the good KDE's fit: the rows (indices into the model budget's set)
@@ -586,10 +603,55 @@ static size_t thin_pos(size_t i, size_t m, size_t k)
     return k == m ? i : (size_t)((double)i * (double)m / (double)k);
 }
 
-/* Refits the bad KDE from the ranked set and the pending points. */
+/* 1 if configuration id has a row in a set above set j, up to set i. */
+static int seen_above(const bohb_state *s, size_t j, size_t i, uint64_t id)
+{
+    for (size_t k = j + 1; k <= i; k++)
+        if (id_find(&s->sets[k], id) != SIZE_MAX)
+            return 1;
+    return 0;
+}
+
+/* Appends to s->rows, from row `at` on, the held-back configurations of the
+ * model budget's set o (see the top: asynchronous promotions): those whose
+ * highest budget is below o's, an evenly spaced sample by rank of each lower
+ * budget's set (about FRESH__BOHB_MAX_BAD_ROWS in all, shared in proportion
+ * to the sets' sizes). *n_held = rows appended. */
+static int add_held_back(bohb_state *s, const obs_set *o, size_t at, size_t *n_held)
+{
+    size_t d = s->d, i = (size_t)(o - s->sets), total = 0, n = 0;
+    *n_held = 0;
+    for (size_t j = 0; j < i; j++)
+        total += s->sets[j].n;
+    if (total == 0)
+        return FRESH_OK;
+    size_t cap = FRESH__BOHB_MAX_BAD_ROWS;
+    int rc = grow_rows(s, at + (total < cap ? total : cap) + i);
+    if (rc != FRESH_OK)
+        return rc;
+    for (size_t j = 0; j < i; j++) {
+        const obs_set *lo = &s->sets[j];
+        size_t k = total <= cap ? lo->n
+                                : (size_t)ceil((double)lo->n * (double)cap / (double)total);
+        if (k > lo->n)
+            k = lo->n;
+        for (size_t r = 0; r < k; r++) {
+            size_t row = lo->order[thin_pos(r, lo->n, k)];
+            if (seen_above(s, j, i, lo->id[row]))
+                continue;
+            memcpy(s->rows + (at + n) * d, lo->u + row * d, d * sizeof(double));
+            n++;
+        }
+    }
+    *n_held = n;
+    return FRESH_OK;
+}
+
+/* Refits the bad KDE from the ranked set, the pending points and (with
+ * ctx->async_promotions) the held-back configurations. */
 static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx)
 {
-    size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0;
+    size_t d = s->d, n_pending = ctx ? ctx->n_pending : 0, n_held = 0;
     if (n_pending && !ctx->pending)
         return FRESH_EINVAL;
     size_t nb = s->bad_rows, first = o->n - s->n_bad;
@@ -601,11 +663,15 @@ static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx
                d * sizeof(double));
     for (size_t q = 0; q < n_pending; q++)
         fresh_space_encode(s->space, ctx->pending[q], s->rows + (nb + q) * d);
-    rc = fresh__kde_fit(s->bad, s->rows, nb + n_pending, s->p.min_bandwidth,
-                        bw_floor(s, nb + n_pending));
+    if (ctx && ctx->async_promotions &&
+        (rc = add_held_back(s, o, nb + n_pending, &n_held)) != FRESH_OK)
+        return rc;
+    rc = fresh__kde_fit(s->bad, s->rows, nb + n_pending + n_held, s->p.min_bandwidth,
+                        bw_floor(s, nb + n_pending + n_held));
     if (rc != FRESH_OK)
         return rc;
     s->fit_pending = n_pending;
+    s->fit_held = n_held;
     return FRESH_OK;
 }
 
@@ -672,7 +738,10 @@ static int fit_model(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set 
         s->fit_valid = 1;
         s->fit_budget = o->budget;
         s->fit_version = o->version;
-    } else if (n_pending > 0 || s->fit_pending > 0) {
+    } else if (n_pending > 0 || s->fit_pending > 0 || s->fit_held > 0 ||
+               (ctx && ctx->async_promotions)) {
+        /* pending points come and go; held-back rows change with every
+         * observation below the model budget */
         if ((rc = fit_bad(s, o, ctx)) != FRESH_OK) {
             s->fit_valid = 0;
             return rc;
@@ -714,6 +783,7 @@ int fresh__bohb_inspect(void *state, const fresh_propose_ctx *ctx, fresh__bohb_m
     info->n_good = s->n_good;
     info->n_bad = s->n_bad;
     info->n_pending = s->fit_pending;
+    info->n_held = s->fit_held;
     info->good_rows = s->good_rows;
     info->bad_rows = s->bad_rows;
     info->good_max_loss = o->loss[o->order[s->n_good - 1]];

@@ -50,6 +50,8 @@ typedef struct fresh__bohb_model {
     size_t good_rows, bad_rows; /* rows of each set in its KDE: all of them up to
                                    FRESH__BOHB_MAX_ROWS, then evenly spaced ranks */
     size_t n_pending;     /* constant-liar points added to the bad KDE */
+    size_t n_held;        /* held-back configurations added to the bad KDE
+                             (fresh_propose_ctx.async_promotions) */
     double good_max_loss; /* worst loss in the good set */
     double bad_min_loss;  /* best loss in the bad set */
     double bad_max_loss;  /* worst loss in the bad set (+inf if one failed) */

@@ -565,7 +565,7 @@ static int new_config(fresh_study *s, const fresh_sched_job *sj, uint64_t *id_ou
         s->pending[i] = s->out[i]->x;
     struct dup_ctx dc = {s, sj->bracket};
     fresh_propose_ctx ctx = {sj->budget, s->pending, s->n_out, is_dup_cb, &dc,
-                             s->p.min_budget, s->p.max_budget};
+                             s->p.min_budget, s->p.max_budget, s->p.scheduler->asynchronous};
     fresh_rng_stream_reset(s->rng, s->p.seed, id, FRESH_RNG_SAMPLE);
     int model_based = 0;
     if (s->replay_x) { /* the stored draw; proposing has no lasting side effect */

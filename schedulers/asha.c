@@ -400,11 +400,11 @@ static long n_opened(const void *st) { return (long)((const asha_state *)st)->n_
 static long n_finished(const void *st) { return ((const asha_state *)st)->n_finished; }
 
 static const fresh_scheduler_type asha_type = {"asha", sizeof(asha_state), init_asha, destroy,
-                                               next, bind, finish, n_opened, n_finished};
+                                               next, bind, finish, n_opened, n_finished, 1};
 static const fresh_scheduler_type aad_type = {"async-adaptive", sizeof(asha_state), init_aad,
-                                              destroy, next, bind, finish, n_opened, n_finished};
+                                              destroy, next, bind, finish, n_opened, n_finished, 1};
 static const fresh_scheduler_type ahb_type = {"async-hyperband", sizeof(asha_state), init_ahb,
-                                              destroy, next, bind, finish, n_opened, n_finished};
+                                              destroy, next, bind, finish, n_opened, n_finished, 1};
 
 const fresh_scheduler_type *const fresh_scheduler_asha = &asha_type;
 const fresh_scheduler_type *const fresh_scheduler_async_hyperband = &ahb_type;

@@ -96,6 +96,17 @@ typedef struct fresh_propose_ctx {
     int (*is_duplicate)(void *arg, const double *x);
     void *dup_arg;
     double min_budget, max_budget; /* the study's budget range */
+    /* 1 when the scheduler promotes asynchronously
+     * (fresh_scheduler_type.asynchronous: asha, async-hyperband,
+     * async-adaptive). A budget above a configuration's first then holds
+     * only configurations promoted to it, the best of the budgets below,
+     * while the rest are held back there; a model of such a budget must
+     * count the held-back configurations among its bad ones, or its "bad"
+     * set is the good region and it steers proposals away from it. BOHB
+     * adds a sample of them to its bad density (docs/algorithms.md,
+     * "BOHB under asynchronous promotions"). 0 (the synchronous schedulers,
+     * and initialisers that stop at max_budget): off. */
+    int async_promotions;
 } fresh_propose_ctx;
 
 typedef struct fresh_sampler_type {

@@ -112,6 +112,11 @@ typedef struct fresh_scheduler_type {
     /* Brackets opened so far and brackets finished. */
     long (*n_opened)(const void *state);
     long (*n_finished)(const void *state);
+    /* 1 if promotions do not wait for a stage to complete (asha,
+     * async-hyperband, async-adaptive): the study then tells the sampler
+     * (fresh_propose_ctx.async_promotions). 0 for the synchronous ones;
+     * initialisers that stop at n_finished leave it 0. */
+    int asynchronous;
 } fresh_scheduler_type;
 
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_hyperband;

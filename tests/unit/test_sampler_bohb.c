@@ -275,7 +275,7 @@ Test(sampler_bohb, hedge_brackets_and_budget_range)
     double budgets[] = {1, 3, 9, 27, 81};
     int want[] = {0, 0, 1, 1, 0};
     for (size_t i = 0; i < 5; i++) {
-        fresh_propose_ctx ctx = {budgets[i], NULL, 0, NULL, NULL, 1.0, 81.0};
+        fresh_propose_ctx ctx = {budgets[i], NULL, 0, NULL, NULL, 1.0, 81.0, 0};
         cr_assert_eq(fresh__bohb_hedge(st, &ctx, &h, &np, &tau), FRESH_OK);
         cr_assert_eq(h, want[i], "first budget %g", budgets[i]);
         cr_assert_eq(np, 0);
@@ -283,10 +283,10 @@ Test(sampler_bohb, hedge_brackets_and_budget_range)
     }
     /* an unknown budget range (0, as positional initialisers leave it) or
      * a single budget: no hedge */
-    fresh_propose_ctx none = {27.0, NULL, 0, NULL, NULL, 0.0, 0.0};
+    fresh_propose_ctx none = {27.0, NULL, 0, NULL, NULL, 0.0, 0.0, 0};
     cr_assert_eq(fresh__bohb_hedge(st, &none, &h, &np, &tau), FRESH_OK);
     cr_assert_eq(h, 0);
-    fresh_propose_ctx single = {5.0, NULL, 0, NULL, NULL, 5.0, 5.0};
+    fresh_propose_ctx single = {5.0, NULL, 0, NULL, NULL, 5.0, 5.0, 0};
     cr_assert_eq(fresh__bohb_hedge(st, &single, &h, &np, &tau), FRESH_OK);
     cr_assert_eq(h, 0);
     cr_assert_eq(fresh__bohb_hedge(st, NULL, &h, &np, &tau), FRESH_OK);
@@ -298,7 +298,7 @@ Test(sampler_bohb, hedge_brackets_and_budget_range)
     cr_assert_float_eq(p.hedge_tau, 0.8, 0.0);
     p.hedge_tau = -2.0;
     void *off = make_sampler(fresh_sampler_bohb, sp, &p);
-    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0, 0};
     cr_assert_eq(fresh__bohb_hedge(off, &c27, &h, &np, &tau), FRESH_OK);
     cr_assert_eq(h, 0);
     free_sampler(fresh_sampler_bohb, off);
@@ -320,7 +320,7 @@ Test(sampler_bohb, hedge_trusts_a_budget_that_ranks_like_the_max)
 {
     fresh_space *sp = unit_cube(2);
     gsl_rng *rng = fresh_rng_stream_create(45, 0, FRESH_RNG_SAMPLE);
-    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    fresh_propose_ctx c27 = {27.0, NULL, 0, NULL, NULL, 1.0, 81.0, 0};
     int h;
     size_t np;
     double tau;
@@ -367,8 +367,8 @@ Test(sampler_bohb, hedge_trusts_a_budget_that_ranks_like_the_max)
         cr_assert_eq(fresh_sampler_bohb->propose(st0, &c27, rng, x, &mb), FRESH_OK);
         cr_assert_eq(mb, FRESH_PROPOSAL_HEDGE);
     }
-    fresh_propose_ctx c81 = {81.0, NULL, 0, NULL, NULL, 1.0, 81.0};
-    fresh_propose_ctx c3 = {3.0, NULL, 0, NULL, NULL, 1.0, 81.0};
+    fresh_propose_ctx c81 = {81.0, NULL, 0, NULL, NULL, 1.0, 81.0, 0};
+    fresh_propose_ctx c3 = {3.0, NULL, 0, NULL, NULL, 1.0, 81.0, 0};
     cr_assert_eq(fresh_sampler_bohb->propose(st0, &c81, rng, x, &mb), FRESH_OK);
     cr_assert_eq(mb, 1);
     cr_assert_eq(fresh_sampler_bohb->propose(st0, &c3, rng, x, &mb), FRESH_OK);
@@ -525,7 +525,7 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
         pend[i][1] = 0.5 + 0.01 * ((i / 5) - 2);
         pptr[i] = pend[i];
     }
-    fresh_propose_ctx ctx = {1.0, pptr, 20, NULL, NULL, 0.0, 0.0};
+    fresh_propose_ctx ctx = {1.0, pptr, 20, NULL, NULL, 0.0, 0.0, 0};
     fresh__bohb_model m;
     cr_assert_eq(fresh__bohb_inspect(st, &ctx, &m), FRESH_OK);
     cr_assert_eq(m.n_pending, 20);
@@ -550,6 +550,83 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
     fresh_space_destroy(sp);
 }
 
+/* ---- asynchronous promotions ---- */
+
+/* distance to the nearer of the two optima (0.2, 0.2) and (0.8, 0.8) */
+static double two_optima(const double *x)
+{
+    double a = dist_to(x, 0.2, 0.2), b = dist_to(x, 0.8, 0.8);
+    return a < b ? a : b;
+}
+
+/* mean two_optima of 300 model-based proposals */
+static double mean_two_optima(void *st, const fresh_propose_ctx *ctx, uint64_t seed)
+{
+    gsl_rng *rng = fresh_rng_stream_create(seed, 0, FRESH_RNG_SAMPLE);
+    double x[2], total = 0.0;
+    for (int i = 0; i < 300; i++) {
+        int mb;
+        cr_assert_eq(fresh_sampler_bohb->propose(st, ctx, rng, x, &mb), FRESH_OK);
+        cr_assert_eq(mb, 1);
+        total += two_optima(x);
+    }
+    gsl_rng_free(rng);
+    return total / 300.0;
+}
+
+/* What ASHA leaves the sampler: 400 configurations at budget 1, of which
+ * only the 40 best (all close to one of two optima) were promoted to
+ * budget 9, the model budget. Without async_promotions the bad set is the
+ * 34 promoted configurations outside the good set, hugging the optima, and
+ * l/g sends proposals away from them (issue 14: worse than random search);
+ * with it the 360 held back at budget 1 join the bad density and the
+ * proposals go to the optima. */
+Test(sampler_bohb, async_promotions_count_held_back_configurations_as_bad)
+{
+    fresh_space *sp = unit_cube(2);
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    p.random_fraction = 0.0;
+    void *st = make_sampler(fresh_sampler_bohb, sp, &p);
+    gsl_rng *rng = fresh_rng_stream_create(47, 0, FRESH_RNG_SAMPLE);
+    static double xs[400][2];
+    static fresh__rank_item rank[400];
+    for (uint64_t i = 0; i < 400; i++) {
+        cr_assert_eq(fresh_space_sample(sp, rng, xs[i]), FRESH_OK);
+        observe(st, i, xs[i], 1.0, two_optima(xs[i]));
+        rank[i].loss = two_optima(xs[i]);
+        rank[i].idx = i;
+    }
+    qsort(rank, 400, sizeof *rank, fresh__cmp_rank);
+    for (size_t r = 0; r < 40; r++) { /* promoted: 1 -> 9, in order of arrival */
+        size_t i = rank[r].idx;
+        observe_from(st, i, xs[i], 9.0, two_optima(xs[i]), 1.0);
+    }
+    double random_mean = 0.0;
+    for (int i = 0; i < 400; i++)
+        random_mean += two_optima(xs[i]) / 400.0;
+
+    fresh_propose_ctx sync_ctx = {1.0, NULL, 0, NULL, NULL, 1.0, 9.0, 0};
+    fresh_propose_ctx async_ctx = {1.0, NULL, 0, NULL, NULL, 1.0, 9.0, 1};
+    fresh__bohb_model m;
+    cr_assert_eq(fresh__bohb_inspect(st, &sync_ctx, &m), FRESH_OK);
+    cr_assert_eq(m.budget, 9.0);
+    cr_assert_eq(m.n_held, 0);
+    double off = mean_two_optima(st, &sync_ctx, 8);
+    cr_assert_eq(fresh__bohb_inspect(st, &async_ctx, &m), FRESH_OK);
+    cr_assert_eq(m.budget, 9.0);
+    cr_assert_eq(m.n_bad, 34);
+    cr_assert_eq(m.n_held, 256 - 26, "held back: %zu", m.n_held);
+    double on = mean_two_optima(st, &async_ctx, 8);
+    /* measured: random 0.357, off 0.506, on 0.199 */
+    cr_assert_gt(off, random_mean, "without: %g, random search %g", off, random_mean);
+    cr_assert_lt(on, 0.7 * random_mean, "with: %g, random search %g", on, random_mean);
+    cr_assert_lt(on, 0.5 * off, "with: %g, without: %g", on, off);
+    free_sampler(fresh_sampler_bohb, st);
+    gsl_rng_free(rng);
+    fresh_space_destroy(sp);
+}
+
 /* ---- duplicates ---- */
 
 Test(sampler_bohb, no_duplicate_when_is_duplicate_rejects)
@@ -565,7 +642,7 @@ Test(sampler_bohb, no_duplicate_when_is_duplicate_rejects)
     static config_list bracket;
     bracket.sp = sp;
     bracket.n = 0;
-    fresh_propose_ctx ctx = {1.0, NULL, 0, list_has, &bracket, 0.0, 0.0};
+    fresh_propose_ctx ctx = {1.0, NULL, 0, list_has, &bracket, 0.0, 0.0, 0};
     int n_model = 0;
     for (int i = 0; i < 60; i++) {
         double x[2];
@@ -719,7 +796,7 @@ Test(sampler_bohb, init_observe_propose_errors)
     /* pending count without an array */
     uint64_t id = 0;
     observe_random(st, sp, rng, 10, 1.0, &id);
-    fresh_propose_ctx ctx = {1.0, NULL, 3, NULL, NULL, 0.0, 0.0};
+    fresh_propose_ctx ctx = {1.0, NULL, 3, NULL, NULL, 0.0, 0.0, 0};
     cr_assert_eq(t->propose(st, &ctx, rng, x, &mb), FRESH_EINVAL);
     free_sampler(t, st);
     gsl_rng_free(rng);

@@ -180,7 +180,7 @@ Test(sampler_gp, pending_fantasies_spread_proposals)
     cr_assert_eq(fresh_sampler_gp->propose(st, NULL, r, again, NULL), FRESH_OK);
     cr_assert_eq(memcmp(first, again, sizeof first), 0);
     const double *pend[1] = {first};
-    fresh_propose_ctx ctx = {1.0, pend, 1, NULL, NULL, 0, 0};
+    fresh_propose_ctx ctx = {1.0, pend, 1, NULL, NULL, 0, 0, 0};
     gsl_rng_set(r, 99);
     cr_assert_eq(fresh_sampler_gp->propose(st, &ctx, r, other, NULL), FRESH_OK);
     double dist = hypot(other[0] - first[0], other[1] - first[1]);
@@ -229,7 +229,7 @@ Test(sampler_gp, no_duplicates)
     x[1] = 2;
     observe(st, 1002, x, 1.0, 2.0);
     seen s = {.n = 0};
-    fresh_propose_ctx ctx = {1.0, NULL, 0, is_dup, &s, 0, 0};
+    fresh_propose_ctx ctx = {1.0, NULL, 0, is_dup, &s, 0, 0, 0};
     int model = 0;
     for (int i = 0; i < 9; i++) {
         int mb;

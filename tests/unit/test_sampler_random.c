@@ -47,7 +47,7 @@ Test(sampler_random, respects_is_duplicate)
     gsl_rng *rng = fresh_rng_stream_create(60, 0, FRESH_RNG_SAMPLE);
     static bracket b;
     b.sp = sp;
-    fresh_propose_ctx ctx = {1.0, NULL, 0, in_bracket, &b, 0.0, 0.0};
+    fresh_propose_ctx ctx = {1.0, NULL, 0, in_bracket, &b, 0.0, 0.0, 0};
     /* all 9 configurations, each once */
     for (int i = 0; i < 9; i++) {
         double x[2];

@@ -532,6 +532,7 @@ static struct {
     double obs_budget[512], obs_from[512];
     uint64_t obs_id[512];
     double ctx_budget[128], ctx_min[128], ctx_max[128];
+    int ctx_async[128];
 } spy;
 
 static int spy_init(void *st, const fresh_space *sp, const fresh_sampler_params *p, uint64_t seed,
@@ -562,6 +563,7 @@ static int spy_propose(void *st, const fresh_propose_ctx *ctx, gsl_rng *rng, dou
     spy.ctx_budget[spy.n_ctx] = ctx->budget;
     spy.ctx_min[spy.n_ctx] = ctx->min_budget;
     spy.ctx_max[spy.n_ctx] = ctx->max_budget;
+    spy.ctx_async[spy.n_ctx] = ctx->async_promotions;
     spy.n_ctx++;
     *mb = 0;
     x[0] = gsl_rng_uniform(rng);
@@ -586,6 +588,7 @@ Test(study, sampler_sees_job_origins_and_budget_range)
     for (size_t i = 0; i < spy.n_ctx; i++) {
         cr_assert_eq(spy.ctx_min[i], 1.0);
         cr_assert_eq(spy.ctx_max[i], 9.0);
+        cr_assert_eq(spy.ctx_async[i], 0); /* synchronous promotions */
         double want = i < 9 ? 1.0 : (i < 14 ? 3.0 : 9.0);
         cr_assert_eq(spy.ctx_budget[i], want, "proposal %zu: budget %g", i, spy.ctx_budget[i]);
     }
@@ -617,6 +620,30 @@ Test(study, sampler_sees_job_origins_and_budget_range)
     cr_assert_eq(promoted_to_9, 2); /* s = 2: 1 from 3 to 9; s = 1: 1 from 3 to 9 */
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
+}
+
+/* The asynchronous schedulers tell the sampler that their promotions do not
+ * wait (fresh_propose_ctx.async_promotions), the synchronous ones do not. */
+Test(study, sampler_told_of_async_promotions)
+{
+    const fresh_scheduler_type *types[] = {fresh_scheduler_asha, fresh_scheduler_async_hyperband,
+                                           fresh_scheduler_async_adaptive,
+                                           fresh_scheduler_adaptive, fresh_scheduler_sh};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        fresh_space *sp = fx_space();
+        fresh_study_params p = fx_params();
+        p.sampler = &spy_type;
+        p.scheduler = types[k];
+        p.max_brackets = 2;
+        fresh_study *s = make(sp, &p);
+        cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+        cr_assert_gt(spy.n_ctx, 0);
+        for (size_t i = 0; i < spy.n_ctx; i++)
+            cr_assert_eq(spy.ctx_async[i], k < 3, "%s: proposal %zu", types[k]->name, i);
+        cr_assert_eq(types[k]->asynchronous, k < 3);
+        fresh_study_destroy(s);
+        fresh_space_destroy(sp);
+    }
 }
 
 /* ---- the BOHB hedge, end to end ---- */
