@@ -612,39 +612,29 @@ static int seen_above(const bohb_state *s, size_t j, size_t i, uint64_t id)
     return 0;
 }
 
-/* Appends to s->rows, from row `at` on, the held-back configurations of the
- * model budget's set o (see the top: asynchronous promotions): those whose
- * highest budget is below o's, an evenly spaced sample by rank of each lower
- * budget's set (about FRESH__BOHB_MAX_BAD_ROWS in all, shared in proportion
- * to the sets' sizes). *n_held = rows appended. */
-static int add_held_back(bohb_state *s, const obs_set *o, size_t at, size_t *n_held)
+/* Writes into out (room for cap rows of d) the held-back configurations
+ * below set i (see the top: asynchronous promotions): those whose highest
+ * budget is below set i's, from an evenly spaced sample by rank of each
+ * lower set, at most cap in all, shared in proportion to the sets' sizes.
+ * Returns the rows written. */
+static size_t held_back(const bohb_state *s, size_t i, size_t cap, double *out)
 {
-    size_t d = s->d, i = (size_t)(o - s->sets), total = 0, n = 0;
-    *n_held = 0;
+    size_t d = s->d, total = 0, n = 0;
     for (size_t j = 0; j < i; j++)
         total += s->sets[j].n;
-    if (total == 0)
-        return FRESH_OK;
-    size_t cap = FRESH__BOHB_MAX_BAD_ROWS;
-    int rc = grow_rows(s, at + (total < cap ? total : cap) + i);
-    if (rc != FRESH_OK)
-        return rc;
-    for (size_t j = 0; j < i; j++) {
+    for (size_t j = 0; j < i && total > 0; j++) {
         const obs_set *lo = &s->sets[j];
         size_t k = total <= cap ? lo->n
-                                : (size_t)ceil((double)lo->n * (double)cap / (double)total);
-        if (k > lo->n)
-            k = lo->n;
+                                : (size_t)((double)lo->n * (double)cap / (double)total);
         for (size_t r = 0; r < k; r++) {
             size_t row = lo->order[thin_pos(r, lo->n, k)];
             if (seen_above(s, j, i, lo->id[row]))
                 continue;
-            memcpy(s->rows + (at + n) * d, lo->u + row * d, d * sizeof(double));
+            memcpy(out + n * d, lo->u + row * d, d * sizeof(double));
             n++;
         }
     }
-    *n_held = n;
-    return FRESH_OK;
+    return n;
 }
 
 /* Refits the bad KDE from the ranked set, the pending points and (with
@@ -663,9 +653,12 @@ static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx
                d * sizeof(double));
     for (size_t q = 0; q < n_pending; q++)
         fresh_space_encode(s->space, ctx->pending[q], s->rows + (nb + q) * d);
-    if (ctx && ctx->async_promotions &&
-        (rc = add_held_back(s, o, nb + n_pending, &n_held)) != FRESH_OK)
-        return rc;
+    if (ctx && ctx->async_promotions) {
+        if ((rc = grow_rows(s, nb + n_pending + FRESH__BOHB_MAX_BAD_ROWS)) != FRESH_OK)
+            return rc;
+        n_held = held_back(s, (size_t)(o - s->sets), FRESH__BOHB_MAX_BAD_ROWS,
+                           s->rows + (nb + n_pending) * d);
+    }
     rc = fresh__kde_fit(s->bad, s->rows, nb + n_pending + n_held, s->p.min_bandwidth,
                         bw_floor(s, nb + n_pending + n_held));
     if (rc != FRESH_OK)
