@@ -942,7 +942,7 @@ static void same_choices(fresh_space *sp, double min_bw, uint64_t seed, size_t n
         if (i < 2 * d + 2)
             continue;
         /* the last proposals are pending (the constant liar's rows) */
-        fresh_propose_ctx ctx = {1.0, pptr, npend, NULL, NULL, 0.0, 0.0};
+        fresh_propose_ctx ctx = {1.0, pptr, npend, NULL, NULL, 0.0, 0.0, 0};
         int ma, mbb;
         cr_assert_eq(fresh_sampler_bohb->propose(a, &ctx, ra, xa, &ma), FRESH_OK);
         cr_assert_eq(fresh_sampler_bohb->propose(b, &ctx, rb, xb, &mbb), FRESH_OK);
