@@ -486,9 +486,16 @@ static double dist_to(const double *x, double cx, double cy)
     return sqrt((x[0] - cx) * (x[0] - cx) + (x[1] - cy) * (x[1] - cy));
 }
 
-/* mean distance of 300 model-based proposals to the mode (0.5, 0.5); the mode
- * sits in the middle so that the bad points surround it and l/g peaks there */
-static double mean_model_distance(void *st, const fresh_propose_ctx *ctx, uint64_t seed)
+/* distance to the mode (0.5, 0.5); the mode sits in the middle so that the
+ * bad points surround it and l/g peaks there */
+static double to_mode(const double *x)
+{
+    return dist_to(x, 0.5, 0.5);
+}
+
+/* mean f of 300 model-based proposals */
+static double mean_model_loss(void *st, const fresh_propose_ctx *ctx, uint64_t seed,
+                              double (*f)(const double *))
 {
     gsl_rng *rng = fresh_rng_stream_create(seed, 0, FRESH_RNG_SAMPLE);
     double x[2], total = 0.0;
@@ -496,7 +503,7 @@ static double mean_model_distance(void *st, const fresh_propose_ctx *ctx, uint64
         int mb;
         cr_assert_eq(fresh_sampler_bohb->propose(st, ctx, rng, x, &mb), FRESH_OK);
         cr_assert_eq(mb, 1);
-        total += dist_to(x, 0.5, 0.5);
+        total += f(x);
     }
     gsl_rng_free(rng);
     return total / 300.0;
@@ -515,7 +522,7 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
         cr_assert_eq(fresh_space_sample(sp, rng, x), FRESH_OK);
         observe(st, i, x, 1.0, dist_to(x, 0.5, 0.5));
     }
-    double free_dist = mean_model_distance(st, NULL, 7);
+    double free_dist = mean_model_loss(st, NULL, 7, to_mode);
 
     /* 20 pending configurations sitting on the mode */
     static double pend[20][2];
@@ -532,7 +539,7 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
     cr_assert_eq(m.n_bad, 60 - 9);
     double mode[2] = {0.5, 0.5}, ll, lg_liar, lg_plain;
     cr_assert_eq(fresh__bohb_densities(st, mode, &ll, &lg_liar), FRESH_OK);
-    double liar_dist = mean_model_distance(st, &ctx, 7);
+    double liar_dist = mean_model_loss(st, &ctx, 7, to_mode);
 
     /* without pending points the bad KDE is restored */
     cr_assert_eq(fresh__bohb_inspect(st, NULL, &m), FRESH_OK);
@@ -540,7 +547,7 @@ Test(sampler_bohb, constant_liar_moves_proposals_away_from_pending)
     cr_assert_eq(fresh__bohb_densities(st, mode, &ll, &lg_plain), FRESH_OK);
     cr_assert_gt(lg_liar, lg_plain + 0.5, "g at the mode: %g with pending, %g without", lg_liar,
                  lg_plain);
-    double again = mean_model_distance(st, NULL, 7);
+    double again = mean_model_loss(st, NULL, 7, to_mode);
     cr_assert_float_eq(again, free_dist, 1e-12);
 
     cr_assert_gt(liar_dist, 1.5 * free_dist, "mean distance %g with pending, %g without",
@@ -557,21 +564,6 @@ static double two_optima(const double *x)
 {
     double a = dist_to(x, 0.2, 0.2), b = dist_to(x, 0.8, 0.8);
     return a < b ? a : b;
-}
-
-/* mean two_optima of 300 model-based proposals */
-static double mean_two_optima(void *st, const fresh_propose_ctx *ctx, uint64_t seed)
-{
-    gsl_rng *rng = fresh_rng_stream_create(seed, 0, FRESH_RNG_SAMPLE);
-    double x[2], total = 0.0;
-    for (int i = 0; i < 300; i++) {
-        int mb;
-        cr_assert_eq(fresh_sampler_bohb->propose(st, ctx, rng, x, &mb), FRESH_OK);
-        cr_assert_eq(mb, 1);
-        total += two_optima(x);
-    }
-    gsl_rng_free(rng);
-    return total / 300.0;
 }
 
 /* What ASHA leaves the sampler: 400 configurations at budget 1, of which
@@ -612,12 +604,12 @@ Test(sampler_bohb, async_promotions_count_held_back_configurations_as_bad)
     cr_assert_eq(fresh__bohb_inspect(st, &sync_ctx, &m), FRESH_OK);
     cr_assert_eq(m.budget, 9.0);
     cr_assert_eq(m.n_held, 0);
-    double off = mean_two_optima(st, &sync_ctx, 8);
+    double off = mean_model_loss(st, &sync_ctx, 8, two_optima);
     cr_assert_eq(fresh__bohb_inspect(st, &async_ctx, &m), FRESH_OK);
     cr_assert_eq(m.budget, 9.0);
     cr_assert_eq(m.n_bad, 34);
     cr_assert_eq(m.n_held, 256 - 26, "held back: %zu", m.n_held);
-    double on = mean_two_optima(st, &async_ctx, 8);
+    double on = mean_model_loss(st, &async_ctx, 8, two_optima);
     /* measured: random 0.357, off 0.506, on 0.199 */
     cr_assert_gt(off, random_mean, "without: %g, random search %g", off, random_mean);
     cr_assert_lt(on, 0.7 * random_mean, "with: %g, random search %g", on, random_mean);
