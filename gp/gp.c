@@ -40,7 +40,7 @@
 #else
 #define FRESH_GP_AVX2 0
 #endif
-#define CB 16 /* candidates per block of predict_many */
+#define CB FRESH__GP_BLOCK
 
 #define SQRT5 2.23606797749979
 #define LOG_2PI 1.8378770664093453
@@ -59,11 +59,15 @@ struct fresh__gp {
     /* scratch */
     double *K2, *alpha2;   /* cap x cap, cap: for neg_log_post */
     double *kv, *beta, *dk; /* cap each: predict (dk: the derivative factors) */
-    int pred_ok;           /* kv, beta, dk hold the last fresh__gp_predict */
+    int pred_ok;           /* 1: kv, beta, dk hold the last fresh__gp_predict; 2: kv and dk
+                              the last fresh__gp_predict_mean */
     double *inv_l2;        /* d: 1 / l_j^2 of theta */
     double *il_s, *th_s, *g_s; /* d, d + 2, d + 2: the objective's scratch */
     double *ks;            /* many-point predictions: ks_cap doubles */
     size_t ks_cap;
+    double *kst;           /* mean_many's kernel columns (gp_block.h): kst_cap doubles */
+    size_t kst_cap;
+    double jitter;         /* on the diagonal of the current factor (normally 0) */
     double *kc;            /* d x CB: a block of candidates, transposed */
     unsigned char *kc_nan; /* d: the block has a NaN in dimension j */
     int avx2;              /* predict_many's four-lane path (fresh__gp_use_avx2) */
@@ -119,6 +123,7 @@ void fresh__gp_destroy(fresh__gp *gp)
     fresh__free(gp->g_s);
     fresh__free(gp->ks);
     fresh__free(gp->kc);
+    fresh__free(gp->kst);
     fresh__free(gp->kc_nan);
     fresh__free(gp);
 }
@@ -436,6 +441,7 @@ static int factor(fresh__gp *gp)
     for (int t = 0; t < 4; t++) {
         build_K(gp, gp->theta, jitter, gp->L, gp->inv_l2, p);
         if (chol(gp, gp->L, p) == FRESH_OK) {
+            gp->jitter = jitter;
             chol_solve(gp, gp->L, gp->y, gp->alpha);
             set_inv_l2(gp, gp->theta, gp->inv_l2);
             gp->factored = 1;
@@ -651,35 +657,52 @@ int fresh__gp_fit(fresh__gp *gp, int max_iter)
 
 /* ---- prediction ---- */
 
-void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var, double *dmean,
-                       double *dvar)
+void fresh__gp_predict_mean(fresh__gp *gp, const double *x, double *mean, double *var_hi)
 {
     size_t n = gp->n, d = gp->d;
     double sf2 = exp(gp->theta[d]);
     gp->pred_ok = 0;
     if (n == 0 || !gp->factored) {
         *mean = 0.0;
-        *var = sf2;
-        if (dmean)
-            memset(dmean, 0, d * sizeof *dmean);
-        if (dvar)
-            memset(dvar, 0, d * sizeof *dvar);
+        if (var_hi)
+            *var_hi = sf2;
         return;
     }
-    double *kv = gp->kv, *beta = gp->beta, *df = gp->dk;
-    double m = 0.0;
+    double *kv = gp->kv, *df = gp->dk;
+    double m = 0.0, kmax = 0.0;
     for (size_t a = 0; a < n; a++) {
         kv[a] = sf2 * matern(r2_of(gp, x, gp->X + a * d, gp->inv_l2), &df[a]);
         m += kv[a] * gp->alpha[a];
+        kmax = kv[a] > kmax ? kv[a] : kmax;
     }
-    memcpy(beta, kv, n * sizeof *beta);
+    *mean = m;
+    if (var_hi)
+        *var_hi = sf2 - kmax * kmax / (sf2 + exp(gp->theta[d + 1]) + gp->jitter);
+    gp->pred_ok = 2;
+}
+
+double fresh__gp_predict_var(fresh__gp *gp)
+{
+    size_t n = gp->n;
+    double sf2 = exp(gp->theta[gp->d]), *beta = gp->beta;
+    if (gp->pred_ok != 2) {
+        gp->pred_ok = 0;
+        return sf2;
+    }
+    memcpy(beta, gp->kv, n * sizeof *beta);
     trsv(gp, gp->L, beta, 0);
     double vv = 0.0;
     for (size_t a = 0; a < n; a++)
         vv += beta[a] * beta[a];
-    *mean = m;
-    *var = fmax(sf2 - vv, 1e-12 * sf2);
     gp->pred_ok = 1;
+    return fmax(sf2 - vv, 1e-12 * sf2);
+}
+
+void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var, double *dmean,
+                       double *dvar)
+{
+    fresh__gp_predict_mean(gp, x, mean, NULL);
+    *var = fresh__gp_predict_var(gp);
     if (dmean || dvar)
         fresh__gp_predict_grad(gp, x, dmean, dvar);
 }
@@ -691,7 +714,7 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
         memset(dmean, 0, d * sizeof *dmean);
     if (dvar)
         memset(dvar, 0, d * sizeof *dvar);
-    if (!gp->pred_ok)
+    if (gp->pred_ok != 1)
         return;
     gp->pred_ok = 0; /* beta becomes K^-1 k: once per prediction */
     double sf2 = exp(gp->theta[d]), *beta = gp->beta, *df = gp->dk;
@@ -725,28 +748,55 @@ int fresh__gp_use_avx2(fresh__gp *gp, int on)
     return gp->avx2;
 }
 
-int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var)
+int fresh__gp_mean_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var_hi)
 {
-    size_t n = gp->n, d = gp->d;
-    double sf2 = exp(gp->theta[d]);
+    size_t n = gp->n;
     gp->pred_ok = 0;
     if (n == 0 || !gp->factored) {
+        double sf2 = exp(gp->theta[gp->d]);
         for (size_t i = 0; i < m; i++) {
             mean[i] = 0.0;
-            var[i] = sf2;
+            if (var_hi)
+                var_hi[i] = sf2;
         }
         return FRESH_OK;
     }
-    if (fresh__grow((void **)&gp->ks, &gp->ks_cap, n * CB, sizeof *gp->ks) != FRESH_OK)
+    size_t blocks = (m + CB - 1) / CB;
+    if (fresh__grow((void **)&gp->ks, &gp->ks_cap, n * CB, sizeof *gp->ks) != FRESH_OK ||
+        fresh__grow((void **)&gp->kst, &gp->kst_cap, blocks * n * CB, sizeof *gp->kst) != FRESH_OK)
         return FRESH_ENOMEM;
 #if FRESH_GP_AVX2
+    if (gp->avx2)
+        kernel_many_avx2(gp, x, m, mean, var_hi);
+    else
+#endif
+        kernel_many_sse2(gp, x, m, mean, var_hi);
+    return FRESH_OK;
+}
+
+void fresh__gp_var_some(fresh__gp *gp, const size_t *idx, size_t cnt, double *var)
+{
+    double sf2 = exp(gp->theta[gp->d]);
+    if (gp->n == 0 || !gp->factored) {
+        for (size_t j = 0; j < cnt; j++)
+            var[idx ? idx[j] : j] = sf2;
+        return;
+    }
+#if FRESH_GP_AVX2
     if (gp->avx2) {
-        many_avx2(gp, x, m, mean, var);
-        return FRESH_OK;
+        var_some_avx2(gp, idx, cnt, var);
+        return;
     }
 #endif
-    many_sse2(gp, x, m, mean, var);
-    return FRESH_OK;
+    var_some_sse2(gp, idx, cnt, var);
+}
+
+int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var)
+{
+    int rc = fresh__gp_mean_many(gp, x, m, mean, NULL);
+    if (rc == FRESH_OK)
+        fresh__gp_var_some(gp, NULL, m, var);
+    return rc;
 }
 
 /* ---- log EI ---- */

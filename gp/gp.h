@@ -100,6 +100,15 @@ int fresh__gp_fit(fresh__gp *gp, int max_iter);
  * each; 0 for categorical and inactive dimensions). */
 void fresh__gp_predict(fresh__gp *gp, const double *x, double *mean, double *var, double *dmean,
                        double *dvar);
+/* fresh__gp_predict in two steps, so that a caller can leave out a
+ * variance it does not need: predict_mean gives the mean (O(n d)) and, if
+ * var_hi is not NULL, the bound on the variance from the nearest training
+ * row (as fresh__gp_mean_many); predict_var then returns the variance
+ * (O(n^2)) at the same x, with no other call on gp in between (otherwise
+ * it returns sf2). mean and variance are the same, bit for bit, as
+ * fresh__gp_predict's, and predict_grad may follow predict_var. */
+void fresh__gp_predict_mean(fresh__gp *gp, const double *x, double *mean, double *var_hi);
+double fresh__gp_predict_var(fresh__gp *gp);
 /* The gradients of the last fresh__gp_predict, which must have been at the
  * same x with no other call on gp in between (the local search evaluates
  * a step first and pays for the gradients only when it takes the step):
@@ -109,6 +118,25 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
  * blocks of candidates through one forward substitution each.
  * FRESH_OK or FRESH_ENOMEM. */
 int fresh__gp_predict_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var);
+
+/* Candidates per block of the many-point predictions (gp_block.h). */
+#define FRESH__GP_BLOCK 16
+
+/* fresh__gp_predict_many in two steps, so that a caller can leave out the
+ * variances it does not need (O(n^2) each; the means cost O(n d)):
+ * fresh__gp_mean_many computes the means of x[0..m) and keeps the points'
+ * kernel columns (m n doubles); fresh__gp_var_some then computes the
+ * variances of the points idx[0..cnt) (indices into those m; NULL:
+ * 0..cnt-1) into var[idx[j]], the same values, bit for bit, as
+ * predict_many gives, whatever idx. No other call on gp may come between
+ * the two (indices >= m: undefined). When var_hi is not NULL, mean_many
+ * also gives each point's variance given its nearest training row alone,
+ *     var_hi = sf2 - k_max^2 / (sf2 + sn2),  k_max = max_a k(x, x_a),
+ * which bounds the variance given all rows from above (conditioning on
+ * more data never increases a Gaussian's variance; up to rounding, see
+ * sampler_gp.c). FRESH_OK or FRESH_ENOMEM. */
+int fresh__gp_mean_many(fresh__gp *gp, const double *x, size_t m, double *mean, double *var_hi);
+void fresh__gp_var_some(fresh__gp *gp, const size_t *idx, size_t cnt, double *var);
 
 /* predict_many's four-lane (AVX2) path on (on = 1, the default where the
  * CPU has AVX2) or off; returns whether it is on now. Both paths give the

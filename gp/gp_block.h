@@ -1,22 +1,29 @@
 /*
- * gp_block.h - predict_many's loop over blocks of CB candidates, included
- * by gp.c once per vector width (see there): VW the vector type, W its
+ * gp_block.h - the loops over blocks of CB candidates (predict_many, in
+ * two steps) and the triangular solves, included by gp.c once per vector
+ * width (see there): VW the vector type, W its
  * lanes, VLD / VST its unaligned load and store, FN(name) the name of
  * this width's version of a function (all undefined at the end). Every lane does the same operations
  * in the same order whatever W is, so the versions agree bit for bit.
  */
 #define NQ (CB / W)
 
-/* Lane k of group q is candidate q * W + k of the block. */
-static void FN(many)(fresh__gp *gp, const double *x, size_t m, double *mean, double *var)
+/* The means of x[0..m) and their kernel columns, kept in gp->kst: block
+ * b (candidates b * CB ..) at kst + b * n * CB, element (row a, candidate
+ * b * CB + k) at [a * CB + k]; into var_hi (if not NULL) the bound on the
+ * variance from the nearest row (fresh__gp_mean_many). Lane k of group q is
+ * candidate q * W + k of the block. */
+static void FN(kernel_many)(fresh__gp *gp, const double *x, size_t m, double *mean,
+                            double *var_hi)
 {
-    size_t n = gp->n, d = gp->d, cap = gp->cap;
-    double sf2 = exp(gp->theta[d]);
-    double *V = gp->ks, *C = gp->kc, tmp[CB];
+    size_t n = gp->n, d = gp->d;
+    double sf2 = exp(gp->theta[d]), kdiag = sf2 + exp(gp->theta[d + 1]) + gp->jitter;
+    double *C = gp->kc, tmp[CB];
     unsigned char *cnan = gp->kc_nan;
     const VW zero = {0.0}, one = zero + 1.0;
     for (size_t i0 = 0; i0 < m; i0 += CB) {
         size_t nb = m - i0 < CB ? m - i0 : CB;
+        double *V = gp->kst + (i0 / CB) * n * CB;
         /* the block transposed; a short last block repeats its first point */
         for (size_t j = 0; j < d; j++) {
             cnan[j] = 0;
@@ -26,10 +33,10 @@ static void FN(many)(fresh__gp *gp, const double *x, size_t m, double *mean, dou
                 cnan[j] |= isnan(c) != 0;
             }
         }
-        VW mu[NQ];
+        VW mu[NQ], kmax[NQ];
 #pragma GCC unroll 8
         for (size_t q = 0; q < NQ; q++)
-            mu[q] = zero;
+            mu[q] = kmax[q] = zero;
         for (size_t a = 0; a < n; a++) {
             const double *xa = gp->X + a * d;
             VW r2[NQ];
@@ -75,9 +82,44 @@ static void FN(many)(fresh__gp *gp, const double *x, size_t m, double *mean, dou
                 VW kk = sf2 * ((1.0 + SQRT5 * rr[q] + (5.0 / 3.0) * r2[q]) * e[q]);
                 VST(va + q * W, kk);
                 mu[q] += kk * al;
+                kmax[q] = (VW)(((VWL)kmax[q] & ~(kk > kmax[q])) | ((VWL)kk & (kk > kmax[q])));
             }
         }
-        /* V := L^-1 V, an axpy across the block per element of L */
+#pragma GCC unroll 8
+        for (size_t q = 0; q < NQ; q++)
+            VST(tmp + q * W, mu[q]);
+        for (size_t k = 0; k < nb; k++)
+            mean[i0 + k] = tmp[k];
+        if (var_hi) {
+#pragma GCC unroll 8
+            for (size_t q = 0; q < NQ; q++)
+                VST(tmp + q * W, kmax[q]);
+            for (size_t k = 0; k < nb; k++)
+                var_hi[i0 + k] = sf2 - tmp[k] * tmp[k] / kdiag;
+        }
+    }
+}
+
+/* The variances of the points idx[0..cnt) (NULL: 0..cnt-1) of the last
+ * kernel_many, into var[idx[j]]: their kernel columns gathered CB at a time
+ * (a short block repeats its first point), V := L^-1 V as one axpy across
+ * the block per element of L, var = sf2 - |V|^2. */
+static void FN(var_some)(fresh__gp *gp, const size_t *idx, size_t cnt, double *var)
+{
+    size_t n = gp->n, cap = gp->cap;
+    double sf2 = exp(gp->theta[gp->d]);
+    double *V = gp->ks, tmp[CB];
+    const VW zero = {0.0};
+    for (size_t j0 = 0; j0 < cnt; j0 += CB) {
+        size_t nb = cnt - j0 < CB ? cnt - j0 : CB, who[CB];
+        for (size_t k = 0; k < CB; k++)
+            who[k] = idx ? idx[j0 + (k < nb ? k : 0)] : j0 + (k < nb ? k : 0);
+        for (size_t k = 0; k < CB; k++) {
+            const double *src = gp->kst + (who[k] / CB) * n * CB + who[k] % CB;
+            for (size_t a = 0; a < n; a++)
+                V[a * CB + k] = src[a * CB];
+        }
+        /* V := L^-1 V */
         for (size_t a = 0; a < n; a++) {
             const double *row = gp->L + a * cap;
             double *va = V + a * CB;
@@ -110,17 +152,11 @@ static void FN(many)(fresh__gp *gp, const double *x, size_t m, double *mean, dou
         }
 #pragma GCC unroll 8
         for (size_t q = 0; q < NQ; q++)
-            VST(tmp + q * W, mu[q]);
-        for (size_t k = 0; k < nb; k++)
-            mean[i0 + k] = tmp[k];
-#pragma GCC unroll 8
-        for (size_t q = 0; q < NQ; q++)
             VST(tmp + q * W, vv[q]);
         for (size_t k = 0; k < nb; k++)
-            var[i0 + k] = fmax(sf2 - tmp[k], 1e-12 * sf2);
+            var[who[k]] = fmax(sf2 - tmp[k], 1e-12 * sf2);
     }
 }
-
 
 /* v := L^-1 v (forward substitution), the same sums as
  *     v[a] = (v[a] - dot(L_a, v, a)) / L_aa

@@ -107,7 +107,9 @@ typedef struct gp_state {
     cand *rank;
     size_t rank_cap;
     double *cu, *cufull, *cmean, *cvar; /* candidates: N_CAND x d, N_CAND x d, N_CAND, N_CAND */
-    cand *cscore;
+    cand *cscore, *corder; /* N_CAND each: the scores; the candidates by their bound */
+    size_t n_screened, n_var; /* candidates screened, variances computed (fresh__gp_inspect) */
+    int no_bound;             /* fresh__gp_use_bound(state, 0): every variance computed */
     double *x, *u, *ufull, *ubest, *xbest, *g1, *g2, *grad, *utry; /* d each */
     double *th_a, *th_b; /* d + 2 each */
     gsl_qrng *q;
@@ -141,6 +143,7 @@ static void gp_destroy(void *state)
     fresh__free(s->cmean);
     fresh__free(s->cvar);
     fresh__free(s->cscore);
+    fresh__free(s->corder);
     double **v[] = {&s->x, &s->u, &s->ufull, &s->ubest, &s->xbest, &s->g1, &s->g2, &s->grad, &s->utry};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fresh__free(*v[i]);
@@ -226,7 +229,8 @@ static int init_common(void *state, const fresh_space *space, const fresh_sample
     s->cmean = fresh__malloc(N_CAND * sizeof(double));
     s->cvar = fresh__malloc(N_CAND * sizeof(double));
     s->cscore = fresh__malloc(N_CAND * sizeof(cand));
-    if (!s->cu || !s->cufull || !s->cmean || !s->cvar || !s->cscore)
+    s->corder = fresh__malloc(N_CAND * sizeof(cand));
+    if (!s->cu || !s->cufull || !s->cmean || !s->cvar || !s->cscore || !s->corder)
         goto fail;
     double **v[] = {&s->x, &s->u, &s->ufull, &s->ubest, &s->xbest, &s->g1, &s->g2, &s->grad, &s->utry};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -653,6 +657,35 @@ static double acq_at(gp_state *s, const double *u)
     return acq(s, mean, var);
 }
 
+/* An upper bound on log EI at a point of this mean whose variance is at
+ * most var_hi (the bound from the nearest training row, gp.h): log EI grows
+ * with sigma. var_hi is widened against rounding, by 1e-3 relative plus
+ * 1e-6 sf2: the variance computed from the factor would have to be that
+ * far off for the bound to fail. */
+static double acq_hi(const gp_state *s, double mean, double var_hi)
+{
+    if (s->no_bound)
+        return INFINITY;
+    double sf2 = exp(fresh__gp_theta(s->gp)[s->d]);
+    return acq(s, mean, fmin(sf2, var_hi * (1.0 + 1e-3) + 1e-6 * sf2));
+}
+
+/* 1 if a score bounded by hi cannot exceed t (with a margin of 1e-6
+ * relative, far above the rounding of log EI). */
+static int below(double hi, double t) { return hi < t - 1e-6 * (1.0 + fabs(t)); }
+
+/* log EI at u if it may exceed t, else -inf: the variance (O(n^2)) only
+ * when the bound from the mean and the nearest row does not settle it. The
+ * value, when computed, is acq_at's, bit for bit. */
+static double acq_above(gp_state *s, const double *u, double t)
+{
+    double mean, var_hi;
+    fresh__gp_predict_mean(s->gp, u, &mean, &var_hi);
+    if (below(acq_hi(s, mean, var_hi), t))
+        return -INFINITY;
+    return acq(s, mean, fresh__gp_predict_var(s->gp));
+}
+
 /* Equal model encodings (NaN equal to NaN). */
 static int same_row(const double *a, const double *b, size_t d)
 {
@@ -673,8 +706,9 @@ static int admissible(const gp_state *s, const fresh_propose_ctx *ctx, const dou
 /* Gradient steps on the continuous dimensions of the relaxed point, from
  * ufull (updated in place): a step along the normalized gradient of log EI,
  * 1.5 times longer after a success, half as long after a failure. A trial
- * point costs one prediction; the gradients (a second triangular solve)
- * only when the step is taken. */
+ * point costs its mean and the nearest-row bound (O(n d)); its variance (a
+ * triangular solve) only when the bound does not already reject the step
+ * (acq_hi); the gradients (a second solve) only when the step is taken. */
 static void gradient_steps(gp_state *s, double *ufull)
 {
     size_t d = s->d;
@@ -706,7 +740,12 @@ static void gradient_steps(gp_state *s, double *ufull)
                 ut[j] = fmin(1.0, fmax(0.0, ut[j] + step * g[j] / norm));
         relaxed(s, ut, x, u);
         double m2, v2;
-        fresh__gp_predict(s->gp, u, &m2, &v2, NULL, NULL);
+        fresh__gp_predict_mean(s->gp, u, &m2, &v2);
+        if (below(acq_hi(s, m2, v2), f)) { /* cannot be taken: no variance needed */
+            step *= 0.5;
+            continue;
+        }
+        v2 = fresh__gp_predict_var(s->gp);
         double s2 = sqrt(v2), d_mu2, d_sig2, f2 = fresh__gp_log_ei(m2, s2, s->best, &d_mu2, &d_sig2);
         if (f2 > f) {
             fresh__gp_predict_grad(s->gp, u, dm, dv);
@@ -767,7 +806,7 @@ static double neighbour_moves(gp_state *s, const fresh_propose_ctx *ctx, double 
                 exact(s, ut, x, u);
                 if (!admissible(s, ctx, x))
                     continue;
-                double f2 = acq_at(s, u);
+                double f2 = acq_above(s, u, best);
                 if (f2 > best) {
                     best = f2;
                     bj = j;
@@ -848,6 +887,72 @@ static void make_candidates(gp_state *s, gsl_rng *rng, size_t *n_out)
     *n_out = n;
 }
 
+/* Inserts score v into top[0..*nt) (distinct values, best first, at most
+ * FRESH__GP_N_STARTS). */
+static void keep_top(double *top, size_t *nt, double v)
+{
+    size_t k = 0;
+    while (k < *nt && top[k] > v)
+        k++;
+    if (!(v == v) || k == FRESH__GP_N_STARTS || (k < *nt && top[k] == v))
+        return;
+    size_t last = *nt < FRESH__GP_N_STARTS ? *nt : FRESH__GP_N_STARTS - 1;
+    memmove(top + k + 1, top + k, (last - k) * sizeof *top);
+    top[k] = v;
+    if (*nt < FRESH__GP_N_STARTS)
+        (*nt)++;
+}
+
+/* Scores the ok candidates s->cu into s->cscore (loss = -log EI, best
+ * first), as if every one were predicted (fresh__gp_predict_many) and
+ * sorted, but computing a variance (O(n^2), most of the screen's cost) only
+ * where it can matter: only the best candidates, up to FRESH__GP_N_STARTS
+ * distinct ones, are used (propose_gp's starts). log EI grows with sigma,
+ * and the variance given every training row is at most the variance given
+ * the nearest one alone (var_hi, fresh__gp_mean_many, O(n d) with the
+ * mean): log EI(mean, sqrt(var_hi)) bounds a candidate's score from
+ * above. Candidates go through fresh__gp_var_some in decreasing order of
+ * that bound, FRESH__GP_BLOCK at a time; once FRESH__GP_N_STARTS distinct
+ * scores are known, the first candidate whose bound is below the least of
+ * them ends the screen: it and every later one score below the starts.
+ * The bound is widened against rounding (acq_hi, below). The scores
+ * computed are the same, bit for bit, as predict_many's; those left out get
+ * +inf (they sort last, by index, and are never reached). */
+static int score_candidates(gp_state *s, size_t ok)
+{
+    int rc = fresh__gp_mean_many(s->gp, s->cu, ok, s->cmean, s->cvar);
+    if (rc != FRESH_OK)
+        return rc;
+    cand *order = s->corder;
+    for (size_t i = 0; i < ok; i++) {
+        order[i].loss = -acq_hi(s, s->cmean[i], s->cvar[i]);
+        order[i].idx = i;
+        s->cscore[i].loss = INFINITY;
+        s->cscore[i].idx = i;
+    }
+    qsort(order, ok, sizeof *order, fresh__cmp_rank);
+    double top[FRESH__GP_N_STARTS];
+    size_t nt = 0, idx[FRESH__GP_BLOCK];
+    for (size_t done = 0; done < ok;) {
+        if (nt == FRESH__GP_N_STARTS && below(-order[done].loss, top[nt - 1]))
+            break;
+        size_t cnt = ok - done < FRESH__GP_BLOCK ? ok - done : FRESH__GP_BLOCK;
+        for (size_t j = 0; j < cnt; j++)
+            idx[j] = order[done + j].idx;
+        fresh__gp_var_some(s->gp, idx, cnt, s->cvar);
+        for (size_t j = 0; j < cnt; j++) {
+            double v = acq(s, s->cmean[idx[j]], s->cvar[idx[j]]);
+            s->cscore[idx[j]].loss = -v; /* ascending = best first */
+            keep_top(top, &nt, v);
+        }
+        done += cnt;
+        s->n_var += cnt;
+    }
+    s->n_screened += ok;
+    qsort(s->cscore, ok, sizeof *s->cscore, fresh__cmp_rank);
+    return FRESH_OK;
+}
+
 static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, double *x)
 {
     size_t d = s->d, n;
@@ -863,14 +968,9 @@ static int propose_gp(gp_state *s, const fresh_propose_ctx *ctx, gsl_rng *rng, d
     }
     if (ok == 0)
         return FRESH_ENOSAMPLE;
-    int rc = fresh__gp_predict_many(s->gp, s->cu, ok, s->cmean, s->cvar);
+    int rc = score_candidates(s, ok);
     if (rc != FRESH_OK)
         return rc;
-    for (size_t i = 0; i < ok; i++) {
-        s->cscore[i].loss = -acq(s, s->cmean[i], s->cvar[i]); /* ascending = best first */
-        s->cscore[i].idx = i;
-    }
-    qsort(s->cscore, ok, sizeof *s->cscore, fresh__cmp_rank);
     double best = -INFINITY;
     size_t starts = 0;
     for (size_t k = 0; k < ok && starts < FRESH__GP_N_STARTS; k++) {
@@ -981,10 +1081,19 @@ int fresh__gp_inspect(void *state, const fresh_propose_ctx *ctx, fresh__gp_model
     info->n_pending = s->fit_pending;
     info->n_refits = s->n_refits;
     info->fit_seconds = s->fit_seconds;
+    info->n_screened = s->n_screened;
+    info->n_var = s->n_var;
     info->y_mean = s->y_mean;
     info->y_sd = s->y_sd;
     info->model = s->gp;
     return FRESH_OK;
+}
+
+void fresh__gp_use_bound(void *state, int on)
+{
+    gp_state *s = state;
+    if (s)
+        s->no_bound = !on;
 }
 
 int fresh__gp_predict_x(void *state, const double *x, double *mean, double *sd)

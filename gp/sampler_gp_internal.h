@@ -43,12 +43,21 @@ typedef struct fresh__gp_model {
     size_t n_train;     /* rows the GP was trained on (capped) */
     size_t n_pending;   /* fantasies added for pending configurations */
     long n_refits;      /* hyperparameter fits so far */
+    size_t n_screened;  /* candidates screened so far (score_candidates) */
+    size_t n_var;       /* of those, variances computed (the others bounded out) */
     double fit_seconds; /* time spent fitting so far */
     double y_mean, y_sd; /* the standardization of the losses */
     fresh__gp *model;   /* borrowed */
 } fresh__gp_model;
 
 int fresh__gp_inspect(void *state, const fresh_propose_ctx *ctx, fresh__gp_model *info);
+
+/* The upper bounds on log EI that let the candidate screen and the local
+ * search leave out variances that cannot change the proposal
+ * (sampler_gp.c, score_candidates, acq_hi): on (1, the default) or off (0:
+ * every variance computed, as before issue 15). The proposals are the same
+ * either way; for the tests. */
+void fresh__gp_use_bound(void *state, int on);
 
 /* Posterior mean and sd of the loss (in loss units) at x (value space)
  * under the last fitted model; FRESH_ESTATE when there is none. */

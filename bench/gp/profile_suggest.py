@@ -19,7 +19,8 @@ figure, measured without perf) and the share of gp_propose's samples
               factorization counts in both)
   cands       drawing and decoding the candidates (make_candidates,
               fresh_space_decode / encode of the candidates)
-  scoring     predicting the candidates (fresh__gp_predict_many)
+  scoring     scoring the candidates (score_candidates, or
+              fresh__gp_predict_many before)
   local       the local search (gradient_steps, neighbour_moves)
   log EI      fresh__gp_log_ei (everywhere)
   alloc       malloc/realloc/free
@@ -40,7 +41,7 @@ PARTS = [
     ("fit", ["fresh__gp_fit"]),
     ("factor", ["factor"]),
     ("cands", ["make_candidates"]),
-    ("scoring", ["fresh__gp_predict_many"]),
+    ("scoring", ["score_candidates", "fresh__gp_predict_many"]),
     ("local", ["gradient_steps", "neighbour_moves"]),
     ("log EI", ["fresh__gp_log_ei"]),
     ("alloc", ["malloc", "realloc", "free", "__libc_malloc", "__libc_realloc", "_int_malloc",

@@ -406,3 +406,41 @@ Test(gp, avx2_path_is_bit_identical)
     fresh__gp_destroy(a);
     fresh__gp_destroy(b);
 }
+
+/* predict_many in two steps (means, then the variances of any subset in
+ * any order) and predict in two steps give predict_many's and predict's
+ * values bit for bit; the nearest-row bound is above every variance. */
+Test(gp, two_step_predictions_and_the_nearest_row_bound)
+{
+    double X[INC_N * INC_D], y[INC_N];
+    inc_data(X, y);
+    const double th[INC_D + 2] = {-1.2, -0.9, 0.1, 0.2, -3.0};
+    fresh__gp *gp = scratch(th, X, y, 50);
+    double q[37 * INC_D], m[37], v[37], m2[37], v2[37], hi[37];
+    for (size_t i = 0; i < 37 * INC_D; i++)
+        q[i] = i % INC_D == 2 ? (double)(i % 3) : i % 13 == 4 ? NAN : fmod(0.29 * (double)i, 1.0);
+    memcpy(q, X + 7 * INC_D, INC_D * sizeof *q); /* on a training row: a tight bound */
+    cr_assert_eq(fresh__gp_predict_many(gp, q, 37, m, v), FRESH_OK);
+    cr_assert_eq(fresh__gp_mean_many(gp, q, 37, m2, hi), FRESH_OK);
+    cr_assert(memcmp(m, m2, sizeof m) == 0);
+    size_t idx[37];
+    for (size_t j = 0; j < 37; j++)
+        idx[j] = (j * 10) % 37; /* a permutation */
+    for (size_t i = 0; i < 37; i++)
+        v2[i] = -1.0;
+    fresh__gp_var_some(gp, idx, 20, v2);
+    fresh__gp_var_some(gp, idx + 20, 17, v2);
+    for (size_t i = 0; i < 37; i++) {
+        cr_assert(memcmp(&v[i], &v2[i], sizeof v[i]) == 0, "point %zu: %.17g vs %.17g", i, v[i], v2[i]);
+        cr_assert(hi[i] >= v[i], "point %zu: bound %.17g below the variance %.17g", i, hi[i], v[i]);
+        double m1, v1, h1;
+        fresh__gp_predict_mean(gp, q + i * INC_D, &m1, &h1);
+        v1 = fresh__gp_predict_var(gp);
+        cr_assert(m1 == m[i] && h1 == hi[i], "point %zu", i);
+        double m3, v3;
+        fresh__gp_predict(gp, q + i * INC_D, &m3, &v3, NULL, NULL);
+        cr_assert(m1 == m3 && v1 == v3, "point %zu: two-step predict differs", i);
+    }
+    cr_assert(hi[0] < 0.2 * exp(th[INC_D]), "bound on a training row %g", hi[0]);
+    fresh__gp_destroy(gp);
+}

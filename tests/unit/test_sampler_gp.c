@@ -2,7 +2,8 @@
  * is used and finds an optimum random search does not, determinism,
  * pending configurations (fantasies), no duplicates, exact integers,
  * inactive dimensions that do not take their default into the model, the
- * training-set cap and which rows it keeps, and the auto rule. Fixed seeds throughout. */
+ * training-set cap and which rows it keeps, the auto rule, and the bounds
+ * that leave out variances changing no proposal. Fixed seeds throughout. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -478,4 +479,65 @@ Test(sampler_gp, auto_rule)
     fresh_space_destroy(small);
     fresh_space_destroy(big);
     fresh_space_destroy(cats);
+}
+
+/* The bounds that leave out variances (score_candidates, the local search)
+ * change no proposal: a sampler with them and one without, fed the same
+ * observations on a mixed space (continuous, integer, categorical), propose
+ * the same configurations, bit for bit, with pending jobs too, while most
+ * candidates' variances are left out. */
+Test(sampler_gp, bounds_change_no_proposal)
+{
+    fresh_space *sp = fresh_space_create();
+    cr_assert_not_null(sp);
+    cr_assert_eq(fresh_space_add_float(sp, "a", 0.0, 1.0, 0), FRESH_OK);
+    cr_assert_eq(fresh_space_add_float(sp, "b", 0.0, 1.0, 0), FRESH_OK);
+    cr_assert_eq(fresh_space_add_int(sp, "c", 0, 9, 0), FRESH_OK);
+    const char *lv[3] = {"x", "y", "z"};
+    cr_assert_eq(fresh_space_add_categorical(sp, "d", 3, lv), FRESH_OK);
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    p.random_fraction = 0.0;
+    void *on = make_sampler(fresh_sampler_gp, sp, &p), *off = make_sampler(fresh_sampler_gp, sp, &p);
+    fresh__gp_use_bound(off, 0);
+    gsl_rng *r = rng_at(5), *r_on = rng_at(6), *r_off = rng_at(6);
+    double x[4], y_on[4], y_off[4], pend[2][4];
+    const double *pp[2] = {pend[0], pend[1]};
+    uint64_t id = 0;
+    for (int k = 0; k < 40; k++, id++) {
+        fresh_space_sample(sp, r, x);
+        double loss = bowl(x) + 0.01 * x[2] + (x[3] == 1.0 ? 0.0 : 0.2);
+        fresh_observation o = {id, x, 1.0, loss, 0.0};
+        cr_assert_eq(fresh_sampler_gp->observe(on, &o), FRESH_OK);
+        cr_assert_eq(fresh_sampler_gp->observe(off, &o), FRESH_OK);
+    }
+    for (int k = 0; k < 30; k++, id++) {
+        fresh_propose_ctx ctx = {1.0, NULL, 0, NULL, NULL, 0.0, 0.0};
+        if (k % 3 == 2) { /* two pending jobs: fantasies */
+            fresh_space_sample(sp, r, pend[0]);
+            fresh_space_sample(sp, r, pend[1]);
+            ctx.pending = pp;
+            ctx.n_pending = 2;
+        }
+        cr_assert_eq(fresh_sampler_gp->propose(on, &ctx, r_on, y_on, NULL), FRESH_OK);
+        cr_assert_eq(fresh_sampler_gp->propose(off, &ctx, r_off, y_off, NULL), FRESH_OK);
+        cr_assert(memcmp(y_on, y_off, sizeof y_on) == 0, "proposal %d: (%.17g %.17g %g %g) vs (%.17g %.17g %g %g)",
+                  k, y_on[0], y_on[1], y_on[2], y_on[3], y_off[0], y_off[1], y_off[2], y_off[3]);
+        double loss = bowl(y_on) + 0.01 * y_on[2] + (y_on[3] == 1.0 ? 0.0 : 0.2);
+        fresh_observation o = {id, y_on, 1.0, loss, 0.0};
+        cr_assert_eq(fresh_sampler_gp->observe(on, &o), FRESH_OK);
+        cr_assert_eq(fresh_sampler_gp->observe(off, &o), FRESH_OK);
+    }
+    fresh__gp_model a, b;
+    cr_assert_eq(fresh__gp_inspect(on, NULL, &a), FRESH_OK);
+    cr_assert_eq(fresh__gp_inspect(off, NULL, &b), FRESH_OK);
+    cr_assert(b.n_screened > 0 && b.n_var == b.n_screened, "off: %zu of %zu", b.n_var, b.n_screened);
+    cr_assert(a.n_screened == b.n_screened && 2 * a.n_var < a.n_screened,
+              "on: %zu variances of %zu candidates", a.n_var, a.n_screened);
+    gsl_rng_free(r);
+    gsl_rng_free(r_on);
+    gsl_rng_free(r_off);
+    free_sampler(fresh_sampler_gp, on);
+    free_sampler(fresh_sampler_gp, off);
+    fresh_space_destroy(sp);
 }
