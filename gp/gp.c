@@ -309,29 +309,6 @@ static double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
-/* Cholesky of M (n x n, leading dimension cap, lower triangle) in place,
- * row by row (Cholesky-Banachiewicz), from row p: rows 0..p-1 already hold
- * the factor of K's leading p x p block. Row i of the factor depends only
- * on row i of K and rows 0..i-1 of the factor, so rows appended to K (or
- * changed from row p on) are factored in O((n - p) n^2 / 2), and the result
- * is the same, bit for bit, as a factorization from row 0. FRESH_OK, or
- * FRESH_EGSL when M is not numerically positive definite. */
-static int chol(fresh__gp *gp, double *M, size_t p)
-{
-    size_t n = gp->n, cap = gp->cap;
-    for (size_t i = p; i < n; i++) {
-        double *ri = M + i * cap;
-        for (size_t j = 0; j < i; j++) {
-            const double *rj = M + j * cap;
-            ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j];
-        }
-        double s = ri[i] - dot(ri, ri, i);
-        if (!(s > 0.0) || !isfinite(s))
-            return FRESH_EGSL;
-        ri[i] = sqrt(s);
-    }
-    return FRESH_OK;
-}
 
 /* K^-1 (lower triangle) from its factor L in M, in place: L^-1 column by
  * column, then K^-1 = L^-T L^-1. */
@@ -400,24 +377,47 @@ VEC_LOAD_STORE(v4d, ld4, st4)
 #pragma GCC pop_options
 #endif
 
-/* v := L^-1 v (t = 0) or v := L^-T v (t = 1) with the factor of gp (rows
- * n, leading dimension cap) or the scratch factor M of the same shape. */
-static void trsv(const fresh__gp *gp, const double *L, double *v, int t)
+/* v := L^-1 v (t = 0) or v := L^-T v (t = 1) with the first n rows of the
+ * factor of gp or of the scratch factor M (leading dimension cap). */
+static void trsv(const fresh__gp *gp, const double *L, size_t n, double *v, int t)
 {
     void (*f)(const double *, size_t, size_t, double *) = t ? trsv_lower_t_sse2 : trsv_lower_sse2;
 #if FRESH_GP_AVX2
     if (gp->avx2)
         f = t ? trsv_lower_t_avx2 : trsv_lower_avx2;
 #endif
-    f(L, gp->n, gp->cap, v);
+    f(L, n, gp->cap, v);
+}
+
+/* Cholesky of M (n x n, leading dimension cap, lower triangle) in place,
+ * row by row (Cholesky-Banachiewicz), from row p: rows 0..p-1 already hold
+ * the factor of K's leading p x p block. Row i of the factor depends only
+ * on row i of K and rows 0..i-1 of the factor, so rows appended to K (or
+ * changed from row p on) are factored in O((n - p) n^2 / 2), and the result
+ * is the same, bit for bit, as a factorization from row 0. FRESH_OK, or
+ * FRESH_EGSL when M is not numerically positive definite. */
+static int chol(fresh__gp *gp, double *M, size_t p)
+{
+    size_t n = gp->n, cap = gp->cap;
+    for (size_t i = p; i < n; i++) {
+        double *ri = M + i * cap;
+        /* ri[j] = (ri[j] - dot(ri, rj, j)) / rj[j] for j < i: a forward
+         * substitution with the first i rows (the products commute) */
+        trsv(gp, M, i, ri, 0);
+        double s = ri[i] - dot(ri, ri, i);
+        if (!(s > 0.0) || !isfinite(s))
+            return FRESH_EGSL;
+        ri[i] = sqrt(s);
+    }
+    return FRESH_OK;
 }
 
 /* Solves (L L^T) out = rhs with L in M. */
 static void chol_solve(fresh__gp *gp, const double *M, const double *rhs, double *out)
 {
     memcpy(out, rhs, gp->n * sizeof *out);
-    trsv(gp, M, out, 0);
-    trsv(gp, M, out, 1);
+    trsv(gp, M, gp->n, out, 0);
+    trsv(gp, M, gp->n, out, 1);
 }
 
 /* Factors the data for the current theta into L and alpha, keeping the
@@ -690,7 +690,7 @@ double fresh__gp_predict_var(fresh__gp *gp)
         return sf2;
     }
     memcpy(beta, gp->kv, n * sizeof *beta);
-    trsv(gp, gp->L, beta, 0);
+    trsv(gp, gp->L, n, beta, 0);
     double vv = 0.0;
     for (size_t a = 0; a < n; a++)
         vv += beta[a] * beta[a];
@@ -719,7 +719,7 @@ void fresh__gp_predict_grad(fresh__gp *gp, const double *x, double *dmean, doubl
     gp->pred_ok = 0; /* beta becomes K^-1 k: once per prediction */
     double sf2 = exp(gp->theta[d]), *beta = gp->beta, *df = gp->dk;
     /* beta = K^-1 k: dvar/dx = -2 beta^T dk/dx */
-    trsv(gp, gp->L, beta, 1);
+    trsv(gp, gp->L, n, beta, 1);
     for (size_t a = 0; a < n; a++) {
         const double *xa = gp->X + a * d;
         double c = -sf2 * df[a], cm = c * gp->alpha[a], cv = -2.0 * beta[a] * c;
