@@ -512,7 +512,7 @@ Test(sampler_gp, bounds_change_no_proposal)
         cr_assert_eq(fresh_sampler_gp->observe(off, &o), FRESH_OK);
     }
     for (int k = 0; k < 30; k++, id++) {
-        fresh_propose_ctx ctx = {1.0, NULL, 0, NULL, NULL, 0.0, 0.0};
+        fresh_propose_ctx ctx = {1.0, NULL, 0, NULL, NULL, 0.0, 0.0, 0};
         if (k % 3 == 2) { /* two pending jobs: fantasies */
             fresh_space_sample(sp, r, pend[0]);
             fresh_space_sample(sp, r, pend[1]);
