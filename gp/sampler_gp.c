@@ -633,9 +633,9 @@ static int prepare(gp_state *s, const fresh__bohb_rows *o, const fresh_propose_c
     if ((rc = grow_train(s, m + n_pending)) != FRESH_OK)
         return rc;
     for (size_t q = 0; q < n_pending; q++) {
-        double *row = s->Xt + (m + q) * d, var;
+        double *row = s->Xt + (m + q) * d;
         to_model(s, ctx->pending[q], row);
-        fresh__gp_predict(s->gp, row, &s->yt[m + q], &var, NULL, NULL);
+        fresh__gp_predict_mean(s->gp, row, &s->yt[m + q], NULL); /* the mean alone */
     }
     if ((rc = fresh__gp_set_data(s->gp, s->Xt, s->yt, m + n_pending)) != FRESH_OK)
         return rc;
