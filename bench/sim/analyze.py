@@ -23,8 +23,8 @@ import shutil
 import statistics
 import subprocess
 
-SCHEDS = ["hyperband", "adaptive", "asha", "async-hyperband"]
-ASYNC = ["asha", "async-hyperband"]
+SCHEDS = ["hyperband", "adaptive", "asha", "async-hyperband", "async-adaptive"]
+ASYNC = ["asha", "async-hyperband", "async-adaptive"]
 SYNC = "hyperband"
 ALL_SAMPLERS = ["bohb", "random", "auto", "gp", "tpe"]
 SAMPLERS = ALL_SAMPLERS  # narrowed to those in the results by main()

@@ -68,8 +68,9 @@ def main():
     ap.add_argument("--horizon-jobs", default="16=24,64=12,256=6")
     ap.add_argument("--spread", type=float, default=0.5)
     ap.add_argument("--functions", default="counting_ones,branin_mf,hartmann6_mf,lc_mixed")
-    ap.add_argument("--schedulers", default="hyperband,adaptive,asha,async-hyperband")
-    ap.add_argument("--samplers", default="bohb,random")
+    ap.add_argument("--schedulers",
+                    default="hyperband,adaptive,asha,async-hyperband,async-adaptive")
+    ap.add_argument("--samplers", default="bohb,random,auto")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
     hj = dict((int(k), float(v)) for k, v in (kv.split("=") for kv in args.horizon_jobs.split(",")))
