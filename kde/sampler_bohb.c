@@ -905,17 +905,14 @@ int fresh__bohb_hedge(void *state, const fresh_propose_ctx *ctx, int *hedge, siz
  * first with the highest score wins over the block and the earlier ones
  * (*found, *best, s->x_best), NaN scores never do. A screened score f with
  * bound e (|f - score| <= e; e = 0: f is exact) whose f + e lies below
- * the best exact score so far or below some candidate's f - e cannot win,
- * so the exact score is computed only for the others (usually one or two
+ * floor cannot win: floor is the best exact score so far or the largest f
+ * - e of the block, whichever is higher (bohb_propose keeps it as the
+ * candidates come). So the exact score is computed only for the others (usually one or two
  * of 64); bohb_propose has already dropped the candidates whose g alone
  * shows that they cannot win. The choice is the one scoring every
  * candidate exactly would make, bit for bit. */
-static void pick_exact(bohb_state *s, size_t nb, int *found, double *best)
+static void pick_exact(bohb_state *s, size_t nb, double floor, int *found, double *best)
 {
-    double floor = *found ? *best : -INFINITY;
-    for (size_t i = 0; i < nb; i++)
-        if (s->blk_f[i] - s->blk_e[i] > floor) /* false for NaN */
-            floor = s->blk_f[i] - s->blk_e[i];
     for (size_t i = 0; i < nb; i++) {
         double score = s->blk_f[i], e = s->blk_e[i];
         if (e > 0.0) {
@@ -995,12 +992,12 @@ static int bohb_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
         if (s->blk_f[nb] - s->blk_e[nb] > floor) /* false for NaN */
             floor = s->blk_f[nb] - s->blk_e[nb];
         if (++nb == CAND_BLOCK) {
-            pick_exact(s, nb, &found, &best);
+            pick_exact(s, nb, floor, &found, &best);
             nb = 0;
             floor = best;
         }
     }
-    pick_exact(s, nb, &found, &best);
+    pick_exact(s, nb, floor, &found, &best);
     if (!found)
         return fresh__sampler_random_draw(s->space, ctx, rng, x);
     memcpy(x, s->x_best, d * sizeof(double));
