@@ -162,7 +162,7 @@ typedef struct bohb_state {
     /* scratch */
     double *rows; /* staging for fits */
     size_t rows_cap; /* in rows */
-    double *x_cand, *u_cand, *x_best, *u_obs; /* d each */
+    double *u_cand, *x_best, *u_obs; /* d each */
     /* a block of screened candidates (see bohb_propose) */
     double *blk_u, *blk_x; /* CAND_BLOCK x d */
     double *blk_f, *blk_e; /* CAND_BLOCK: screened score, its error bound */
@@ -219,7 +219,6 @@ static void bohb_destroy(void *state)
     fresh__kde_destroy(s->bad);
     fresh__free(s->rows);
     fresh__free(s->good_idx);
-    fresh__free(s->x_cand);
     fresh__free(s->u_cand);
     fresh__free(s->x_best);
     fresh__free(s->blk_u);
@@ -315,7 +314,6 @@ static int bohb_init(void *state, const fresh_space *space, const fresh_sampler_
         (rc = fresh__kde_create(d, dims, &s->bad)) != FRESH_OK)
         goto fail;
     rc = FRESH_ENOMEM;
-    s->x_cand = fresh__malloc(d * sizeof(double));
     s->u_cand = fresh__malloc(d * sizeof(double));
     s->x_best = fresh__malloc(d * sizeof(double));
     s->u_obs = fresh__malloc(d * sizeof(double));
@@ -323,7 +321,7 @@ static int bohb_init(void *state, const fresh_space *space, const fresh_sampler_
     s->blk_x = fresh__malloc(CAND_BLOCK * d * sizeof(double));
     s->blk_f = fresh__malloc(CAND_BLOCK * sizeof(double));
     s->blk_e = fresh__malloc(CAND_BLOCK * sizeof(double));
-    if (!s->x_cand || !s->u_cand || !s->x_best || !s->u_obs || !s->blk_u || !s->blk_x ||
+    if (!s->u_cand || !s->x_best || !s->u_obs || !s->blk_u || !s->blk_x ||
         !s->blk_f || !s->blk_e)
         goto fail;
     fresh__free(dims);
