@@ -51,7 +51,8 @@ static const char bench_usage[] =
     "       fresh bench FUNCTION [--sampler random|bohb|tpe|gp|auto] [--scheduler S]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
-    "                   [--no-early-stopping] [--preset default|bohb-reference] [--mpi]\n"
+    "                   [--no-early-stopping] [--max-paused N] [--preset default|bohb-reference]\n"
+    "                   [--mpi]\n"
     "                   [--storage FILE [--resume]] [--progress SEC]\n"
     "                   [--simulate-workers N [--sim-horizon T] [--sim-spread S]\n"
     "                    [--sim-failure-rate P] [--sim-unit-time U]]\n"
@@ -89,6 +90,8 @@ static const char bench_usage[] =
     "  --sleep-per-budget MS  sleep MS milliseconds per unit of budget (to measure\n"
     "                       worker utilization with a controlled objective)\n"
     "  --no-early-stopping  let every job of a stage run to its budget\n"
+    "  --max-paused N       asynchronous schedulers: at most N paused configurations\n"
+    "                       per rung stay promotable (fresh run --max-paused)\n"
     "  --preset P           algorithm settings by name (fresh_study_params_preset):\n"
     "                       default, or bohb-reference = BOHB as published and as\n"
     "                       HpBandSter runs it (hyperband scheduler, floor bracket\n"
@@ -258,6 +261,7 @@ int cmd_bench(int argc, char **argv)
         {"sim-horizon", required_argument, NULL, 17}, {"sim-spread", required_argument, NULL, 18},
         {"sim-failure-rate", required_argument, NULL, 19},
         {"sim-unit-time", required_argument, NULL, 20},
+        {"max-paused", required_argument, NULL, 21},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
@@ -298,6 +302,7 @@ int cmd_bench(int argc, char **argv)
         case 18: if (cli_parse_double("bench", "sim-spread", optarg, &sim_spread)) return CLI_EXIT_USAGE; if (!(sim_spread >= 0)) return cli_usage_error("bench", "option '--sim-spread': must be >= 0, got %g", sim_spread); sim_opt = 1; break;
         case 19: if (cli_parse_double("bench", "sim-failure-rate", optarg, &sim_fail)) return CLI_EXIT_USAGE; if (!(sim_fail >= 0 && sim_fail < 1)) return cli_usage_error("bench", "option '--sim-failure-rate': must be in [0, 1), got %g", sim_fail); sim_opt = 1; break;
         case 20: if (cli_parse_double("bench", "sim-unit-time", optarg, &sim_unit)) return CLI_EXIT_USAGE; if (!(sim_unit > 0)) return cli_usage_error("bench", "option '--sim-unit-time': must be > 0, got %g", sim_unit); sim_opt = 1; break;
+        case 21: if (cli_parse_long("bench", "max-paused", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--max-paused': must be an integer >= 1"); o.max_paused = (size_t)lv; break;
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;

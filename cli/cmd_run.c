@@ -48,7 +48,8 @@ static const char run_usage[] =
     "                 (--budget MBE | --brackets N | --wall-time SEC) [--workers W]\n"
     "                 [--gpus LIST | --slot-env VAR=LIST] [--storage FILE [--resume]]\n"
     "                 [--seed S] [--job-time-limit SEC] [--stop-grace SEC]\n"
-    "                 [--runs-dir DIR] [--keep-runs] [--quiet] [--mpi] -- COMMAND [ARGS...]\n"
+    "                 [--runs-dir DIR] [--keep-runs] [--max-paused N] [--quiet] [--mpi]\n"
+    "                 -- COMMAND [ARGS...]\n"
     "\n"
     "Tunes any program: each job runs COMMAND as a child process (no shell unless\n"
     "you write sh -c '...'), with placeholders filled in, and reads its reports,\n"
@@ -87,12 +88,16 @@ static const char run_usage[] =
     "  --runs-dir DIR        where trial directories go (default FILE.runs next to\n"
     "                        the study file, else a new fresh-runs-XXXXXX)\n"
     "  --keep-runs           keep every trial directory (default: those of finished\n"
-    "                        brackets are removed, except the incumbent's)\n"
+    "                        configurations are removed, except the incumbent's)\n"
     "  --sampler S           auto (default: gp or bohb by the space), gp, bohb, tpe\n"
     "                        or random (as fresh bench)\n"
     "  --scheduler S         adaptive (default), hyperband, sh, none, asha or\n"
     "                        async-hyperband or async-adaptive (docs/algorithms.md)\n"
     "  --no-early-stopping   let every job of a stage reach its budget\n"
+    "  --max-paused N        asynchronous schedulers: at most N paused configurations\n"
+    "                        per rung stay promotable, the others are retired and\n"
+    "                        their directories removed (default: no limit, every\n"
+    "                        paused checkpoint is kept until the study ends)\n"
     "  --quiet               no line per finished job on standard error\n"
     "  --mpi                 run over MPI (mpirun -n N+1 fresh run --mpi ...): rank 0\n"
     "                        schedules and keeps the study file, the N other ranks run\n"
@@ -127,11 +132,10 @@ typedef struct run_ctx {
     char *slot_name[MAX_SLOT_ENV];
     char **slot_values[MAX_SLOT_ENV]; /* workers entries each */
     /* owner thread only */
-    long *config_bracket;
-    unsigned char *removed;
+    unsigned char *dir_state; /* [config id]: DIR_UNSEEN, DIR_LIVE, DIR_REMOVED */
     size_t n_known, cap_known;
-    int has_prev_inc;
-    uint64_t prev_inc;
+    uint64_t *live;           /* configurations whose directories are live */
+    size_t n_live, cap_live;
     size_t jobs_seen, failed_seen, completed_seen;
     char last_failure[300];
     double t0;
@@ -538,14 +542,17 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+/* dir_state values: the configuration's directory is... */
+enum { DIR_UNSEEN = 0, DIR_LIVE = 1, DIR_REMOVED = 2 };
+
 static void remove_config_dir(run_ctx *rc, uint64_t cid)
 {
-    if (rc->keep_runs || cid >= rc->n_known || rc->removed[cid])
+    if (rc->keep_runs || cid >= rc->n_known || rc->dir_state[cid] == DIR_REMOVED)
         return;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/config-%" PRIu64, rc->runs_dir, cid);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    rc->removed[cid] = 1;
+    rc->dir_state[cid] = DIR_REMOVED;
 }
 
 static const char *status_word(fresh_job_status st)
@@ -558,75 +565,78 @@ static const char *status_word(fresh_job_status st)
     }
 }
 
-/* Remembers that configuration cid belongs to bracket b. 0, or -1 when out
- * of memory (its directory is then kept). */
-static int note_config(run_ctx *rc, uint64_t cid, long bracket)
+/* Remembers configuration cid (its directory is live until removed). 0,
+ * or -1 when out of memory (its directory is then kept). */
+static int note_config(run_ctx *rc, uint64_t cid)
 {
     if (cid >= rc->cap_known) {
         size_t cap = rc->cap_known ? rc->cap_known : 64;
         while (cap <= cid)
             cap *= 2;
-        long *cb = realloc(rc->config_bracket, cap * sizeof *cb);
-        if (cb)
-            rc->config_bracket = cb;
-        unsigned char *rm = cb ? realloc(rc->removed, cap) : NULL;
-        if (rm)
-            rc->removed = rm;
-        if (!cb || !rm)
+        unsigned char *ds = realloc(rc->dir_state, cap);
+        if (!ds)
             return -1;
-        memset(rc->removed + rc->cap_known, 0, cap - rc->cap_known);
-        for (size_t i = rc->cap_known; i < cap; i++)
-            rc->config_bracket[i] = -1;
+        rc->dir_state = ds;
+        memset(rc->dir_state + rc->cap_known, DIR_UNSEEN, cap - rc->cap_known);
         rc->cap_known = cap;
     }
-    rc->config_bracket[cid] = bracket;
+    if (rc->dir_state[cid] == DIR_UNSEEN) {
+        if (rc->n_live == rc->cap_live) {
+            size_t cap = rc->cap_live ? 2 * rc->cap_live : 64;
+            uint64_t *lv = realloc(rc->live, cap * sizeof *lv);
+            if (!lv)
+                return -1;
+            rc->live = lv;
+            rc->cap_live = cap;
+        }
+        rc->live[rc->n_live++] = cid;
+        rc->dir_state[cid] = DIR_LIVE;
+    }
     if (cid + 1 > rc->n_known)
         rc->n_known = cid + 1;
     return 0;
 }
 
-/* Removes the directories that no job will need again: those of a finished
- * bracket's configurations (checked for `bracket`), but the incumbent's,
- * and the previous incumbent's once its bracket is over. */
-static void clean_dirs(run_ctx *rc, const fresh_study *s, long bracket)
+/* Removes the directories that no job will need again: those of the
+ * configurations the study says are finished (fresh_study_config_finished:
+ * their bracket is over, or, with an asynchronous scheduler, they reached
+ * the top rung, failed or were retired), but the incumbent's. A former
+ * incumbent's goes once it is finished too. O(live directories). */
+static void clean_dirs(run_ctx *rc, const fresh_study *s)
 {
     if (rc->keep_runs)
         return;
     uint64_t inc = 0;
     int has_inc = fresh_study_incumbent(s, &inc, NULL, NULL, NULL) == FRESH_OK;
-    if (fresh_study_bracket_finished(s, bracket))
-        for (uint64_t c = 0; c < rc->n_known; c++)
-            if (rc->config_bracket[c] == bracket && !(has_inc && c == inc))
-                remove_config_dir(rc, c);
-    if (rc->has_prev_inc && (!has_inc || rc->prev_inc != inc) && rc->prev_inc < rc->n_known &&
-        fresh_study_bracket_finished(s, rc->config_bracket[rc->prev_inc]))
-        remove_config_dir(rc, rc->prev_inc);
-    rc->has_prev_inc = has_inc;
-    rc->prev_inc = inc;
+    size_t k = 0;
+    for (size_t i = 0; i < rc->n_live; i++) {
+        uint64_t c = rc->live[i];
+        if (!(has_inc && c == inc) && fresh_study_config_finished(s, c)) {
+            remove_config_dir(rc, c);
+            continue;
+        }
+        rc->live[k++] = c;
+    }
+    rc->n_live = k;
 }
 
 /* After a resume: learn the recorded jobs (on_job is not called for
- * them) and tidy what finished brackets left. */
+ * them) and tidy what finished configurations left. */
 static void learn_recorded(run_ctx *rc, const fresh_study *s)
 {
     size_t n = fresh_study_n_jobs(s);
     fresh_job_info ji;
     for (size_t i = 0; i < n; i++)
         if (fresh_study_job(s, i, &ji) == FRESH_OK)
-            note_config(rc, ji.config_id, ji.bracket);
-    long last = -1;
-    for (uint64_t c = 0; c < rc->n_known; c++)
-        if (rc->config_bracket[c] > last)
-            last = rc->config_bracket[c];
-    for (long b = 0; b <= last; b++)
-        clean_dirs(rc, s, b);
+            note_config(rc, ji.config_id);
+    clean_dirs(rc, s);
 }
 
 static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
 {
     run_ctx *rc = user;
     uint64_t cid = job->config_id;
-    int known = note_config(rc, cid, job->bracket) == 0;
+    int known = note_config(rc, cid) == 0;
     rc->jobs_seen++;
     if (job->status == FRESH_JOB_FAILED) {
         rc->failed_seen++;
@@ -649,7 +659,7 @@ static void on_job(const fresh_study *s, const fresh_job_info *job, void *user)
             fprintf(stderr, "%s before any report\n", status_word(job->status));
     }
     if (known)
-        clean_dirs(rc, s, job->bracket);
+        clean_dirs(rc, s);
 }
 
 /* ---- signals ---- */
@@ -1032,13 +1042,14 @@ int cmd_run(int argc, char **argv)
         {"keep-runs", no_argument, NULL, 'K'},         {"sampler", required_argument, NULL, 'x'},
         {"scheduler", required_argument, NULL, 'X'},   {"no-early-stopping", no_argument, NULL, 'N'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
-        {"mpi", no_argument, NULL, 'P'},               {NULL, 0, NULL, 0}};
+        {"mpi", no_argument, NULL, 'P'},               {"max-paused", required_argument, NULL, 'Y'},
+        {NULL, 0, NULL, 0}};
     fresh_study_params p;
     fresh_study_params_default(&p);
     p.seed = 0;
     const char *space_path = NULL, *storage = NULL, *runs_dir = NULL;
     const char *sampler = p.sampler->name, *scheduler = p.scheduler->name; /* the library's */
-    long workers = 0, brackets = 0, seed = 0;
+    long workers = 0, brackets = 0, seed = 0, max_paused = 0;
     double budget = 0, wall = 0, grace = 10, limit = 0;
     int resume = 0, keep = 0, quiet = 0, workers_given = 0, use_mpi = 0;
     const char *slot_specs[MAX_SLOT_ENV];
@@ -1079,6 +1090,7 @@ int cmd_run(int argc, char **argv)
         case 'N': p.early_stopping = 0; break;
         case 'q': quiet = 1; break;
         case 'P': use_mpi = 1; break;
+        case 'Y': if (cli_parse_long("run", "max-paused", optarg, &max_paused)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(run_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;
         }
@@ -1101,6 +1113,8 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "option '--workers': must be in 1..4096, got %ld", workers);
     if (seed < 0)
         return cli_usage_error("run", "option '--seed': must be >= 0, got %ld", seed);
+    if (max_paused < 0)
+        return cli_usage_error("run", "option '--max-paused': must be >= 1, got %ld", max_paused);
     if (!(grace >= 0))
         return cli_usage_error("run", "option '--stop-grace': must be >= 0, got %g", grace);
     if (!(limit >= 0))
@@ -1116,6 +1130,11 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "option '--sampler': unknown sampler '%s'", sampler);
     if (!p.scheduler)
         return cli_usage_error("run", "option '--scheduler': unknown scheduler '%s'", scheduler);
+    if (max_paused > 0 && !p.scheduler->set_max_paused)
+        return cli_usage_error("run", "option '--max-paused' applies to the asynchronous schedulers "
+                                      "(asha, async-hyperband, async-adaptive), not '%s'",
+                               p.scheduler->name);
+    p.max_paused = (size_t)max_paused;
 
     int exit_code = CLI_EXIT_FAIL, bad = 0;
     run_ctx rc;
@@ -1396,8 +1415,8 @@ done:
         for (size_t i = 0; i < rc.n_base_env; i++)
             free(rc.base_env[i]);
     free(rc.base_env);
-    free(rc.config_bracket);
-    free(rc.removed);
+    free(rc.dir_state);
+    free(rc.live);
 #ifdef FRESH_HAVE_MPI
     if (mpi_inited)
         MPI_Finalize();

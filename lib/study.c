@@ -38,6 +38,7 @@
 typedef struct config_rec {
     double *x;
     long bracket;
+    size_t slot;             /* fresh_sched_job.slot of its latest job */
     void *ckpt;
     size_t ckpt_len;
     uint64_t observed_rungs; /* bit j: observation at rung j given to the sampler */
@@ -212,6 +213,11 @@ static int check_params(const fresh_study_params *p, char *err)
     if (p->max_brackets < 0)
         return fresh__set_err(err, FRESH_EINVAL, "max_brackets: must be >= 0, got %ld",
                               p->max_brackets);
+    if (p->max_paused > 0 && !p->scheduler->set_max_paused)
+        return fresh__set_err(err, FRESH_EINVAL,
+                              "max_paused: scheduler '%s' does not offer it (the asynchronous "
+                              "schedulers asha, async-hyperband and async-adaptive do)",
+                              p->scheduler->name);
     if (!(p->max_total_budget >= 0) || isinf(p->max_total_budget))
         return fresh__set_err(err, FRESH_EINVAL,
                               "max_total_budget: must be >= 0 and finite, got %g",
@@ -344,6 +350,12 @@ static fresh_study *study_create(const fresh_space *space, const fresh_study_par
         s->sched = NULL;
         goto fail;
     }
+    if (p.max_paused > 0 &&
+        (rc = p.scheduler->set_max_paused(s->sched, p.max_paused)) != FRESH_OK) {
+        fresh__set_err(err, rc, "max_paused: scheduler '%s' refused %zu", p.scheduler->name,
+                       p.max_paused);
+        goto fail;
+    }
     rc = p.sampler->init(s->samp, space, &p.sampler_params, p.seed, err);
     if (rc != FRESH_OK) {
         fresh__free(s->samp);
@@ -434,6 +446,22 @@ int fresh_study_bracket_finished(const fresh_study *s, long bracket)
     if (!s || bracket < 0 || (size_t)bracket / 8 >= s->cap_bracket_done)
         return 0;
     return (s->bracket_done[bracket / 8] >> (bracket % 8)) & 1;
+}
+
+int fresh_study_config_finished(const fresh_study *s, uint64_t config_id)
+{
+    if (!s || config_id >= s->n_configs)
+        return 0;
+    const config_rec *c = &s->configs[config_id];
+    if (fresh_study_bracket_finished(s, c->bracket))
+        return 1;
+    if (!s->p.scheduler->config_final)
+        return 0;
+    fresh_sched_job sj = {0};
+    sj.config_id = config_id;
+    sj.bracket = c->bracket;
+    sj.slot = c->slot;
+    return s->p.scheduler->config_final(s->sched, &sj) == 1;
 }
 const fresh_plan *fresh_study_plan(const fresh_study *s) { return s ? s->plan : NULL; }
 
@@ -713,6 +741,7 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
         }
     }
     config_rec *c = &s->configs[sj.config_id];
+    c->slot = sj.slot;
     job_rec *j = &s->jobs[s->n_jobs];
     memset(j, 0, sizeof *j);
     j->sj = sj;
@@ -1713,6 +1742,12 @@ static json_t *params_json(const fresh_study_params *p)
         json_decref(j);
         return NULL;
     }
+    /* only when set, so that files without it read (and compare) as before */
+    if (j && p->max_paused > 0 &&
+        json_object_set_new(j, "max_paused", json_integer((json_int_t)p->max_paused))) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -1776,6 +1811,12 @@ static int params_differ(json_t *stored, json_t *now, char *msg, size_t len)
             free(b);
             return 1;
         }
+    }
+    if (json_object_get(stored, "max_paused") && !json_object_get(now, "max_paused")) {
+        char *a = json_dumps(json_object_get(stored, "max_paused"), JSON_ENCODE_ANY);
+        snprintf(msg, len, "max_paused: stored %s, requested none", a ? a : "?");
+        free(a);
+        return 1;
     }
     return 0;
 }
@@ -2026,6 +2067,10 @@ static int params_from_json(const char *text, fresh_study_params *p, char **tag,
         sp->num_samples = (size_t)ns;
         sp->min_points_in_model = (size_t)mp;
         p->max_brackets = (long)mb;
+        json_t *mpz = json_object_get(root, "max_paused"); /* absent: 0 (older files too) */
+        if (mpz && !(json_is_integer(mpz) && json_integer_value(mpz) > 0))
+            rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: bad max_paused");
+        p->max_paused = mpz && rc == FRESH_OK ? (size_t)json_integer_value(mpz) : 0;
         p->target_loss = json_is_number(tl) ? json_number_value(tl) : NAN;
         if (!p->scheduler || !p->sampler)
             rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: unknown %s '%s'",

@@ -57,6 +57,21 @@
  * unreliable: its counter stands still, the others share the draws. The
  * pairs come from jobs that ran from scratch to a ladder's first budget and
  * reported at lower rungs, as for the adaptive scheduler.
+ *
+ * Paused configurations (set_max_paused, the study's max_paused). ASHA as
+ * published may promote any unpromoted result later, so every paused
+ * configuration's checkpoint is needed until the study ends: unbounded disk
+ * for `fresh run`. With a limit n a rung keeps at most n unpromoted results
+ * eligible; when a new one makes n + 1, the last of them in rank order is
+ * retired: its configuration is final (config_final). A group still ends
+ * only when all its configurations reached the top rung or failed, so that
+ * a group ends only in a job of its own (the study marks the job's bracket
+ * when n_finished grows). A retired result stays counted in n_i and ranks below
+ * every eligible one, so the eligible ones are promoted exactly as without
+ * the limit; a retired one could have been promoted only after all n
+ * eligible ones above it, i.e. after at least eta * n more results. The
+ * heap holds at most n + 1 results, so the last one is found among its
+ * leaves in O(n).
  */
 #include "fidelity.h"
 #include "fresh/scheduler.h"
@@ -98,6 +113,7 @@ typedef struct rec {
     int rung;           /* rung it runs or last ran at */
     int running;
     long group;
+    int final;          /* can run no more: top rung reached, failed or retired */
 } rec;
 
 typedef struct asha_state {
@@ -111,6 +127,7 @@ typedef struct asha_state {
     size_t n_groups, cap_groups;
     long n_finished;
     size_t n_running;
+    size_t max_paused;      /* eligible unpromoted results per rung, 0 = no limit */
     int adaptive;           /* async-adaptive: skip ladders whose first rung misleads */
     fresh__fidelity fid;
 } asha_state;
@@ -248,6 +265,29 @@ static size_t take_best(rung *g)
     return best.slot;
 }
 
+/* With a limit on paused results: retires the result of g's heap that
+ * ranks last while the heap holds more than a->max_paused. */
+static void retire_excess(asha_state *a, rung *g)
+{
+    while (a->max_paused && g->n_open > a->max_paused) {
+        size_t w = g->n_open / 2; /* the last in rank order is a leaf */
+        for (size_t i = w + 1; i < g->n_open; i++)
+            if (before(&g->open[w], &g->open[i]))
+                w = i;
+        rec *c = &a->recs[g->open[w].slot];
+        result last = g->open[--g->n_open];
+        if (w < g->n_open) { /* put the heap's last leaf in its place, sift up */
+            size_t i = w;
+            while (i > 0 && before(&last, &g->open[(i - 1) / 2])) {
+                g->open[i] = g->open[(i - 1) / 2];
+                i = (i - 1) / 2;
+            }
+            g->open[i] = last;
+        }
+        c->final = 1; /* its group's end stays "top rung or failed" (see the top) */
+    }
+}
+
 /* 1 if the round robin leaves ladder k out now (async-adaptive: its first
  * rung has ranked configurations unlike a higher one). */
 static int left_out(const asha_state *a, int k)
@@ -348,7 +388,7 @@ static int next(void *st, int open_new, fresh_sched_job *job)
         commit_pick(a, out, k);
     l->fill++;
     size_t slot = a->n_recs++;
-    a->recs[slot] = (rec){FRESH_SCHED_NEW, k, 0, 1, l->group};
+    a->recs[slot] = (rec){FRESH_SCHED_NEW, k, 0, 1, l->group, 0};
     a->n_running++;
     fill_job(a, slot, job);
     return FRESH_OK;
@@ -390,21 +430,46 @@ static int finish(void *st, const fresh_sched_job *job, double loss, int complet
         fresh__fidelity_record(&a->fid, job, res.loss, rung_losses);
     c->running = 0;
     a->n_running--;
-    if (!isfinite(res.loss) || c->rung + 1 == l->n_rungs) /* can run no more */
+    if (!isfinite(res.loss) || c->rung + 1 == l->n_rungs) { /* can run no more */
+        c->final = 1;
         if (++a->group_final[c->group] == l->group_size)
             a->n_finished++;
+    } else {
+        retire_excess(a, g);
+    }
     return FRESH_OK;
+}
+
+static int set_max_paused(void *st, size_t n)
+{
+    asha_state *a = st;
+    if (n == 0 || a->n_recs > 0)
+        return FRESH_EINVAL;
+    a->max_paused = n;
+    return FRESH_OK;
+}
+
+static int config_final(const void *st, const fresh_sched_job *job)
+{
+    const asha_state *a = st;
+    if (!job || job->slot >= a->n_recs)
+        return 0;
+    const rec *c = &a->recs[job->slot];
+    return c->config_id == job->config_id && c->group == job->bracket && !c->running && c->final;
 }
 
 static long n_opened(const void *st) { return (long)((const asha_state *)st)->n_groups; }
 static long n_finished(const void *st) { return ((const asha_state *)st)->n_finished; }
 
-static const fresh_scheduler_type asha_type = {"asha", sizeof(asha_state), init_asha, destroy,
-                                               next, bind, finish, n_opened, n_finished, 1};
-static const fresh_scheduler_type aad_type = {"async-adaptive", sizeof(asha_state), init_aad,
-                                              destroy, next, bind, finish, n_opened, n_finished, 1};
-static const fresh_scheduler_type ahb_type = {"async-hyperband", sizeof(asha_state), init_ahb,
-                                              destroy, next, bind, finish, n_opened, n_finished, 1};
+static const fresh_scheduler_type asha_type = {
+    "asha", sizeof(asha_state), init_asha, destroy, next, bind, finish, n_opened, n_finished, 1,
+    set_max_paused, config_final};
+static const fresh_scheduler_type aad_type = {
+    "async-adaptive", sizeof(asha_state), init_aad, destroy, next, bind, finish, n_opened,
+    n_finished, 1, set_max_paused, config_final};
+static const fresh_scheduler_type ahb_type = {
+    "async-hyperband", sizeof(asha_state), init_ahb, destroy, next, bind, finish, n_opened,
+    n_finished, 1, set_max_paused, config_final};
 
 const fresh_scheduler_type *const fresh_scheduler_asha = &asha_type;
 const fresh_scheduler_type *const fresh_scheduler_async_hyperband = &ahb_type;

@@ -283,7 +283,7 @@ static long n_finished(const void *st) { return ((const hb_state *)st)->n_done; 
 
 #define HB_TYPE(var, nm, initfn)                                                         \
     static const fresh_scheduler_type var##_type = {nm,   sizeof(hb_state), initfn, destroy, \
-                                                    next, bind, finish, n_opened, n_finished, 0}; \
+                                                    next, bind, finish, n_opened, n_finished, 0, NULL, NULL}; \
     const fresh_scheduler_type *const var = &var##_type;
 
 HB_TYPE(fresh_scheduler_hyperband, "hyperband", init_hb)

@@ -117,6 +117,22 @@ typedef struct fresh_scheduler_type {
      * (fresh_propose_ctx.async_promotions). 0 for the synchronous ones;
      * initialisers that stop at n_finished leave it 0. */
     int asynchronous;
+    /* Optional (NULL: not offered; the asynchronous schedulers offer it).
+     * Called once, after init and before the first next(), when the study's
+     * max_paused is not 0: at most n unpromoted results per rung stay
+     * eligible for promotion; when a result makes it n + 1, the one that
+     * ranks last of them is retired: its configuration can run no more. The
+     * eligible ones are promoted exactly as without the limit (retired
+     * results rank below them, so no rank changes). A group still ends only
+     * when each of its configurations reached the top rung or failed.
+     * FRESH_OK; FRESH_EINVAL for n = 0 or after the first next(). */
+    int (*set_max_paused)(void *state, size_t n);
+    /* Optional (NULL: the study knows only finished brackets). 1 if the
+     * configuration of `job` (its latest job; config_id, bracket and slot
+     * are read) is not running and can run no more: it reached its
+     * ladder's top rung, failed, or was retired; 0 otherwise, and for a
+     * job this scheduler does not know. */
+    int (*config_final)(const void *state, const fresh_sched_job *job);
 } fresh_scheduler_type;
 
 FRESH_API extern const fresh_scheduler_type *const fresh_scheduler_hyperband;

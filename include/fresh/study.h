@@ -75,6 +75,17 @@ typedef struct fresh_study_params {
     int early_stopping;              /* stop hopeless jobs inside a stage; default 1 */
     double job_time_limit;           /* seconds per job, 0 = none (default); see
                                         "Time limits" below */
+    size_t max_paused;               /* asynchronous schedulers only: at most this
+                                        many unpromoted configurations per rung
+                                        stay eligible for promotion; one that
+                                        falls below as many better ones is
+                                        retired and never runs again
+                                        (fresh_study_config_finished), which
+                                        bounds the checkpoints to keep. 0 = no
+                                        limit, ASHA as published (default).
+                                        FRESH_EINVAL with a scheduler that does
+                                        not offer it (fresh/scheduler.h,
+                                        set_max_paused) */
     /* stopping criteria, any combination; 0 (NaN for target) = off */
     long max_brackets;               /* brackets to complete (asynchronous schedulers:
                                         groups of new configurations as large as
@@ -199,6 +210,16 @@ FRESH_API const char *fresh_study_tag(const fresh_study *study);
  * bracket still open, not opened yet, a negative number or a NULL study.
  * Thread safety: owner thread (e.g. inside the on_job callback). */
 FRESH_API int fresh_study_bracket_finished(const fresh_study *study, long bracket);
+
+/* 1 if no job of configuration config_id will run again: its bracket has
+ * finished (fresh_study_bracket_finished), or, with an asynchronous
+ * scheduler, it is not running and reached its ladder's top rung, failed,
+ * or was retired under max_paused. What an objective saved for it may then
+ * be discarded (`fresh run` removes its trial directory). 0 while a job of
+ * it may still run (with ASHA and max_paused = 0, a paused configuration
+ * stays promotable until the study ends), for an unknown id and a NULL
+ * study. Thread safety: owner thread (e.g. inside the on_job callback). */
+FRESH_API int fresh_study_config_finished(const fresh_study *study, uint64_t config_id);
 
 /* Message of the last failed call ("" if none). Thread safety: owner. */
 FRESH_API const char *fresh_study_errmsg(const fresh_study *study);

@@ -256,3 +256,49 @@ fr.report(fr.budget(), 0.5)
             assert child.get("FRESH_TEST_USER_VAR") == "kept"
             assert child.get("OPENBLAS_NUM_THREADS") == user_value, child.get("OPENBLAS_NUM_THREADS")
             assert "FRESH_BUDGET" in child
+
+
+CKPT_SCRIPT = r"""
+import os, sys
+budget, start, x = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+d = os.environ["FRESH_TRIAL_DIR"]
+runs = os.path.dirname(d)
+with open(sys.argv[4], "a") as f:  # directories present at this job's start
+    f.write("%d\n" % sum(1 for n in os.listdir(runs) if n.startswith("config-")))
+ck = os.path.join(d, "ckpt")
+if start > 0:
+    if not os.path.exists(ck) or float(open(ck).read()) != start:
+        sys.exit("checkpoint missing or wrong")
+open(ck, "w").write(repr(budget))
+print("fresh-report step=%g loss=%.12g" % (budget, (x - 0.3) ** 2 + 1 / budget), flush=True)
+"""
+
+
+def asha_dirs(work, *opts, tag):
+    script = work.script("ck.py", CKPT_SCRIPT)
+    seen = work.path / ("seen-%s.txt" % tag)
+    work.run([PY, script, "{budget}", "{resume_from}", "{x}", str(seen)], "--scheduler", "asha",
+             *opts, brackets=6, storage="%s.db" % tag)
+    jobs = work.jobs("%s.db" % tag)
+    assert all(j["status"] != "failed" for j in jobs), [j for j in jobs if j["status"] == "failed"]
+    assert sum(j["resume_from"] > 0 for j in jobs) >= 10  # promotions found their checkpoints
+    left = os.listdir(work.path / ("%s.db.runs" % tag))
+    return max(int(s) for s in seen.read_text().split()), len(left), jobs
+
+
+def test_asha_max_paused_bounds_the_trial_directories(work):
+    # ASHA as published may promote any paused configuration later, so every
+    # directory stays; with --max-paused 2 a rung keeps 2 paused
+    # configurations promotable and the others' directories go at once: at
+    # a job's start at most 2 x 2 paused (rungs 1 and 3) + the job's own + the
+    # incumbent's. 6 groups of 9 configurations, one worker.
+    most, left, jobs = asha_dirs(work, tag="all")
+    assert len({j["config_id"] for j in jobs}) == 54
+    assert most > 20 and left > 20
+    most, left, jobs = asha_dirs(work, "--max-paused", "2", tag="mp")
+    assert most <= 6, most
+    assert left <= 5, left
+    p = work.run(["true"], "--max-paused", "2", expect=2, storage="h.db")
+    assert "asynchronous schedulers" in p.stderr
+    p = work.run(["true"], "--scheduler", "asha", "--max-paused", "-1", expect=2, storage="h.db")
+    assert "--max-paused" in p.stderr

@@ -321,3 +321,104 @@ Test(async_hyperband, adaptive_leaves_out_a_misleading_first_rung)
     cr_assert_eq(ladder0_draws_after_pairs(fresh_scheduler_async_adaptive), 0);
     cr_assert_gt(ladder0_draws_after_pairs(fresh_scheduler_async_hyperband), 10);
 }
+
+/* One script, with and without a limit of 2 paused results per rung (1..9,
+ * eta 3: rungs 1, 3, 9; a group is 9 configurations). Returns the config id
+ * of the job after the script's 12 rung-0 results: the limit retires
+ * configs 0 and 3, which ASHA as published promotes later. */
+static uint64_t paused_script(size_t max_paused)
+{
+    sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    const fresh_scheduler_type *T = s.type;
+    if (max_paused) {
+        cr_assert_eq(T->set_max_paused(s.state, 0), FRESH_EINVAL);
+        cr_assert_eq(T->set_max_paused(s.state, max_paused), FRESH_OK);
+    }
+    fresh_sched_job j[12], p[3];
+    for (int i = 0; i < 3; i++)
+        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
+    cr_assert_eq(T->config_final(s.state, &j[0]), 0); /* running */
+    done(&s, &j[0], 5, 1);
+    done(&s, &j[1], 3, 1);
+    cr_assert_eq(T->config_final(s.state, &j[0]), 0); /* paused, eligible */
+    done(&s, &j[2], 4, 1);
+    /* 3 paused > 2: the last of them, config 0 (loss 5), is retired */
+    cr_assert_eq(T->config_final(s.state, &j[0]), max_paused == 2);
+    cr_assert_eq(T->config_final(s.state, &j[2]), 0);
+    p[0] = expect(&s, 1, 1, 0, 1, 3, 1); /* n = 3, top 1: config 1 */
+    cr_assert_eq(T->config_final(s.state, &p[0]), 0);
+    j[3] = expect(&s, 1, 3, 0, 0, 1, 0);
+    done(&s, &j[3], 4.5, 1); /* paused: 2 (4), 3 (4.5); n = 4, top 1: promoted */
+    cr_assert_eq(T->config_final(s.state, &j[3]), 0);
+    j[4] = expect(&s, 1, 4, 0, 0, 1, 0);
+    done(&s, &j[4], 1, 1); /* paused 4 (1), 2, 3: config 3 retired */
+    cr_assert_eq(T->config_final(s.state, &j[3]), max_paused == 2);
+    p[1] = expect(&s, 1, 4, 0, 1, 3, 1); /* n = 5, top 1: config 4 ranks 0 */
+    for (int i = 5; i < 9; i++) { /* the group's last four fail: final */
+        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
+        done(&s, &j[i], INFINITY, 0);
+        cr_assert_eq(T->config_final(s.state, &j[i]), 1);
+    }
+    p[2] = expect(&s, 1, 2, 0, 1, 3, 1); /* n = 9, top 3: config 2 ranks 2 */
+    for (int i = 9; i < 12; i++) { /* group 1: three more failures, n = 12 */
+        j[i] = expect(&s, 1, (uint64_t)i, 1, 0, 1, 0);
+        done(&s, &j[i], INFINITY, 0);
+    }
+    /* top 4: config 3 (4.5) ranks 3 among the results, unless retired; the
+     * retired results still count in n, so the ranks of the others stand */
+    fresh_sched_job nx;
+    cr_assert_eq(next(&s, 1, &nx), FRESH_OK);
+    /* final: group 0 = 0 and 3 retired (with the limit) + 5..8 failed;
+     * 1, 2 and 4 run at rung 1 */
+    cr_assert_eq(T->n_finished(s.state), 0);
+    fresh_sched_job unknown = j[0];
+    unknown.config_id = 77;
+    cr_assert_eq(T->config_final(s.state, &unknown), 0);
+    drop(&s);
+    return nx.stage == 1 ? nx.config_id : FRESH_SCHED_NEW;
+}
+
+Test(asha, max_paused_retires_the_last_paused_results)
+{
+    /* ASHA as published promotes config 3 after the failures; with the
+     * limit it was retired and a new configuration starts instead */
+    cr_assert_eq(paused_script(0), 3);
+    cr_assert_eq(paused_script(2), FRESH_SCHED_NEW);
+}
+
+Test(asha, max_paused_ends_the_study_sooner_and_is_offered_by_async_only)
+{
+    /* 1..3, eta 3: rungs 1, 3; groups of 3. With a limit of 1 every paused
+     * result but the best is retired: once the best is promoted and done
+     * nothing can run (without the limit config 0 could still go up, see
+     * groups_finish_and_open_new_zero); the group does not count as
+     * finished (that takes the top rung or a failure for each). */
+    sched s = make(fresh_scheduler_asha, 1, 3, 3);
+    cr_assert_eq(s.type->set_max_paused(s.state, 1), FRESH_OK);
+    fresh_sched_job j[3];
+    for (int i = 0; i < 3; i++)
+        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
+    done(&s, &j[0], 2, 1);
+    done(&s, &j[1], 3, 1); /* retired */
+    done(&s, &j[2], 1, 1); /* config 0 retired */
+    cr_assert_eq(s.type->config_final(s.state, &j[0]), 1);
+    cr_assert_eq(s.type->config_final(s.state, &j[1]), 1);
+    fresh_sched_job p = expect(&s, 0, 2, 0, 1, 3, 1);
+    cr_assert_eq(s.type->n_finished(s.state), 0);
+    done(&s, &p, 0.5, 1);
+    cr_assert_eq(s.type->config_final(s.state, &p), 1);
+    cr_assert_eq(s.type->n_finished(s.state), 0);
+    fresh_sched_job w;
+    cr_assert_eq(next(&s, 0, &w), FRESH_DONE);
+    drop(&s);
+
+    /* the limit must come before the first job */
+    s = make(fresh_scheduler_async_hyperband, 1, 9, 3);
+    cr_assert_eq(next(&s, 1, &w), FRESH_OK);
+    cr_assert_eq(s.type->set_max_paused(s.state, 4), FRESH_EINVAL);
+    drop(&s);
+    cr_assert_not_null(fresh_scheduler_async_adaptive->set_max_paused);
+    cr_assert_not_null(fresh_scheduler_async_adaptive->config_final);
+    cr_assert_null(fresh_scheduler_hyperband->set_max_paused);
+    cr_assert_null(fresh_scheduler_adaptive->config_final);
+}

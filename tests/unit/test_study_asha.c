@@ -4,6 +4,7 @@
  * configurations, early stopping acts inside a rung, and the BOHB sampler
  * gets its observations. One worker: results are deterministic. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,5 +144,84 @@ Test(study_asha, bohb_model_is_used)
     fresh_study_get_stats(s, &st);
     cr_assert_gt(st.proposals_model, 0, "the model never proposed");
     fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
+/* max_paused in a study: a configuration the study calls finished never
+ * gets another job, and with the limit every configuration but at most
+ * max_paused per rung below the top ends finished; without it the paused
+ * ones stay promotable to the end. */
+typedef struct fin_watch {
+    unsigned char finished[512];
+    int errors;       /* a configuration finished, then not */
+    int ran_after;    /* a finished configuration got a job */
+    reached r;
+} fin_watch;
+
+static void watch_finished(const fresh_study *s, const fresh_job_info *job, void *user)
+{
+    (void)job;
+    fin_watch *w = user;
+    size_t n = fresh_study_n_configs(s);
+    for (uint64_t c = 0; c < n && c < 512; c++) {
+        int f = fresh_study_config_finished(s, c);
+        if (w->finished[c] && !f)
+            w->errors++;
+        w->finished[c] = (unsigned char)f;
+    }
+}
+
+static int never_after_finished(fresh_trial *t, void *user)
+{
+    fin_watch *w = user;
+    uint64_t id = fresh_trial_config_id(t);
+    if (id < 512 && w->finished[id])
+        w->ran_after++;
+    return pause_continue(t, &w->r);
+}
+
+static size_t unfinished_with(const fresh_scheduler_type *type, size_t max_paused)
+{
+    fin_watch w;
+    memset(&w, 0, sizeof w);
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params(); /* 1..9, eta 3: rungs 1, 3, 9 */
+    p.scheduler = type;
+    p.max_brackets = 12;
+    p.max_paused = max_paused;
+    p.on_job = watch_finished;
+    p.on_job_user = &w;
+    fresh_study *s = make(sp, &p);
+    cr_assert_eq(fresh_study_optimize(s, never_after_finished, &w), FRESH_BRACKETS_DONE, "%s",
+                 fresh_study_errmsg(s));
+    cr_assert_eq(w.errors, 0, "%s: a finished configuration became unfinished", type->name);
+    cr_assert_eq(w.ran_after, 0, "%s: a finished configuration ran again", type->name);
+    cr_assert_eq(w.r.errors, 0, "%s: a continued job lacked its checkpoint", type->name);
+    size_t open = 0, n = fresh_study_n_configs(s);
+    for (uint64_t c = 0; c < n; c++)
+        open += !fresh_study_config_finished(s, c);
+    cr_assert_eq(fresh_study_config_finished(s, n), 0);
+    cr_assert_eq(fresh_study_config_finished(NULL, 0), 0);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+    return open;
+}
+Test(study_asha, max_paused_bounds_the_paused_configurations)
+{
+    /* asha: 108 configurations; rungs 1 and 3 keep at most 2 each */
+    cr_assert_leq(unfinished_with(fresh_scheduler_asha, 2), 4);
+    cr_assert_gt(unfinished_with(fresh_scheduler_asha, 0), 20);
+    /* async-hyperband: ladders 0 and 1 have rungs below the top */
+    cr_assert_leq(unfinished_with(fresh_scheduler_async_hyperband, 2), 2 * 3);
+
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.scheduler = fresh_scheduler_hyperband;
+    p.max_paused = 2;
+    int rc;
+    char err[256] = "";
+    cr_assert_null(fresh_study_create(sp, &p, &rc, err, sizeof err));
+    cr_assert_eq(rc, FRESH_EINVAL);
+    cr_assert(strstr(err, "max_paused: scheduler 'hyperband' does not offer it"), "%s", err);
     fresh_space_destroy(sp);
 }

@@ -368,3 +368,61 @@ Test(study_storage, files_from_before_hedge_tau_open_and_resume)
     make(sp, &p, FRESH_EMISMATCH, "hedge_tau");
     fresh_space_destroy(sp);
 }
+
+/* max_paused is part of the study: stored, compared on resume (set or not),
+ * read back by fresh_study_open, and a resumed study retires the same
+ * configurations as the one that ran. */
+Test(study_storage, max_paused_is_stored_and_compared)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.scheduler = fresh_scheduler_asha;
+    p.max_brackets = 4;
+    p.max_paused = 2;
+    p.storage = path("mp.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    size_t n = fresh_study_n_configs(s);
+    unsigned char fin[64] = {0};
+    cr_assert_leq(n, sizeof fin);
+    size_t n_fin = 0;
+    for (uint64_t c = 0; c < n; c++)
+        n_fin += fin[c] = (unsigned char)fresh_study_config_finished(s, c);
+    cr_assert_gt(n_fin, 0);
+    fresh_study_destroy(s);
+
+    p.resume = 1;
+    p.max_paused = 3;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "max_paused: stored 2, requested 3"));
+    p.max_paused = 0;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "max_paused: stored 2, requested none"));
+    p.max_paused = 2;
+    s = make(sp, &p, FRESH_OK, NULL);
+    for (uint64_t c = 0; c < n; c++)
+        cr_assert_eq(fresh_study_config_finished(s, c), fin[c], "config %llu",
+                     (unsigned long long)c);
+    fresh_study_destroy(s);
+
+    fresh_space *sp2 = NULL;
+    int rc;
+    char err[256];
+    s = fresh_study_open(path("mp.db"), &sp2, &rc, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    fresh_study_params got;
+    fresh_study_get_params(s, &got);
+    cr_assert_eq(got.max_paused, 2);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp2);
+
+    /* a study stored without it cannot be resumed with it */
+    p = fx_params();
+    p.scheduler = fresh_scheduler_asha;
+    p.max_brackets = 1;
+    p.storage = path("mp0.db");
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_study_destroy(s);
+    p.resume = 1;
+    p.max_paused = 5;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "max_paused: stored none, requested 5"));
+    fresh_space_destroy(sp);
+}
