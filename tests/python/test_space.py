@@ -121,3 +121,10 @@ def test_presets_and_every_sampler(space):
     expect_error("ENOTFOUND", "preset: unknown name 'bohb2'", fresh.Study, space, preset="bohb2")
     for name in ("random", "bohb", "tpe", "gp", "auto"):
         assert fresh.Study(space, sampler=name).params["sampler"] in (name, "bohb")
+
+
+def test_max_paused_is_an_option_of_the_asynchronous_schedulers(space):
+    assert fresh.Study(space).params["max_paused"] == 0
+    assert fresh.Study(space, scheduler="asha", max_paused=4).params["max_paused"] == 4
+    expect_error("EINVAL", "max_paused: scheduler 'adaptive' does not offer it",
+                 fresh.Study, space, max_paused=4)
