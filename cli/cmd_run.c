@@ -48,7 +48,8 @@ static const char run_usage[] =
     "                 (--budget MBE | --brackets N | --wall-time SEC) [--workers W]\n"
     "                 [--gpus LIST | --slot-env VAR=LIST] [--storage FILE [--resume]]\n"
     "                 [--seed S] [--job-time-limit SEC] [--stop-grace SEC]\n"
-    "                 [--runs-dir DIR] [--keep-runs] [--max-paused N] [--quiet] [--mpi]\n"
+    "                 [--runs-dir DIR] [--keep-runs] [--max-paused N] [--max-open-brackets N]\n"
+    "                 [--quiet] [--mpi]\n"
     "                 -- COMMAND [ARGS...]\n"
     "\n"
     "Tunes any program: each job runs COMMAND as a child process (no shell unless\n"
@@ -98,6 +99,9 @@ static const char run_usage[] =
     "                        per rung stay promotable, the others are retired and\n"
     "                        their directories removed (default: no limit, every\n"
     "                        paused checkpoint is kept until the study ends)\n"
+    "  --max-open-brackets N synchronous schedulers: at most N brackets open at a time\n"
+    "                        (default: no limit, a new bracket fills idle workers;\n"
+    "                        1 is textbook Hyperband, fewer directories, idle workers)\n"
     "  --quiet               no line per finished job on standard error\n"
     "  --mpi                 run over MPI (mpirun -n N+1 fresh run --mpi ...): rank 0\n"
     "                        schedules and keeps the study file, the N other ranks run\n"
@@ -1043,13 +1047,14 @@ int cmd_run(int argc, char **argv)
         {"scheduler", required_argument, NULL, 'X'},   {"no-early-stopping", no_argument, NULL, 'N'},
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
         {"mpi", no_argument, NULL, 'P'},               {"max-paused", required_argument, NULL, 'Y'},
+        {"max-open-brackets", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0}};
     fresh_study_params p;
     fresh_study_params_default(&p);
     p.seed = 0;
     const char *space_path = NULL, *storage = NULL, *runs_dir = NULL;
     const char *sampler = p.sampler->name, *scheduler = p.scheduler->name; /* the library's */
-    long workers = 0, brackets = 0, seed = 0, max_paused = 0;
+    long workers = 0, brackets = 0, seed = 0, max_paused = 0, max_open = 0;
     double budget = 0, wall = 0, grace = 10, limit = 0;
     int resume = 0, keep = 0, quiet = 0, workers_given = 0, use_mpi = 0;
     const char *slot_specs[MAX_SLOT_ENV];
@@ -1090,6 +1095,7 @@ int cmd_run(int argc, char **argv)
         case 'N': p.early_stopping = 0; break;
         case 'q': quiet = 1; break;
         case 'P': use_mpi = 1; break;
+        case 'O': if (cli_parse_long("run", "max-open-brackets", optarg, &max_open)) return CLI_EXIT_USAGE; break;
         case 'Y': if (cli_parse_long("run", "max-paused", optarg, &max_paused)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(run_usage, stdout); return 0;
         default: return CLI_EXIT_USAGE;
@@ -1115,6 +1121,9 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "option '--seed': must be >= 0, got %ld", seed);
     if (max_paused < 0)
         return cli_usage_error("run", "option '--max-paused': must be >= 1, got %ld", max_paused);
+    if (max_open < 0)
+        return cli_usage_error("run", "option '--max-open-brackets': must be >= 1, got %ld",
+                               max_open);
     if (!(grace >= 0))
         return cli_usage_error("run", "option '--stop-grace': must be >= 0, got %g", grace);
     if (!(limit >= 0))
@@ -1135,6 +1144,10 @@ int cmd_run(int argc, char **argv)
                                       "(asha, async-hyperband, async-adaptive), not '%s'",
                                p.scheduler->name);
     p.max_paused = (size_t)max_paused;
+    if (max_open > 0 && p.scheduler->asynchronous)
+        return cli_usage_error("run", "option '--max-open-brackets' applies to the synchronous "
+                                      "schedulers, not '%s'", p.scheduler->name);
+    p.max_open_brackets = (size_t)max_open;
 
     int exit_code = CLI_EXIT_FAIL, bad = 0;
     run_ctx rc;

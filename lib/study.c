@@ -207,6 +207,11 @@ static int check_params(const fresh_study_params *p, char *err)
         return fresh__set_err(err, FRESH_EINVAL, "sampler: NULL");
     if (p->workers > 4096)
         return fresh__set_err(err, FRESH_EINVAL, "workers: at most 4096, got %zu", p->workers);
+    if (p->max_open_brackets > 0 && p->scheduler->asynchronous)
+        return fresh__set_err(err, FRESH_EINVAL,
+                              "max_open_brackets: scheduler '%s' is asynchronous: its groups do "
+                              "not end at a barrier (use a synchronous one)",
+                              p->scheduler->name);
     if (!(p->job_time_limit >= 0) || isinf(p->job_time_limit))
         return fresh__set_err(err, FRESH_EINVAL, "job_time_limit: must be >= 0 and finite, got %g",
                               p->job_time_limit);
@@ -704,8 +709,12 @@ int fresh_study_ask(fresh_study *s, fresh_trial **trial_out)
 
     /* replaying, the recorded asks say when brackets opened: the stored
      * max_brackets may be an earlier run's, smaller than a resumed one's */
-    int open_new = s->replaying || s->p.max_brackets == 0 ||
-                   s->p.scheduler->n_opened(s->sched) < s->p.max_brackets;
+    long opened = s->p.scheduler->n_opened(s->sched);
+    int open_new = s->replaying ||
+                   ((s->p.max_brackets == 0 || opened < s->p.max_brackets) &&
+                    (s->p.max_open_brackets == 0 ||
+                     opened - s->p.scheduler->n_finished(s->sched) <
+                         (long)s->p.max_open_brackets));
     fresh_sched_job sj;
     rc = s->p.scheduler->next(s->sched, open_new, &sj);
     if (rc != FRESH_OK) {

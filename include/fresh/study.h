@@ -71,6 +71,16 @@ typedef struct fresh_study_params {
     const fresh_sampler_type *sampler;       /* default fresh_sampler_auto */
     fresh_sampler_params sampler_params;     /* fresh_sampler_params_default() */
     size_t workers;                  /* 0: number of online CPUs (default) */
+    size_t max_open_brackets;        /* synchronous schedulers: open a new bracket
+                                        only while fewer than this many are open
+                                        (opened, not finished); 1 is textbook
+                                        Hyperband, whose workers wait at a stage
+                                        barrier. 0 = no limit (default): fresh
+                                        opens the next bracket rather than leave
+                                        a worker idle (docs/algorithms.md,
+                                        section 2). Not stored: like workers it
+                                        may change on resume. FRESH_EINVAL with
+                                        an asynchronous scheduler */
     uint64_t seed;                   /* default FRESH_DEFAULT_SEED */
     int early_stopping;              /* stop hopeless jobs inside a stage; default 1 */
     double job_time_limit;           /* seconds per job, 0 = none (default); see

@@ -128,3 +128,10 @@ def test_max_paused_is_an_option_of_the_asynchronous_schedulers(space):
     assert fresh.Study(space, scheduler="asha", max_paused=4).params["max_paused"] == 4
     expect_error("EINVAL", "max_paused: scheduler 'adaptive' does not offer it",
                  fresh.Study, space, max_paused=4)
+
+
+def test_max_open_brackets_is_an_option_of_the_synchronous_schedulers(space):
+    assert fresh.Study(space).params["max_open_brackets"] == 0
+    assert fresh.Study(space, max_open_brackets=1).params["max_open_brackets"] == 1
+    expect_error("EINVAL", "max_open_brackets: scheduler 'asha' is asynchronous",
+                 fresh.Study, space, scheduler="asha", max_open_brackets=1)

@@ -302,3 +302,20 @@ def test_asha_max_paused_bounds_the_trial_directories(work):
     assert "asynchronous schedulers" in p.stderr
     p = work.run(["true"], "--scheduler", "asha", "--max-paused", "-1", expect=2, storage="h.db")
     assert "--max-paused" in p.stderr
+    p = work.run(["true"], "--scheduler", "asha", "--max-open-brackets", "1", expect=2,
+                 storage="h.db")
+    assert "synchronous schedulers" in p.stderr
+
+
+def test_max_open_brackets_one_runs_one_bracket_at_a_time(work):
+    # textbook Hyperband on 3 workers: a bracket's jobs start after every job
+    # of the brackets before it ended (fresh otherwise opens the next one)
+    def overlaps(tag, *opts):
+        work.run(["sh", "-c", "sleep 0.05; " + SH_REPORT], "--workers", "3", "--scheduler",
+                 "hyperband", *opts, brackets=3, storage="%s.db" % tag)
+        jobs = work.jobs("%s.db" % tag)
+        assert {j["bracket"] for j in jobs} == {0, 1, 2}
+        return sum(min(j["start_s"] for j in jobs if j["bracket"] == b) <
+                   max(j["end_s"] for j in jobs if j["bracket"] < b) for b in (1, 2))
+    assert overlaps("one", "--max-open-brackets", "1") == 0
+    assert overlaps("any") > 0

@@ -351,3 +351,72 @@ Test(sim, bad_options)
     fresh_study_destroy(s);
     fresh_space_destroy(sp);
 }
+
+/* max_open_brackets = 1 is textbook Hyperband: a bracket opens only when
+ * the last one is done, so its jobs start after every job of the earlier
+ * brackets ended, and the workers idle at the barriers; without the limit
+ * the study opens brackets instead and never idles. */
+static double run_open_limit(size_t limit, int *overlap)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params(); /* 1..9, eta 3 */
+    p.scheduler = fresh_scheduler_hyperband;
+    p.max_open_brackets = limit;
+    fresh_study *s = make(sp, &p);
+    fresh_sim_opts o = sim_opts(8);
+    o.horizon = 200;
+    fresh_sim_result r;
+    char err[256];
+    cr_assert_eq(fresh_sim_run(s, &o, &r, err, sizeof err), FRESH_OK, "%s", err);
+    *overlap = 0;
+    double end_before = 0; /* the latest end of the brackets below b */
+    long b = 0;
+    for (;;) {
+        double first_start = INFINITY, last_end = 0;
+        int any = 0;
+        for (size_t i = 0; i < r.n_jobs_log; i++) {
+            fresh_job_info ji;
+            cr_assert_eq(fresh_study_job(s, i, &ji), FRESH_OK);
+            cr_assert_eq(ji.job_id, r.jobs_log[i].job_id);
+            if (ji.bracket != b)
+                continue;
+            any = 1;
+            first_start = fmin(first_start, r.jobs_log[i].start);
+            last_end = fmax(last_end, r.jobs_log[i].end);
+        }
+        if (!any)
+            break;
+        *overlap += first_start < end_before;
+        end_before = fmax(end_before, last_end);
+        b++;
+    }
+    cr_assert_gt(b, 3);
+    double u = r.utilization;
+    cr_expect_eq(limit ? r.waits > 0 : r.waits == 0, 1);
+    fresh_sim_result_free(&r);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+    return u;
+}
+
+Test(sim, max_open_brackets_one_is_textbook_hyperband)
+{
+    int overlap = 0;
+    double u = run_open_limit(1, &overlap);
+    cr_expect_eq(overlap, 0);
+    cr_expect_lt(u, 0.7);
+    u = run_open_limit(0, &overlap);
+    cr_expect_gt(overlap, 0);
+    cr_expect_eq(u, 1.0);
+
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.scheduler = fresh_scheduler_asha;
+    p.max_open_brackets = 1;
+    int rc;
+    char err[256] = "";
+    cr_assert_null(fresh_study_create(sp, &p, &rc, err, sizeof err));
+    cr_expect_eq(rc, FRESH_EINVAL);
+    cr_expect(strstr(err, "max_open_brackets: scheduler 'asha' is asynchronous"), "%s", err);
+    fresh_space_destroy(sp);
+}
