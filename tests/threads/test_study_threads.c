@@ -114,6 +114,52 @@ static void asha_every_job_once(void **state)
     fresh_space_destroy(sp);
 }
 
+/* Four workers, textbook Hyperband (max_open_brackets = 1): every job once,
+ * and no job of a bracket starts before every job of the brackets before
+ * it ended (the pool's workers wait at the barriers). Then async-hyperband
+ * with max_paused = 2 on four workers: every job once, and at most 2 paused
+ * configurations per rung below the top stay unfinished at the end. */
+static void open_and_paused_limits_on_threads(void **state)
+{
+    (void)state;
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.workers = 4;
+    p.max_brackets = 4;
+    p.max_open_brackets = 1;
+    fresh_study *s = make(sp, &p);
+    atomic_store(&calls, 0);
+    assert_int_equal(fresh_study_optimize(s, sleepy, NULL), FRESH_BRACKETS_DONE);
+    size_t n = fresh_study_n_jobs(s);
+    assert_int_equal((size_t)atomic_load(&calls), n);
+    for (size_t i = 0; i < n; i++) {
+        fresh_job_info a, b;
+        assert_int_equal(fresh_study_job(s, i, &a), FRESH_OK);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal(fresh_study_job(s, k, &b), FRESH_OK);
+            if (b.bracket < a.bracket)
+                assert_true(b.end_time <= a.start_time);
+        }
+    }
+    fresh_study_destroy(s);
+
+    p = fx_params();
+    p.workers = 4;
+    p.max_brackets = 6;
+    p.scheduler = fresh_scheduler_async_hyperband;
+    p.max_paused = 2;
+    s = make(sp, &p);
+    atomic_store(&calls, 0);
+    assert_int_equal(fresh_study_optimize(s, sleepy, NULL), FRESH_BRACKETS_DONE);
+    assert_int_equal((size_t)atomic_load(&calls), fresh_study_n_jobs(s));
+    size_t open = 0;
+    for (uint64_t c = 0; c < fresh_study_n_configs(s); c++)
+        open += !fresh_study_config_finished(s, c);
+    assert_true(open <= 2 * 3); /* ladders 0 (rungs 1, 3) and 1 (rung 3) */
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+}
+
 static atomic_int started; /* jobs of `forever` that began */
 
 static int forever(fresh_trial *t, void *user)
@@ -371,6 +417,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_job_once),
         cmocka_unit_test(asha_every_job_once),
+        cmocka_unit_test(open_and_paused_limits_on_threads),
         cmocka_unit_test(force_stop_from_another_thread),
         cmocka_unit_test(wall_time_limit),
         cmocka_unit_test(never_returning_job_is_abandoned_at_its_time_limit),
