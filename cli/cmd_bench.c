@@ -51,7 +51,8 @@ static const char bench_usage[] =
     "       fresh bench FUNCTION [--sampler random|bohb|tpe|gp|auto] [--scheduler S]\n"
     "                   [--budget MBE] [--brackets N] [--workers W] [--seed S] [--seeds K]\n"
     "                   [--json] [--trajectory FILE.csv] [--sleep-per-budget MS]\n"
-    "                   [--no-early-stopping] [--max-paused N] [--max-open-brackets N]\n"
+    "                   [--no-early-stopping] [--max-paused N] [--paper-promotions]\n"
+    "                   [--max-open-brackets N]\n"
     "                   [--preset default|bohb-reference] [--mpi]\n"
     "                   [--storage FILE [--resume]] [--progress SEC]\n"
     "                   [--simulate-workers N [--sim-horizon T] [--sim-spread S]\n"
@@ -92,6 +93,8 @@ static const char bench_usage[] =
     "  --no-early-stopping  let every job of a stage run to its budget\n"
     "  --max-paused N       asynchronous schedulers: at most N paused configurations\n"
     "                       per rung stay promotable (fresh run --max-paused)\n"
+    "  --paper-promotions   asynchronous schedulers: ASHA's promotion rule as published\n"
+    "                       (default: at most 1/eta of a rung's results promoted)\n"
     "  --max-open-brackets N synchronous schedulers: at most N brackets open at a time\n"
     "                       (1: textbook Hyperband, idle workers at a stage barrier)\n"
     "  --preset P           algorithm settings by name (fresh_study_params_preset):\n"
@@ -265,6 +268,7 @@ int cmd_bench(int argc, char **argv)
         {"sim-unit-time", required_argument, NULL, 20},
         {"max-paused", required_argument, NULL, 21},
         {"max-open-brackets", required_argument, NULL, 22},
+        {"paper-promotions", no_argument, NULL, 23},
         {NULL, 0, NULL, 0}};
     int c;
     long seed = 0, lv = 0;
@@ -306,6 +310,7 @@ int cmd_bench(int argc, char **argv)
         case 19: if (cli_parse_double("bench", "sim-failure-rate", optarg, &sim_fail)) return CLI_EXIT_USAGE; if (!(sim_fail >= 0 && sim_fail < 1)) return cli_usage_error("bench", "option '--sim-failure-rate': must be in [0, 1), got %g", sim_fail); sim_opt = 1; break;
         case 20: if (cli_parse_double("bench", "sim-unit-time", optarg, &sim_unit)) return CLI_EXIT_USAGE; if (!(sim_unit > 0)) return cli_usage_error("bench", "option '--sim-unit-time': must be > 0, got %g", sim_unit); sim_opt = 1; break;
         case 21: if (cli_parse_long("bench", "max-paused", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--max-paused': must be an integer >= 1"); o.max_paused = (size_t)lv; break;
+        case 23: o.paper_promotions = 1; break;
         case 22: if (cli_parse_long("bench", "max-open-brackets", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--max-open-brackets': must be an integer >= 1"); o.max_open_brackets = (size_t)lv; break;
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;

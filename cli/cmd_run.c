@@ -48,8 +48,8 @@ static const char run_usage[] =
     "                 (--budget MBE | --brackets N | --wall-time SEC) [--workers W]\n"
     "                 [--gpus LIST | --slot-env VAR=LIST] [--storage FILE [--resume]]\n"
     "                 [--seed S] [--job-time-limit SEC] [--stop-grace SEC]\n"
-    "                 [--runs-dir DIR] [--keep-runs] [--max-paused N] [--max-open-brackets N]\n"
-    "                 [--quiet] [--mpi]\n"
+    "                 [--runs-dir DIR] [--keep-runs] [--max-paused N] [--paper-promotions]\n"
+    "                 [--max-open-brackets N] [--quiet] [--mpi]\n"
     "                 -- COMMAND [ARGS...]\n"
     "\n"
     "Tunes any program: each job runs COMMAND as a child process (no shell unless\n"
@@ -99,6 +99,8 @@ static const char run_usage[] =
     "                        per rung stay promotable, the others are retired and\n"
     "                        their directories removed (default: no limit, every\n"
     "                        paused checkpoint is kept until the study ends)\n"
+    "  --paper-promotions    asynchronous schedulers: ASHA's promotion rule as\n"
+    "                        published (default: at most 1/eta of a rung promoted)\n"
     "  --max-open-brackets N synchronous schedulers: at most N brackets open at a time\n"
     "                        (default: no limit, a new bracket fills idle workers;\n"
     "                        1 is textbook Hyperband, fewer directories, idle workers)\n"
@@ -1048,6 +1050,7 @@ int cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},             {"help", no_argument, NULL, 'h'},
         {"mpi", no_argument, NULL, 'P'},               {"max-paused", required_argument, NULL, 'Y'},
         {"max-open-brackets", required_argument, NULL, 'O'},
+        {"paper-promotions", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     fresh_study_params p;
     fresh_study_params_default(&p);
@@ -1095,6 +1098,7 @@ int cmd_run(int argc, char **argv)
         case 'N': p.early_stopping = 0; break;
         case 'q': quiet = 1; break;
         case 'P': use_mpi = 1; break;
+        case 'A': p.paper_promotions = 1; break;
         case 'O': if (cli_parse_long("run", "max-open-brackets", optarg, &max_open)) return CLI_EXIT_USAGE; break;
         case 'Y': if (cli_parse_long("run", "max-paused", optarg, &max_paused)) return CLI_EXIT_USAGE; break;
         case 'h': fputs(run_usage, stdout); return 0;
@@ -1139,9 +1143,10 @@ int cmd_run(int argc, char **argv)
         return cli_usage_error("run", "option '--sampler': unknown sampler '%s'", sampler);
     if (!p.scheduler)
         return cli_usage_error("run", "option '--scheduler': unknown scheduler '%s'", scheduler);
-    if (max_paused > 0 && !p.scheduler->set_max_paused)
-        return cli_usage_error("run", "option '--max-paused' applies to the asynchronous schedulers "
+    if ((max_paused > 0 || p.paper_promotions) && !p.scheduler->set_options)
+        return cli_usage_error("run", "option '--%s' applies to the asynchronous schedulers "
                                       "(asha, async-hyperband, async-adaptive), not '%s'",
+                               max_paused > 0 ? "max-paused" : "paper-promotions",
                                p.scheduler->name);
     p.max_paused = (size_t)max_paused;
     if (max_open > 0 && p.scheduler->asynchronous)

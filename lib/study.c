@@ -218,10 +218,11 @@ static int check_params(const fresh_study_params *p, char *err)
     if (p->max_brackets < 0)
         return fresh__set_err(err, FRESH_EINVAL, "max_brackets: must be >= 0, got %ld",
                               p->max_brackets);
-    if (p->max_paused > 0 && !p->scheduler->set_max_paused)
+    if ((p->max_paused > 0 || p->paper_promotions) && !p->scheduler->set_options)
         return fresh__set_err(err, FRESH_EINVAL,
-                              "max_paused: scheduler '%s' does not offer it (the asynchronous "
+                              "%s: scheduler '%s' does not offer it (the asynchronous "
                               "schedulers asha, async-hyperband and async-adaptive do)",
+                              p->max_paused > 0 ? "max_paused" : "paper_promotions",
                               p->scheduler->name);
     if (!(p->max_total_budget >= 0) || isinf(p->max_total_budget))
         return fresh__set_err(err, FRESH_EINVAL,
@@ -355,11 +356,12 @@ static fresh_study *study_create(const fresh_space *space, const fresh_study_par
         s->sched = NULL;
         goto fail;
     }
-    if (p.max_paused > 0 &&
-        (rc = p.scheduler->set_max_paused(s->sched, p.max_paused)) != FRESH_OK) {
-        fresh__set_err(err, rc, "max_paused: scheduler '%s' refused %zu", p.scheduler->name,
-                       p.max_paused);
-        goto fail;
+    if (p.scheduler->set_options) {
+        fresh_sched_options so = {p.max_paused, p.paper_promotions != 0};
+        if ((rc = p.scheduler->set_options(s->sched, &so)) != FRESH_OK) {
+            fresh__set_err(err, rc, "scheduler '%s' refused its options", p.scheduler->name);
+            goto fail;
+        }
     }
     rc = p.sampler->init(s->samp, space, &p.sampler_params, p.seed, err);
     if (rc != FRESH_OK) {
@@ -1751,9 +1753,16 @@ static json_t *params_json(const fresh_study_params *p)
         json_decref(j);
         return NULL;
     }
-    /* only when set, so that files without it read (and compare) as before */
+    /* only when set, so that files without them read (and compare) as
+     * before: a file of an asynchronous study without "promotion_cap" was
+     * written when the paper's rule was the only one */
     if (j && p->max_paused > 0 &&
         json_object_set_new(j, "max_paused", json_integer((json_int_t)p->max_paused))) {
+        json_decref(j);
+        return NULL;
+    }
+    if (j && p->scheduler->asynchronous && !p->paper_promotions &&
+        json_object_set_new(j, "promotion_cap", json_true())) {
         json_decref(j);
         return NULL;
     }
@@ -1815,18 +1824,25 @@ static int params_differ(json_t *stored, json_t *now, char *msg, size_t len)
         } else if (!o || !json_equal(o, v)) {
             char *a = o ? json_dumps(o, JSON_ENCODE_ANY) : NULL;
             char *b = json_dumps(v, JSON_ENCODE_ANY);
-            snprintf(msg, len, "%s: stored %s, requested %s", key, a ? a : "none", b ? b : "?");
+            snprintf(msg, len, "%s: stored %s, requested %s%s", key, a ? a : "none", b ? b : "?",
+                     !strcmp(key, "promotion_cap") && !o
+                         ? " (the study ran ASHA's rule as published: resume it with "
+                           "paper_promotions = 1, fresh run --paper-promotions)"
+                         : "");
             free(a);
             free(b);
             return 1;
         }
     }
-    if (json_object_get(stored, "max_paused") && !json_object_get(now, "max_paused")) {
-        char *a = json_dumps(json_object_get(stored, "max_paused"), JSON_ENCODE_ANY);
-        snprintf(msg, len, "max_paused: stored %s, requested none", a ? a : "?");
-        free(a);
-        return 1;
-    }
+    static const char *const optional[] = {"max_paused", "promotion_cap"};
+    for (size_t i = 0; i < sizeof optional / sizeof *optional; i++)
+        if (json_object_get(stored, optional[i]) && !json_object_get(now, optional[i])) {
+            char *a = json_dumps(json_object_get(stored, optional[i]), JSON_ENCODE_ANY);
+            snprintf(msg, len, "%s: stored %s, requested none%s", optional[i], a ? a : "?",
+                     i == 1 ? " (paper_promotions)" : "");
+            free(a);
+            return 1;
+        }
     return 0;
 }
 
@@ -2080,6 +2096,9 @@ static int params_from_json(const char *text, fresh_study_params *p, char **tag,
         if (mpz && !(json_is_integer(mpz) && json_integer_value(mpz) > 0))
             rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: bad max_paused");
         p->max_paused = mpz && rc == FRESH_OK ? (size_t)json_integer_value(mpz) : 0;
+        /* an asynchronous study stored without the cap ran the paper's rule */
+        p->paper_promotions = p->scheduler && p->scheduler->asynchronous &&
+                              !json_is_true(json_object_get(root, "promotion_cap"));
         p->target_loss = json_is_number(tl) ? json_number_value(tl) : NAN;
         if (!p->scheduler || !p->sampler)
             rc = fresh__set_err(err, FRESH_EPARSE, "stored parameters: unknown %s '%s'",

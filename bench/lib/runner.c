@@ -142,6 +142,7 @@ int fresh_bench_run(const fresh_bench_problem *b, const fresh_bench_opts *o,
     p.early_stopping = o->early_stopping;
     p.max_paused = o->max_paused;
     p.max_open_brackets = o->max_open_brackets;
+    p.paper_promotions = o->paper_promotions;
     p.bracket_formula = o->bracket_formula;
     p.sampler_params = o->sp;
     p.storage = o->storage;

@@ -36,6 +36,7 @@ typedef struct fresh_bench_opts {
     int early_stopping;
     size_t max_paused;      /* fresh_study_params.max_paused (0 = no limit) */
     size_t max_open_brackets; /* fresh_study_params.max_open_brackets (0 = no limit) */
+    int paper_promotions;   /* fresh_study_params.paper_promotions */
     fresh_bracket_formula bracket_formula; /* default FRESH_BRACKETS_PAPER */
     fresh_job_callback on_job; /* called after each finished job (progress), or NULL */
     void *on_job_user;

@@ -86,6 +86,27 @@ typedef struct fresh_sched_job {
     long stage_size;     /* how many jobs the stage has */
 } fresh_sched_job;
 
+/* Options of the asynchronous schedulers (fresh_scheduler_type.set_options;
+ * the study passes its max_paused and paper_promotions). */
+typedef struct fresh_sched_options {
+    /* At most this many unpromoted results per rung stay eligible for
+     * promotion; when a result makes it max_paused + 1, the one that ranks
+     * last of them is retired: its configuration can run no more. The
+     * eligible ones are promoted exactly as without the limit (retired
+     * results rank below them, so no rank changes). A group still ends only
+     * when each of its configurations reached the top rung or failed.
+     * 0 = no limit. */
+    size_t max_paused;
+    /* 0 (fresh's rule): a rung promotes its best unpromoted result when it
+     * is among the top floor(n_i / eta) of the rung's n_i results and fewer
+     * than floor(n_i / eta) were promoted from the rung. 1: the rule of Li
+     * et al. as published, without the second condition: a result that
+     * arrives late and ranks above earlier promotions is promoted too, so a
+     * rung may promote many more than 1/eta of its results (it does when a
+     * model's proposals improve; docs/algorithms.md). */
+    int paper_promotions;
+} fresh_sched_options;
+
 typedef struct fresh_scheduler_type {
     const char *name;
     size_t state_size;
@@ -117,16 +138,13 @@ typedef struct fresh_scheduler_type {
      * (fresh_propose_ctx.async_promotions). 0 for the synchronous ones;
      * initialisers that stop at n_finished leave it 0. */
     int asynchronous;
-    /* Optional (NULL: not offered; the asynchronous schedulers offer it).
-     * Called once, after init and before the first next(), when the study's
-     * max_paused is not 0: at most n unpromoted results per rung stay
-     * eligible for promotion; when a result makes it n + 1, the one that
-     * ranks last of them is retired: its configuration can run no more. The
-     * eligible ones are promoted exactly as without the limit (retired
-     * results rank below them, so no rank changes). A group still ends only
-     * when each of its configurations reached the top rung or failed.
-     * FRESH_OK; FRESH_EINVAL for n = 0 or after the first next(). */
-    int (*set_max_paused)(void *state, size_t n);
+    /* Optional (NULL: no options; the asynchronous schedulers offer it).
+     * The study calls it once, after init and before the first next(), with
+     * its max_paused and paper_promotions (fresh_sched_options; the
+     * defaults, all 0, are those of a state that was never given options).
+     * options is borrowed for the call. FRESH_OK; FRESH_EINVAL for NULL or
+     * after the first next(). */
+    int (*set_options)(void *state, const fresh_sched_options *options);
     /* Optional (NULL: the study knows only finished brackets). 1 if the
      * configuration of `job` (its latest job; config_id, bracket and slot
      * are read) is not running and can run no more: it reached its

@@ -95,7 +95,15 @@ typedef struct fresh_study_params {
                                         limit, ASHA as published (default).
                                         FRESH_EINVAL with a scheduler that does
                                         not offer it (fresh/scheduler.h,
-                                        set_max_paused) */
+                                        set_options) */
+    int paper_promotions;            /* asynchronous schedulers only: 1 = ASHA's
+                                        promotion rule as published (a rung may
+                                        promote more than 1/eta of its results);
+                                        0 (default) = fresh's: at most
+                                        floor(n_i / eta) promotions from a rung
+                                        of n_i results (fresh/scheduler.h,
+                                        fresh_sched_options). Stored in the
+                                        study file */
     /* stopping criteria, any combination; 0 (NaN for target) = off */
     long max_brackets;               /* brackets to complete (asynchronous schedulers:
                                         groups of new configurations as large as

@@ -1036,6 +1036,7 @@ static const kopt STUDY_OPTS[] = {
     {"early_stopping", K_BOOL, P(early_stopping)},
     {"job_time_limit", K_DOUBLE, P(job_time_limit)},
     {"max_paused", K_SIZE, P(max_paused)},
+    {"paper_promotions", K_BOOL, P(paper_promotions)},
     {"max_open_brackets", K_SIZE, P(max_open_brackets)},
     {"max_brackets", K_LONG, P(max_brackets)},
     {"max_total_budget", K_DOUBLE, P(max_total_budget)},
@@ -1788,12 +1789,13 @@ static PyObject *Study_params(StudyObject *self, void *Py_UNUSED(c))
     if (!target)
         return NULL;
     PyObject *d = Py_BuildValue(
-        "{s:d,s:d,s:d,s:s,s:s,s:s,s:n,s:n,s:K,s:O,s:d,s:n,s:l,s:d,s:d,s:O,s:d,s:n,s:d,s:d,s:d,s:n,s:d,s:d}",
+        "{s:d,s:d,s:d,s:s,s:s,s:s,s:n,s:n,s:K,s:O,s:d,s:n,s:O,s:l,s:d,s:d,s:O,s:d,s:n,s:d,s:d,s:d,s:n,s:d,s:d}",
         "min_budget", p.min_budget, "max_budget", p.max_budget, "eta", p.eta, "brackets",
         p.bracket_formula == FRESH_BRACKETS_FLOOR ? "floor" : "paper", "scheduler", p.scheduler->name,
         "sampler", p.sampler->name, "workers", (Py_ssize_t)p.workers, "max_open_brackets", (Py_ssize_t)p.max_open_brackets, "seed", (unsigned long long)p.seed,
         "early_stopping", p.early_stopping ? Py_True : Py_False, "job_time_limit", p.job_time_limit,
-        "max_paused", (Py_ssize_t)p.max_paused, "max_brackets", p.max_brackets, "max_total_budget", p.max_total_budget, "max_wall_time",
+        "max_paused", (Py_ssize_t)p.max_paused, "paper_promotions",
+        p.paper_promotions ? Py_True : Py_False, "max_brackets", p.max_brackets, "max_total_budget", p.max_total_budget, "max_wall_time",
         p.max_wall_time, "target_loss", target, "random_fraction", sp->random_fraction, "num_samples",
         (Py_ssize_t)sp->num_samples, "top_n_percent", sp->top_n_percent, "bandwidth_factor",
         sp->bandwidth_factor, "min_bandwidth", sp->min_bandwidth, "min_points_in_model",

@@ -128,6 +128,10 @@ def test_max_paused_is_an_option_of_the_asynchronous_schedulers(space):
     assert fresh.Study(space, scheduler="asha", max_paused=4).params["max_paused"] == 4
     expect_error("EINVAL", "max_paused: scheduler 'adaptive' does not offer it",
                  fresh.Study, space, max_paused=4)
+    assert fresh.Study(space, scheduler="asha").params["paper_promotions"] is False
+    assert fresh.Study(space, scheduler="asha", paper_promotions=True).params["paper_promotions"]
+    expect_error("EINVAL", "paper_promotions: scheduler 'adaptive'",
+                 fresh.Study, space, paper_promotions=True)
 
 
 def test_max_open_brackets_is_an_option_of_the_synchronous_schedulers(space):

@@ -300,6 +300,8 @@ def test_asha_max_paused_bounds_the_trial_directories(work):
     assert left <= 5, left
     p = work.run(["true"], "--max-paused", "2", expect=2, storage="h.db")
     assert "asynchronous schedulers" in p.stderr
+    p = work.run(["true"], "--paper-promotions", expect=2, storage="h.db")
+    assert "'--paper-promotions' applies to the asynchronous schedulers" in p.stderr
     p = work.run(["true"], "--scheduler", "asha", "--max-paused", "-1", expect=2, storage="h.db")
     assert "--max-paused" in p.stderr
     p = work.run(["true"], "--scheduler", "asha", "--max-open-brackets", "1", expect=2,

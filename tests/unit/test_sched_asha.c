@@ -35,12 +35,21 @@ static void done(sched *s, const fresh_sched_job *j, double loss, int completed)
     cr_assert_eq(s->type->finish(s->state, j, loss, completed, NULL), FRESH_OK);
 }
 
+/* Options before the first job: a limit on paused results, and the
+ * promotion rule as published (paper = 1) or fresh's cap (0, the default). */
+static void options(sched *s, size_t max_paused, int paper)
+{
+    fresh_sched_options o = {max_paused, paper};
+    cr_assert_eq(s->type->set_options(s->state, &o), FRESH_OK);
+}
+
 /* 1..9, eta 3: rungs 1, 3, 9; a group is bracket s = 2's first stage, 9
  * configurations. Every promotion below is worked out by hand from the rule
  * "the best unpromoted result of rung i is among the top floor(n_i / 3)". */
 Test(asha, scripted_promotions_ties_failures_late_arrivals)
 {
     sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    options(&s, 0, 1); /* the rule as published */
     fresh_sched_job j[16], p[8];
     j[0] = expect(&s, 1, 0, 0, 0, 1, 0);
     cr_assert_eq(j[0].quota, 3);      /* the synchronous stage's: 9 -> 3 */
@@ -114,6 +123,7 @@ Test(asha, scripted_promotions_ties_failures_late_arrivals)
 Test(asha, late_arrivals_never_undo_promotions)
 {
     sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    options(&s, 0, 1); /* the rule as published */
     fresh_sched_job j[6];
     for (int i = 0; i < 6; i++)
         j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
@@ -129,6 +139,39 @@ Test(asha, late_arrivals_never_undo_promotions)
     expect(&s, 1, 5, 0, 1, 3, 1);
     expect(&s, 1, 4, 0, 1, 3, 1);
     expect(&s, 1, 6, 0, 0, 1, 0); /* 3 has rank 2: not in the top 2 */
+    done(&s, &a, 0.5, 1);
+    drop(&s);
+}
+
+/* fresh's rule (the default): the same results as above, but a rung never
+ * promotes more than floor(n / 3): the late good results wait for the
+ * rung to grow, and none is taken back. */
+Test(asha, cap_holds_promotions_to_one_in_eta)
+{
+    sched s = make(fresh_scheduler_asha, 1, 9, 3);
+    fresh_sched_job j[9];
+    for (int i = 0; i < 6; i++)
+        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
+    done(&s, &j[0], 9, 1);
+    done(&s, &j[1], 8, 1);
+    done(&s, &j[2], 7, 1);
+    fresh_sched_job a = expect(&s, 1, 2, 0, 1, 3, 1); /* n = 3: 1 promotion */
+    done(&s, &j[5], 1, 1);
+    done(&s, &j[4], 2, 1);
+    done(&s, &j[3], 3, 1);
+    /* n = 6, quota 2: config 5 goes up; 4 (rank 1) is in the top 2 but the
+     * rung has promoted 2 already: a new configuration instead */
+    expect(&s, 1, 5, 0, 1, 3, 1);
+    j[6] = expect(&s, 1, 6, 0, 0, 1, 0);
+    j[7] = expect(&s, 1, 7, 0, 0, 1, 0);
+    j[8] = expect(&s, 1, 8, 0, 0, 1, 0);
+    done(&s, &j[6], 5, 1);
+    done(&s, &j[7], 6, 1);
+    /* n = 8: quota 2 still */
+    expect(&s, 1, 9, 1, 0, 1, 0); /* the next group */
+    done(&s, &j[8], 4, 1);
+    /* n = 9, quota 3: config 4 (loss 2, rank 1) goes up now */
+    expect(&s, 1, 4, 0, 1, 3, 1);
     done(&s, &a, 0.5, 1);
     drop(&s);
 }
@@ -330,10 +373,8 @@ static uint64_t paused_script(size_t max_paused)
 {
     sched s = make(fresh_scheduler_asha, 1, 9, 3);
     const fresh_scheduler_type *T = s.type;
-    if (max_paused) {
-        cr_assert_eq(T->set_max_paused(s.state, 0), FRESH_EINVAL);
-        cr_assert_eq(T->set_max_paused(s.state, max_paused), FRESH_OK);
-    }
+    cr_assert_eq(T->set_options(s.state, NULL), FRESH_EINVAL);
+    options(&s, max_paused, 1);
     fresh_sched_job j[12], p[3];
     for (int i = 0; i < 3; i++)
         j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
@@ -394,7 +435,7 @@ Test(asha, max_paused_ends_the_study_sooner_and_is_offered_by_async_only)
      * groups_finish_and_open_new_zero); the group does not count as
      * finished (that takes the top rung or a failure for each). */
     sched s = make(fresh_scheduler_asha, 1, 3, 3);
-    cr_assert_eq(s.type->set_max_paused(s.state, 1), FRESH_OK);
+    options(&s, 1, 0);
     fresh_sched_job j[3];
     for (int i = 0; i < 3; i++)
         j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
@@ -415,10 +456,11 @@ Test(asha, max_paused_ends_the_study_sooner_and_is_offered_by_async_only)
     /* the limit must come before the first job */
     s = make(fresh_scheduler_async_hyperband, 1, 9, 3);
     cr_assert_eq(next(&s, 1, &w), FRESH_OK);
-    cr_assert_eq(s.type->set_max_paused(s.state, 4), FRESH_EINVAL);
+    fresh_sched_options o4 = {4, 0};
+    cr_assert_eq(s.type->set_options(s.state, &o4), FRESH_EINVAL);
     drop(&s);
-    cr_assert_not_null(fresh_scheduler_async_adaptive->set_max_paused);
+    cr_assert_not_null(fresh_scheduler_async_adaptive->set_options);
     cr_assert_not_null(fresh_scheduler_async_adaptive->config_final);
-    cr_assert_null(fresh_scheduler_hyperband->set_max_paused);
+    cr_assert_null(fresh_scheduler_hyperband->set_options);
     cr_assert_null(fresh_scheduler_adaptive->config_final);
 }

@@ -426,3 +426,53 @@ Test(study_storage, max_paused_is_stored_and_compared)
     cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "max_paused: stored none, requested 5"));
     fresh_space_destroy(sp);
 }
+
+/* The promotion rule of an asynchronous study is part of it: a file written
+ * with fresh's cap says so ("promotion_cap"); one without it (the paper's
+ * rule, and every file from before the cap) is read back as
+ * paper_promotions = 1, and a resume must ask for the same rule. */
+Test(study_storage, promotion_rule_is_stored_and_compared)
+{
+    fresh_space *sp = fx_space();
+    fresh_study_params p = fx_params();
+    p.scheduler = fresh_scheduler_async_hyperband;
+    p.max_brackets = 2;
+    p.storage = path("cap.db");
+    fresh_study *s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+    p.resume = 1;
+    p.paper_promotions = 1;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "promotion_cap: stored true, requested none"));
+    p.paper_promotions = 0;
+    s = make(sp, &p, FRESH_OK, NULL);
+    fresh_study_stats st;
+    fresh_study_get_stats(s, &st);
+    cr_assert_gt(st.jobs_replayed, 0);
+    fresh_study_destroy(s);
+
+    p.resume = 0;
+    p.paper_promotions = 1;
+    p.storage = path("paper.db");
+    s = make(sp, &p, FRESH_OK, NULL);
+    cr_assert_eq(fresh_study_optimize(s, fx_curve, NULL), FRESH_BRACKETS_DONE);
+    fresh_study_destroy(s);
+    p.resume = 1;
+    p.paper_promotions = 0;
+    cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "--paper-promotions"));
+    fresh_space *sp2 = NULL;
+    int rc;
+    char err[256];
+    s = fresh_study_open(path("paper.db"), &sp2, &rc, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    fresh_study_params got;
+    fresh_study_get_params(s, &got);
+    cr_assert_eq(got.paper_promotions, 1);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp2);
+    /* the synchronous schedulers have no promotion rule to store */
+    p = fx_params();
+    p.paper_promotions = 1;
+    cr_assert_null(make(sp, &p, FRESH_EINVAL, "paper_promotions: scheduler 'adaptive'"));
+    fresh_space_destroy(sp);
+}
