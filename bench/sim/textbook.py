@@ -16,10 +16,19 @@ and t/H against each baseline: the first simulated time its median regret
 curve reaches the baseline's final median regret, as a fraction of the
 horizon ("-": not within it). The half-time goal of issue 14 is t/H <= 0.5.
 
+With --compare RAW (the raw directory of another run of the same cells,
+e.g. one with --paper-promotions, --extra "--paper-promotions") it also
+prints, per asynchronous scheduler and sampler, the median final regret over
+Hyperband's (geometric mean over the benchmarks and the worst, per worker
+count), the geometric mean of this run's median over RAW's, and how many
+seeds ended better, worse or equal.
+
 Usage: bench/sim/textbook.py [--fresh build/fresh] [--out bench/sim/textbook]
            [--seeds 16=10,64=10,256=5] [--jobs 2] [--samplers bohb,random]
-           [--workers 16,64,256] [--functions ...]
+           [--workers 16,64,256] [--functions ...] [--extra "OPTIONS"]
+           [--compare RAW]
 """
+import math
 import argparse
 import concurrent.futures as cf
 import json
@@ -58,6 +67,8 @@ def run_cell(a, fn, sched, samp, w, seeds):
     cmd = ["nice", "-n", "10", a.fresh, "bench", fn, "--simulate-workers", str(w),
            "--sim-horizon", str(horizon), "--sim-spread", "0.5", "--sampler", samp,
            "--seed", "0", "--seeds", str(seeds), "--json"] + SCHEDS[sched]
+    if sched in ASYNC:
+        cmd += a.extra.split()
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit("%s: %s" % (" ".join(cmd), p.stderr.strip()))
@@ -77,6 +88,9 @@ def main():
     ap.add_argument("--samplers", default="bohb,random")
     ap.add_argument("--workers", default="16,64,256")
     ap.add_argument("--functions", default=",".join(MAX_BUDGET))
+    ap.add_argument("--extra", default="", help="more fresh bench options for the "
+                    "asynchronous schedulers (e.g. --paper-promotions)")
+    ap.add_argument("--compare", help="raw directory of another run to compare with")
     a = ap.parse_args()
     seeds = {int(k): int(v) for k, v in (x.split("=") for x in a.seeds.split(","))}
     workers = [int(x) for x in a.workers.split(",")]
@@ -125,6 +139,37 @@ def main():
     with open(os.path.join(a.out, "textbook.md"), "w") as f:
         f.write(text)
     print(text)
+    if a.compare:
+        compare(a, fns, samps, workers, seeds)
+
+
+def compare(a, fns, samps, workers, seeds):
+    raw = os.path.join(a.out, "raw")
+    for samp in samps:
+        for s in ASYNC:
+            line, ratios, counts = "%-6s %-15s" % (samp, s), [], [0, 0, 0]
+            for w in workers:
+                logs, worst = [], 0.0
+                for fn in fns:
+                    name = "%s-%s-%s-w%d.jsonl" % (fn, "%s", samp, w)
+                    hb = statistics.median(d["regret"] for d in load(
+                        os.path.join(raw, name % "hyperband"), seeds[w]))
+                    ours = [d["regret"] for d in load(os.path.join(raw, name % s), seeds[w])]
+                    theirs = [d["regret"] for d in load(os.path.join(a.compare, name % s),
+                                                        seeds[w])]
+                    for x, y in zip(ours, theirs):
+                        counts[0 if x < y else 1 if x > y else 2] += 1
+                    mo, mt = statistics.median(ours), statistics.median(theirs)
+                    if hb > 0:
+                        logs.append(math.log(mo / hb))
+                        worst = max(worst, mo / hb)
+                    if mo > 0 and mt > 0:
+                        ratios.append(math.log(mo / mt))
+                line += " | %d: vs hyperband %.2f, worst %.2g" % (
+                    w, math.exp(sum(logs) / len(logs)) if logs else float("nan"), worst)
+            line += " | vs %s %.2f; seeds better %d, worse %d, equal %d" % (
+                a.compare, math.exp(sum(ratios) / len(ratios)), *counts)
+            print(line)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@
  *              max_budget; a free worker promotes, from the top rung
  *              down, the best configuration of a rung that is among the
  *              top floor(n / eta) of the n results there and not promoted
- *              yet (it continues from its checkpoint at that rung's
+ *              yet, while fewer than floor(n / eta) were promoted from the
+ *              rung (fresh's cap; fresh_sched_options.paper_promotions
+ *              drops it) (it continues from its checkpoint at that rung's
  *              budget), else starts a new configuration at the bottom
  *              rung. Never FRESH_WAIT while it may open brackets.
  *   async-hyperband
