@@ -24,10 +24,13 @@
  * promoted. As published, a late result that ranks above earlier promotions
  * is promoted as well, and when a model's proposals improve, every new good
  * one does: the rung promotes far more than 1/eta (56 % of budget 1's
- * results on branin_mf with BOHB, 16 simulated workers), and the bottom
- * rung, where new configurations are tried, starves. With the cap a late
- * good result waits for the rung to grow, as in a synchronous stage. A rung keeps its unpromoted finite results in a
- * binary heap and its promoted ones sorted. Everything that ranks before
+ * results on branin_mf with BOHB, async-hyperband, 16 simulated workers),
+ * and the bottom rung, where new configurations are tried, starves. With
+ * the cap a late good result waits for the rung to grow, as in a
+ * synchronous stage.
+ *
+ * A rung keeps its unpromoted finite results in a binary heap and its
+ * promoted ones sorted. Everything that ranks before
  * the best unpromoted result is promoted, so that result's rank is the
  * number of promoted results before it, a binary search: a result costs
  * O(log n_i), the test O(log n_i), a promotion O(log n_i) plus moving the
@@ -71,10 +74,10 @@
  * eligible; when a new one makes n + 1, the last of them in rank order is
  * retired: its configuration is final (config_final). A group still ends
  * only when all its configurations reached the top rung or failed, so that
- * a group ends only in a job of its own (the study marks the job's bracket
- * when n_finished grows). A retired result stays counted in n_i and ranks below
- * every eligible one, so the eligible ones are promoted exactly as without
- * the limit; a retired one could have been promoted only after all n
+ * a group ends only in a job of its own (the study marks the job's
+ * bracket when n_finished grows). A retired result stays counted in n_i and
+ * ranks below every eligible one, so the eligible ones are promoted exactly
+ * as without the limit; a retired one could have been promoted only after all n
  * eligible ones above it, i.e. after at least eta * n more results. The
  * heap holds at most n + 1 results, so the last one is found among its
  * leaves in O(n).
