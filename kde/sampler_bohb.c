@@ -667,11 +667,18 @@ static int fit_bad(bohb_state *s, const obs_set *o, const fresh_propose_ctx *ctx
 }
 
 /* The model budget's set: the largest budget with enough observations for
- * a model (and its split), or NULL. */
-static const obs_set *model_set(const bohb_state *s, size_t *n_good, size_t *n_bad)
+ * a model (and its split), or NULL. Under asynchronous promotions (ctx) a
+ * budget above the lowest needs FRESH__BOHB_ASYNC_POINTS_FACTOR times as
+ * many (see the top). */
+static const obs_set *model_set(const bohb_state *s, const fresh_propose_ctx *ctx,
+                                size_t *n_good, size_t *n_bad)
 {
+    size_t need = ctx && ctx->async_promotions
+                      ? s->min_points * FRESH__BOHB_ASYNC_POINTS_FACTOR
+                      : s->min_points;
     for (size_t i = s->n_sets; i-- > 0;)
-        if (fresh__bohb_split(s->sets[i].n, s->p.top_n_percent, s->min_points, n_good, n_bad))
+        if ((i == 0 || s->sets[i].n >= need) &&
+            fresh__bohb_split(s->sets[i].n, s->p.top_n_percent, s->min_points, n_good, n_bad))
             return &s->sets[i];
     return NULL;
 }
@@ -747,7 +754,7 @@ static int prepare(bohb_state *s, const fresh_propose_ctx *ctx, const obs_set **
 {
     size_t n_good = 0, n_bad = 0;
     *model = NULL;
-    const obs_set *o = model_set(s, &n_good, &n_bad);
+    const obs_set *o = model_set(s, ctx, &n_good, &n_bad);
     if (!o)
         return FRESH_OK;
     int rc = fit_model(s, ctx, o, n_good, n_bad);
@@ -956,7 +963,7 @@ static int bohb_propose(void *state, const fresh_propose_ctx *ctx, gsl_rng *rng,
      * a model proposal needs them (a fit is a function of the rows and
      * the pending points, so fitting later fits the same) */
     size_t n_good = 0, n_bad = 0;
-    const obs_set *o = model_set(s, &n_good, &n_bad);
+    const obs_set *o = model_set(s, ctx, &n_good, &n_bad);
     if (!o || coin < s->p.random_fraction)
         return fresh__sampler_random_draw(s->space, ctx, rng, x);
     if ((rc = fit_model(s, ctx, o, n_good, n_bad)) != FRESH_OK)

@@ -33,6 +33,14 @@ int fresh__sampler_random_draw(const fresh_space *space, const fresh_propose_ctx
 #define FRESH__BOHB_MAX_BAD_ROWS FRESH__BOHB_MAX_ROWS
 #endif
 
+/* Under asynchronous promotions (fresh_propose_ctx.async_promotions) a
+ * budget above the lowest carries the model only with at least this many
+ * times min_points observations (sampler_bohb.c, "Asynchronous
+ * promotions"). */
+#ifndef FRESH__BOHB_ASYNC_POINTS_FACTOR
+#define FRESH__BOHB_ASYNC_POINTS_FACTOR 5
+#endif
+
 /* The BOHB good/bad split (see sampler_bohb.c): with N observations on one
  * budget, returns 1 and the set sizes when the budget can carry a model
  * (N >= min_points; the sets overlap while N < n_good + min_points), else 0

@@ -1040,3 +1040,38 @@ Test(sampler_bohb, screened_choice_breaks_near_ties_exactly)
         fresh_space_destroy(sp);
     }
 }
+
+/* Under asynchronous promotions a budget above the lowest carries the model
+ * only with FRESH__BOHB_ASYNC_POINTS_FACTOR x min_points observations (d + 1
+ * = 3 here, so 15): a handful of promoted configurations would make a good
+ * set of three spread over the optima. The synchronous schedulers keep
+ * min_points. */
+Test(sampler_bohb, async_promotions_need_more_points_above_the_lowest_budget)
+{
+    fresh_space *sp = unit_cube(2);
+    fresh_sampler_params p;
+    fresh_sampler_params_default(&p);
+    void *st = make_sampler(fresh_sampler_bohb, sp, &p);
+    gsl_rng *rng = fresh_rng_stream_create(48, 0, FRESH_RNG_SAMPLE);
+    double x[2];
+    fresh_propose_ctx sync_ctx = {1.0, NULL, 0, NULL, NULL, 1.0, 9.0, 0};
+    fresh_propose_ctx async_ctx = {1.0, NULL, 0, NULL, NULL, 1.0, 9.0, 1};
+    fresh__bohb_model m;
+    for (uint64_t i = 0; i < 100; i++) {
+        cr_assert_eq(fresh_space_sample(sp, rng, x), FRESH_OK);
+        observe(st, i, x, 1.0, two_optima(x));
+        if (i % 5 == 0) /* promoted: 20 of them reach budget 9 in the end */
+            observe_from(st, i, x, 9.0, two_optima(x), 1.0);
+        size_t at9 = i / 5 + 1;
+        if (i < 2) /* budget 1 has fewer than 3 observations: no model yet */
+            continue;
+        cr_assert_eq(fresh__bohb_inspect(st, &sync_ctx, &m), FRESH_OK);
+        cr_assert_eq(m.budget, at9 >= 3 ? 9.0 : 1.0, "sync, %zu at 9: %g", at9, m.budget);
+        cr_assert_eq(fresh__bohb_inspect(st, &async_ctx, &m), FRESH_OK);
+        cr_assert_eq(m.budget, at9 >= 3 * FRESH__BOHB_ASYNC_POINTS_FACTOR ? 9.0 : 1.0,
+                     "async, %zu at 9: %g", at9, m.budget);
+    }
+    gsl_rng_free(rng);
+    free_sampler(fresh_sampler_bohb, st);
+    fresh_space_destroy(sp);
+}
