@@ -36,6 +36,7 @@
 
 #include "cli.h"
 #include "fresh/study.h"
+#include "internal.h" /* fresh__grow */
 #include "run.h"
 #ifdef FRESH_HAVE_MPI
 #include "fresh/mpi.h"
@@ -575,26 +576,14 @@ static const char *status_word(fresh_job_status st)
  * or -1 when out of memory (its directory is then kept). */
 static int note_config(run_ctx *rc, uint64_t cid)
 {
-    if (cid >= rc->cap_known) {
-        size_t cap = rc->cap_known ? rc->cap_known : 64;
-        while (cap <= cid)
-            cap *= 2;
-        unsigned char *ds = realloc(rc->dir_state, cap);
-        if (!ds)
-            return -1;
-        rc->dir_state = ds;
-        memset(rc->dir_state + rc->cap_known, DIR_UNSEEN, cap - rc->cap_known);
-        rc->cap_known = cap;
-    }
+    size_t had = rc->cap_known;
+    if (fresh__grow((void **)&rc->dir_state, &rc->cap_known, cid + 1, 1) != FRESH_OK)
+        return -1;
+    memset(rc->dir_state + had, DIR_UNSEEN, rc->cap_known - had);
     if (rc->dir_state[cid] == DIR_UNSEEN) {
-        if (rc->n_live == rc->cap_live) {
-            size_t cap = rc->cap_live ? 2 * rc->cap_live : 64;
-            uint64_t *lv = realloc(rc->live, cap * sizeof *lv);
-            if (!lv)
-                return -1;
-            rc->live = lv;
-            rc->cap_live = cap;
-        }
+        if (fresh__grow((void **)&rc->live, &rc->cap_live, rc->n_live + 1, sizeof *rc->live) !=
+            FRESH_OK)
+            return -1;
         rc->live[rc->n_live++] = cid;
         rc->dir_state[cid] = DIR_LIVE;
     }
@@ -1124,9 +1113,11 @@ int cmd_run(int argc, char **argv)
     if (seed < 0)
         return cli_usage_error("run", "option '--seed': must be >= 0, got %ld", seed);
     if (max_paused < 0)
-        return cli_usage_error("run", "option '--max-paused': must be >= 1, got %ld", max_paused);
+        return cli_usage_error("run", "option '--max-paused': must be >= 0 (0: no limit), got %ld",
+                               max_paused);
     if (max_open < 0)
-        return cli_usage_error("run", "option '--max-open-brackets': must be >= 1, got %ld",
+        return cli_usage_error("run",
+                               "option '--max-open-brackets': must be >= 0 (0: no limit), got %ld",
                                max_open);
     if (!(grace >= 0))
         return cli_usage_error("run", "option '--stop-grace': must be >= 0, got %g", grace);
@@ -1433,8 +1424,8 @@ done:
         for (size_t i = 0; i < rc.n_base_env; i++)
             free(rc.base_env[i]);
     free(rc.base_env);
-    free(rc.dir_state);
-    free(rc.live);
+    fresh__free(rc.dir_state);
+    fresh__free(rc.live);
 #ifdef FRESH_HAVE_MPI
     if (mpi_inited)
         MPI_Finalize();

@@ -919,10 +919,10 @@ int fresh__bohb_hedge(void *state, const fresh_propose_ctx *ctx, int *hedge, siz
  * bound e (|f - score| <= e; e = 0: f is exact) whose f + e lies below
  * floor cannot win: floor is the best exact score so far or the largest f
  * - e of the block, whichever is higher (bohb_propose keeps it as the
- * candidates come). So the exact score is computed only for the others (usually one or two
- * of 64); bohb_propose has already dropped the candidates whose g alone
- * shows that they cannot win. The choice is the one scoring every
- * candidate exactly would make, bit for bit. */
+ * candidates come). So the exact score is computed only for the others
+ * (usually one or two of 64); bohb_propose has already dropped the
+ * candidates whose g alone shows that they cannot win. The choice is the
+ * one scoring every candidate exactly would make, bit for bit. */
 static void pick_exact(bohb_state *s, size_t nb, double floor, int *found, double *best)
 {
     for (size_t i = 0; i < nb; i++) {

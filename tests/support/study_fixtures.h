@@ -58,6 +58,27 @@ static inline fresh_study *fx_study(fresh_space *sp, const fresh_study_params *p
     return s;
 }
 
+/* 1 if fresh_study_create refuses p with status `want` and a message that
+ * holds `needle`; else 0, with what happened on stderr. */
+static inline int fx_refused(fresh_space *sp, const fresh_study_params *p, int want,
+                             const char *needle)
+{
+    int rc;
+    char err[512] = "";
+    fresh_study *s = fresh_study_create(sp, p, &rc, err, sizeof err);
+    if (s) {
+        fresh_study_destroy(s);
+        fprintf(stderr, "fresh_study_create accepted it (wanted status %d)\n", want);
+        return 0;
+    }
+    if (rc != want || !strstr(err, needle)) {
+        fprintf(stderr, "fresh_study_create: status %d, '%s' (wanted %d, '%s')\n", rc, err, want,
+                needle);
+        return 0;
+    }
+    return 1;
+}
+
 /* Removes a test's scratch directory and everything in it, read-only
  * parts included (chmod -R u+w, then rm -rf). The status of system(3):
  * 0 when both commands succeeded. */

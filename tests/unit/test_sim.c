@@ -413,10 +413,7 @@ Test(sim, max_open_brackets_one_is_textbook_hyperband)
     fresh_study_params p = fx_params();
     p.scheduler = fresh_scheduler_asha;
     p.max_open_brackets = 1;
-    int rc;
-    char err[256] = "";
-    cr_assert_null(fresh_study_create(sp, &p, &rc, err, sizeof err));
-    cr_expect_eq(rc, FRESH_EINVAL);
-    cr_expect(strstr(err, "max_open_brackets: scheduler 'asha' is asynchronous"), "%s", err);
+    cr_expect(fx_refused(sp, &p, FRESH_EINVAL,
+                         "max_open_brackets: scheduler 'asha' is asynchronous"));
     fresh_space_destroy(sp);
 }

@@ -369,6 +369,21 @@ Test(study_storage, files_from_before_hedge_tau_open_and_resume)
     fresh_space_destroy(sp);
 }
 
+/* The parameters fresh_study_open reads back from a study file. */
+static fresh_study_params stored_params(const char *file)
+{
+    fresh_space *sp = NULL;
+    int rc;
+    char err[256];
+    fresh_study *s = fresh_study_open(file, &sp, &rc, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    fresh_study_params got;
+    fresh_study_get_params(s, &got);
+    fresh_study_destroy(s);
+    fresh_space_destroy(sp);
+    return got;
+}
+
 /* max_paused is part of the study: stored, compared on resume (set or not),
  * read back by fresh_study_open, and a resumed study retires the same
  * configurations as the one that ran. */
@@ -403,16 +418,7 @@ Test(study_storage, max_paused_is_stored_and_compared)
                      (unsigned long long)c);
     fresh_study_destroy(s);
 
-    fresh_space *sp2 = NULL;
-    int rc;
-    char err[256];
-    s = fresh_study_open(path("mp.db"), &sp2, &rc, err, sizeof err);
-    cr_assert_not_null(s, "%s", err);
-    fresh_study_params got;
-    fresh_study_get_params(s, &got);
-    cr_assert_eq(got.max_paused, 2);
-    fresh_study_destroy(s);
-    fresh_space_destroy(sp2);
+    cr_assert_eq(stored_params(path("mp.db")).max_paused, 2);
 
     /* a study stored without it cannot be resumed with it */
     p = fx_params();
@@ -460,16 +466,7 @@ Test(study_storage, promotion_rule_is_stored_and_compared)
     p.resume = 1;
     p.paper_promotions = 0;
     cr_assert_null(make(sp, &p, FRESH_EMISMATCH, "--paper-promotions"));
-    fresh_space *sp2 = NULL;
-    int rc;
-    char err[256];
-    s = fresh_study_open(path("paper.db"), &sp2, &rc, err, sizeof err);
-    cr_assert_not_null(s, "%s", err);
-    fresh_study_params got;
-    fresh_study_get_params(s, &got);
-    cr_assert_eq(got.paper_promotions, 1);
-    fresh_study_destroy(s);
-    fresh_space_destroy(sp2);
+    cr_assert_eq(stored_params(path("paper.db")).paper_promotions, 1);
     /* the synchronous schedulers have no promotion rule to store */
     p = fx_params();
     p.paper_promotions = 1;
