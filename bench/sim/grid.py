@@ -57,6 +57,31 @@ def run_one(args, fn, sched, samp, w, horizon):
     return path, dt, "ok"
 
 
+def record_grid(args, hj):
+    """Writes OUT/grid-sS.json: the grid's settings and every command that
+    added to it (several invocations may fill one grid, e.g. a scheduler
+    subset each; horizons of other worker counts are kept)."""
+    path = os.path.join(args.out, f"grid-s{args.seed_start}.json")
+    rec = {}
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (OSError, ValueError):
+        pass
+    if rec and (rec.get("seeds") != args.seeds or rec.get("spread") != args.spread):
+        print(f"warning: {path} was written with other seeds or spread; its settings "
+              "are replaced", file=sys.stderr)
+        rec = {}
+    commands = rec.get("commands", [rec["command"]] if "command" in rec else [])
+    horizons = {int(k): v for k, v in rec.get("horizon_jobs", {}).items()}
+    horizons.update(hj)
+    rec = {"seeds": args.seeds, "seed_start": args.seed_start, "spread": args.spread,
+           "horizon_jobs": horizons, "unit_time": 1, "commands": commands + [sys.argv]}
+    with open(path + ".tmp", "w") as f:
+        json.dump(rec, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fresh", default="build/fresh")
@@ -82,9 +107,7 @@ def main():
             for fn in args.functions.split(","):
                 for sched in args.schedulers.split(","):
                     tasks.append((fn, sched, samp, w, hj[w] * MAX_BUDGET[fn]))
-    with open(os.path.join(args.out, f"grid-s{args.seed_start}.json"), "w") as f:
-        json.dump({"seeds": args.seeds, "seed_start": args.seed_start, "spread": args.spread,
-                   "horizon_jobs": hj, "unit_time": 1, "command": sys.argv}, f, indent=1)
+    record_grid(args, hj)
     t0 = time.time()
     failed = 0
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
