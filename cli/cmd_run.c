@@ -596,7 +596,8 @@ static int note_config(run_ctx *rc, uint64_t cid)
  * configurations the study says are finished (fresh_study_config_finished:
  * their bracket is over, or, with an asynchronous scheduler, they reached
  * the top rung, failed or were retired), but the incumbent's. A former
- * incumbent's goes once it is finished too. O(live directories). */
+ * incumbent's goes once it is finished too. O(live directories): 0.23 % of
+ * a 4,840-job ASHA run with 3,200 live ones (docs/benchmarks.md). */
 static void clean_dirs(run_ctx *rc, const fresh_study *s)
 {
     if (rc->keep_runs)
