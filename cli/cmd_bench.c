@@ -310,8 +310,8 @@ int cmd_bench(int argc, char **argv)
         case 19: if (cli_parse_double("bench", "sim-failure-rate", optarg, &sim_fail)) return CLI_EXIT_USAGE; if (!(sim_fail >= 0 && sim_fail < 1)) return cli_usage_error("bench", "option '--sim-failure-rate': must be in [0, 1), got %g", sim_fail); sim_opt = 1; break;
         case 20: if (cli_parse_double("bench", "sim-unit-time", optarg, &sim_unit)) return CLI_EXIT_USAGE; if (!(sim_unit > 0)) return cli_usage_error("bench", "option '--sim-unit-time': must be > 0, got %g", sim_unit); sim_opt = 1; break;
         case 21: if (cli_parse_long("bench", "max-paused", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--max-paused': must be an integer >= 1"); o.max_paused = (size_t)lv; break;
-        case 23: o.paper_promotions = 1; break;
         case 22: if (cli_parse_long("bench", "max-open-brackets", optarg, &lv) || lv < 1) return cli_usage_error("bench", "option '--max-open-brackets': must be an integer >= 1"); o.max_open_brackets = (size_t)lv; break;
+        case 23: o.paper_promotions = 1; break;
         case 12: if (cli_parse_double("bench", "hedge-tau", optarg, &o.sp.hedge_tau)) return CLI_EXIT_USAGE; break;
         case 7: if (cli_parse_double("bench", "bandwidth-floor", optarg, &o.sp.bandwidth_floor)) return CLI_EXIT_USAGE; break;
         case 6: if (cli_parse_long("bench", "min-points", optarg, &lv) || lv < 0) return cli_usage_error("bench", "option '--min-points': must be an integer >= 0"); o.sp.min_points_in_model = (size_t)lv; break;

@@ -83,8 +83,8 @@
  * observations: the top rungs fill slowly, and a model on a handful of
  * promoted configurations has a good set of d + 1 rows spread over the
  * optima (issue 14: with fresh's promotion cap, BOHB's median final regret
- * at 16 / 64 / 256 simulated workers, async-hyperband on branin_mf 6.0e-3
- * -> 2.8e-3 / 7.6e-3 -> 2.7e-4 / 5.1e-3 -> 1.9e-3). The synchronous
+ * at 16 / 64 / 256 simulated workers, 10 / 10 / 5 seeds, async-hyperband on
+ * branin_mf 6.0e-3 -> 2.8e-3 / 7.6e-3 -> 2.7e-4 / 5.1e-3 -> 1.9e-3). The synchronous
  * schedulers are unchanged.
  *
  * Constant liar. The pending configurations of ctx (queued or running) are

@@ -1834,15 +1834,20 @@ static int params_differ(json_t *stored, json_t *now, char *msg, size_t len)
             return 1;
         }
     }
-    static const char *const optional[] = {"max_paused", "promotion_cap"};
-    for (size_t i = 0; i < sizeof optional / sizeof *optional; i++)
-        if (json_object_get(stored, optional[i]) && !json_object_get(now, optional[i])) {
-            char *a = json_dumps(json_object_get(stored, optional[i]), JSON_ENCODE_ANY);
-            snprintf(msg, len, "%s: stored %s, requested none%s", optional[i], a ? a : "?",
-                     i == 1 ? " (paper_promotions)" : "");
+    /* keys written only when set, and the parameter that unsets each */
+    static const struct {
+        const char *key, *hint;
+    } optional[] = {{"max_paused", ""}, {"promotion_cap", " (paper_promotions)"}};
+    for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
+        json_t *o = json_object_get(stored, optional[i].key);
+        if (o && !json_object_get(now, optional[i].key)) {
+            char *a = json_dumps(o, JSON_ENCODE_ANY);
+            snprintf(msg, len, "%s: stored %s, requested none%s", optional[i].key, a ? a : "?",
+                     optional[i].hint);
             free(a);
             return 1;
         }
+    }
     return 0;
 }
 

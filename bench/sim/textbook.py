@@ -28,10 +28,10 @@ Usage: bench/sim/textbook.py [--fresh build/fresh] [--out bench/sim/textbook]
            [--workers 16,64,256] [--functions ...] [--extra "OPTIONS"]
            [--compare RAW]
 """
-import math
 import argparse
 import concurrent.futures as cf
 import json
+import math
 import os
 import statistics
 import subprocess

@@ -118,6 +118,25 @@ Test(asha, scripted_promotions_ties_failures_late_arrivals)
     drop(&s);
 }
 
+/* The late-arrival script of the two tests below, on rungs 1, 3, 9: six
+ * configurations start (j[0..5]), three poor results arrive first and the
+ * best of them (config 2) goes up (returned), then three better ones
+ * arrive late: configs 0, 1, 2 end at losses 9, 8, 7, then configs 5, 4, 3
+ * at 1, 2, 3 (n = 6). */
+static fresh_sched_job poor_then_good(sched *s, fresh_sched_job *j)
+{
+    for (int i = 0; i < 6; i++)
+        j[i] = expect(s, 1, (uint64_t)i, 0, 0, 1, 0);
+    done(s, &j[0], 9, 1);
+    done(s, &j[1], 8, 1);
+    done(s, &j[2], 7, 1);
+    fresh_sched_job a = expect(s, 1, 2, 0, 1, 3, 1); /* n = 3: 1 promotion */
+    done(s, &j[5], 1, 1);
+    done(s, &j[4], 2, 1);
+    done(s, &j[3], 3, 1);
+    return a;
+}
+
 /* Results arrive in an order unlike the asks; promotions follow the rule
  * at each ask and a promotion made is never taken back. */
 Test(asha, late_arrivals_never_undo_promotions)
@@ -125,17 +144,8 @@ Test(asha, late_arrivals_never_undo_promotions)
     sched s = make(fresh_scheduler_asha, 1, 9, 3);
     options(&s, 0, 1); /* the rule as published */
     fresh_sched_job j[6];
-    for (int i = 0; i < 6; i++)
-        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
-    /* three poor results first: the best of them goes up */
-    done(&s, &j[0], 9, 1);
-    done(&s, &j[1], 8, 1);
-    done(&s, &j[2], 7, 1);
-    fresh_sched_job a = expect(&s, 1, 2, 0, 1, 3, 1);
-    /* three better ones late: n = 6, top 2 = {5, 4}; both promoted, 2 stays */
-    done(&s, &j[5], 1, 1);
-    done(&s, &j[4], 2, 1);
-    done(&s, &j[3], 3, 1);
+    fresh_sched_job a = poor_then_good(&s, j);
+    /* n = 6, top 2 = {5, 4}: both promoted, 2 stays */
     expect(&s, 1, 5, 0, 1, 3, 1);
     expect(&s, 1, 4, 0, 1, 3, 1);
     expect(&s, 1, 6, 0, 0, 1, 0); /* 3 has rank 2: not in the top 2 */
@@ -150,15 +160,7 @@ Test(asha, cap_holds_promotions_to_one_in_eta)
 {
     sched s = make(fresh_scheduler_asha, 1, 9, 3);
     fresh_sched_job j[9];
-    for (int i = 0; i < 6; i++)
-        j[i] = expect(&s, 1, (uint64_t)i, 0, 0, 1, 0);
-    done(&s, &j[0], 9, 1);
-    done(&s, &j[1], 8, 1);
-    done(&s, &j[2], 7, 1);
-    fresh_sched_job a = expect(&s, 1, 2, 0, 1, 3, 1); /* n = 3: 1 promotion */
-    done(&s, &j[5], 1, 1);
-    done(&s, &j[4], 2, 1);
-    done(&s, &j[3], 3, 1);
+    fresh_sched_job a = poor_then_good(&s, j);
     /* n = 6, quota 2: config 5 goes up; 4 (rank 1) is in the top 2 but the
      * rung has promoted 2 already: a new configuration instead */
     expect(&s, 1, 5, 0, 1, 3, 1);
